@@ -1,0 +1,118 @@
+# shunt — one entry point: build, test, demo, bench.
+#
+#   make            build build/shunt and build/shuntctl
+#   make SAN=1      the same with AddressSanitizer + UBSan (into build-san/)
+#   make deps       install the Debian packages we need (idempotent)
+#   make test       everything CI runs
+#   make demo       scratch MariaDB + shunt on 127.0.0.1:6033
+#   make vmlinux    regenerate vmlinux.h from the running kernel's BTF
+
+CC       ?= cc
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+PKGS     := libevent_core libevent_pthreads openssl inih libbpf
+SAN      ?= 0
+
+ifeq ($(SAN),1)
+BUILD    ?= build-san
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+BUILD    ?= build
+SANFLAGS :=
+endif
+
+WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+ifeq ($(CI),true)
+WARN     += -Werror
+endif
+ifeq ($(WERROR),1)
+WARN     += -Werror
+endif
+
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 $(WARN) $(SANFLAGS) -D_GNU_SOURCE -Iinclude -Iuser -I$(BUILD) -MMD -MP \
+            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDFLAGS  += $(SANFLAGS)
+LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+
+# Daemon sources: every user/*.c; main.c is the only one with main().
+USER_SRC := $(wildcard user/*.c)
+USER_OBJ := $(USER_SRC:%.c=$(BUILD)/%.o)
+LIB_OBJ  := $(filter-out $(BUILD)/user/main.o,$(USER_OBJ))
+
+# BPF programs: bpf/x.bpf.c -> build/x.bpf.o -> build/x.skel.h
+BPF_SRC  := $(wildcard bpf/*.bpf.c)
+BPF_OBJ  := $(BPF_SRC:bpf/%.bpf.c=$(BUILD)/%.bpf.o)
+BPF_SKEL := $(BPF_SRC:bpf/%.bpf.c=$(BUILD)/%.skel.h)
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Iinclude -I. -Wall -Werror
+
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+E2E_CLIENT := $(BUILD)/tests/e2e_client
+
+.PHONY: all clean deps test unit e2e demo bench vmlinux fuzz
+all: $(BUILD)/shunt $(BUILD)/shuntctl
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c vmlinux.h $(wildcard include/*.h)
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< > $@
+
+$(BUILD)/user/%.o: user/%.c | $(BPF_SKEL)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/tools/%.o: tools/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/shunt: $(USER_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/shuntctl: $(BUILD)/tools/shuntctl.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Unit tests link only the daemon objects they test.
+$(BUILD)/tests/test_proto: $(BUILD)/user/proto.o
+$(BUILD)/tests/test_auth: $(BUILD)/user/auth.o
+$(BUILD)/tests/test_config: $(BUILD)/user/config.o $(BUILD)/user/auth.o $(BUILD)/user/log.o
+$(BUILD)/tests/%: tests/unit/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(filter %.o,$^) $(LDFLAGS) $(LDLIBS)
+
+$(E2E_CLIENT): tests/e2e/e2e_client.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) $(shell pkg-config --cflags --libs libmariadb) -lcrypto
+
+# libFuzzer target for the codec (clang only).
+$(BUILD)/fuzz_proto: tests/unit/fuzz_proto.c user/proto.c
+	@mkdir -p $(@D)
+	$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude -Iuser -o $@ $^
+
+fuzz: $(BUILD)/fuzz_proto
+
+unit: $(UNIT_BIN)
+
+deps:
+	@tools/install-deps.sh
+
+test: deps
+	@tools/run-tests.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@tools/demo.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@tools/bench.sh
+
+vmlinux:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux.h
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

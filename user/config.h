@@ -1,0 +1,109 @@
+/* config.h — shunt's configuration: the INI file (parsed with libinih),
+ * the command line, defaults and validation.
+ *
+ * Precedence: defaults < config file < command-line flags. Everything the
+ * daemon reads at run time comes from a struct shunt_config built here;
+ * the daemon never looks at argv or the file itself. */
+#ifndef SHUNT_CONFIG_H
+#define SHUNT_CONFIG_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include "log.h"
+
+#define CFG_NAME_MAX 64
+#define CFG_ADDR_MAX 300        /* "host:port" as written, for logs and views */
+
+/* A resolved "HOST:PORT" (IPv4, [IPv6] or a host name). */
+struct cfg_addr {
+	char text[CFG_ADDR_MAX];           /* as written by the user */
+	struct sockaddr_storage sa;
+	socklen_t salen;
+};
+
+struct cfg_backend {
+	struct cfg_addr addr;
+	unsigned weight;                   /* 1..1000, default 1 */
+};
+
+struct cfg_pool {
+	char name[CFG_NAME_MAX];
+	struct cfg_backend *backends;
+	size_t n_backends;
+};
+
+struct cfg_listener {
+	char name[CFG_NAME_MAX];
+	struct cfg_addr addr;
+	char pool[CFG_NAME_MAX];           /* name of a struct cfg_pool */
+};
+
+struct cfg_user {
+	char name[CFG_NAME_MAX];
+	uint8_t stage2[20];                /* SHA1(SHA1(password)), as in mysql.user's "*HEX" */
+	int empty_password;                /* the account has no password */
+};
+
+enum fastpath_mode { FASTPATH_AUTO = 0, FASTPATH_ON, FASTPATH_OFF };
+
+struct shunt_config {
+	enum log_level log_level;          /* default info */
+	unsigned threads;                  /* worker threads; 0 = one per CPU (default) */
+	unsigned connect_timeout_ms;       /* backend TCP connect; default 2000 */
+	unsigned backend_login_timeout_ms; /* backend greeting..OK; default 5000 */
+	unsigned auth_timeout_ms;          /* client greeting..login reply; default 10000 */
+	size_t relay_buffer;               /* bytes queued per direction before backpressure; default 1 MiB */
+	unsigned max_connections;          /* client sessions; default 10000 */
+	char server_version[64];           /* greeting version when no backend was seen yet;
+					      default "5.5.5-10.11.0-shunt" */
+	enum fastpath_mode fastpath;       /* later issue; default auto */
+	char pin_path[256];                /* later issue; default /sys/fs/bpf/shunt */
+	int fastpath_set, pin_path_set, admin_set, http_set; /* given explicitly */
+	struct cfg_addr admin;             /* later issue */
+	struct cfg_addr http;              /* later issue */
+
+	struct cfg_listener *listeners;
+	size_t n_listeners;
+	struct cfg_pool *pools;
+	size_t n_pools;
+	struct cfg_user *users;
+	size_t n_users;
+
+	char *path;                        /* config file, or NULL */
+	int check_only;                    /* --check-config */
+};
+
+/* Fills every default; no listeners, pools or users. */
+void config_init(struct shunt_config *cfg);
+/* Frees everything config_* allocated; safe on an initialised or zeroed cfg. */
+void config_free(struct shunt_config *cfg);
+
+/* Parses argv (see docs/configuration.md) into cfg, loading -c FILE first so
+ * that flags override it, then validates the result. Every problem is
+ * printed to stderr as "FILE:LINE: message" or "shunt: message".
+ * Returns 0, 1 for --help/--version (already printed), or -EINVAL. */
+int config_from_args(struct shunt_config *cfg, int argc, char **argv);
+
+/* Loads an INI file into cfg (merging with what is there). Returns the number
+ * of errors found (each printed with file and line), or -errno if the file
+ * cannot be opened. Unknown sections and keys are errors. */
+int config_load_file(struct shunt_config *cfg, const char *path);
+
+/* Checks cross-references (listener -> pool), duplicates and emptiness, and
+ * adds the default listener 127.0.0.1:6033 -> pool "default" when there is
+ * none. Returns the number of errors (printed). */
+int config_validate(struct shunt_config *cfg);
+
+/* Parses "HOST:PORT" / "[V6]:PORT" and resolves it. 0 or -EINVAL. */
+int config_parse_addr(const char *s, struct cfg_addr *out);
+
+/* Parses a user's password spec: a "*" followed by 40 hex digits is the
+ * stage-2 hash as in mysql.user; anything else is a plain password. */
+int config_set_user_password(struct cfg_user *u, const char *spec);
+
+struct cfg_pool *config_find_pool(struct shunt_config *cfg, const char *name);
+const struct cfg_user *config_find_user(const struct shunt_config *cfg,
+				       const char *name, size_t len);
+
+#endif
