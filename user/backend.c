@@ -1,0 +1,348 @@
+/* backend.c — shunt as a client: connect to a backend, read its greeting,
+ * log in as the session's user with the recovered SHA1(password), and hand
+ * the established session to the relay. Connect failures and timeouts
+ * (connect, greeting, auth) are retried on the next backend of the pool;
+ * an authentication error from the backend is relayed to the client. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include "log.h"
+#include "session.h"
+
+/* Capabilities whose disagreement between client and backend would change
+ * the bytes on the wire; shunt cannot translate them. */
+#define WIRE_CAPS (CLIENT_DEPRECATE_EOF | CLIENT_SESSION_TRACK | CLIENT_MULTI_RESULTS | \
+		   CLIENT_PS_MULTI_RESULTS | CLIENT_PROTOCOL_41 | CLIENT_PLUGIN_AUTH)
+
+#define BACKEND_MAX_HANDSHAKE_PACKET (64 * 1024)
+
+static void backend_retry(struct session *s, const char *why);
+
+static void client_gone_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct session *s = arg;
+	(void)bev;
+	sess_log(s, LOG_INFO, "client went away during backend login (%s)",
+		 (what & BEV_EVENT_EOF) ? "EOF" : "error");
+	sess_free(s);
+}
+
+static int send_backend(struct session *s, const struct proto_buf *payload)
+{
+	struct proto_buf pkt;
+
+	if (payload->err)
+		return payload->err;
+	proto_buf_init(&pkt);
+	proto_put_packet(&pkt, &s->backend_seq, payload->data, payload->len);
+	int rc = pkt.err ? pkt.err : bufferevent_write(s->bbev, pkt.data, pkt.len);
+	proto_buf_free(&pkt);
+	return rc ? -ENOMEM : 0;
+}
+
+/* The client's attributes plus shunt's own: _proxy=shunt and the client's
+ * address, so the backend's performance_schema can tell who is behind us. */
+static void build_attrs(struct session *s, struct proto_buf *out)
+{
+	proto_buf_init(out);
+	if (s->attrs)
+		proto_put_bytes(out, s->attrs, s->attrs_len);
+	proto_put_lenenc_str(out, "_proxy", 6);
+	proto_put_lenenc_str(out, "shunt", 5);
+	proto_put_lenenc_str(out, "_client_addr", 12);
+	proto_put_lenenc_str(out, s->client_addr, strlen(s->client_addr));
+}
+
+static void on_greeting(struct session *s, const uint8_t *payload, size_t len)
+{
+	struct proto_greeting g;
+	struct proto_login l;
+	struct proto_buf attrs, b;
+	uint8_t token[AUTH_SHA1_LEN];
+
+	if (len > 0 && payload[0] == MYSQL_ERR_HDR) {
+		struct proto_err e;
+		if (proto_parse_err(payload, len, &e) == 0)
+			sess_log(s, LOG_WARN, "backend refused the connection: %u %.*s", e.code,
+				 (int)e.message.len, (const char *)e.message.p);
+		backend_retry(s, "backend sent an error instead of a greeting");
+		return;
+	}
+	if (proto_parse_greeting(payload, len, &g) < 0 || g.protocol != 10 ||
+	    g.scramble_len < PROTO_SCRAMBLE_LEN) {
+		backend_retry(s, "malformed greeting");
+		return;
+	}
+	pool_learn(s->backend->pool, (const char *)g.server_version.p, g.server_version.len,
+		   g.caps, g.charset);
+	s->backend_thread_id = g.conn_id;
+
+	uint32_t caps = s->client_caps & g.caps & ~(CLIENT_COMPRESS | CLIENT_SSL);
+	if ((s->client_caps ^ caps) & WIRE_CAPS) {
+		sess_fail(s, CR_CONN_HOST_ERROR, "HY000",
+			  "shunt: backend %s lacks capabilities the client negotiated (0x%08x)",
+			  s->backend->addr.text, (s->client_caps ^ caps) & WIRE_CAPS);
+		return;
+	}
+	if (s->db)
+		caps |= CLIENT_CONNECT_WITH_DB;
+	else
+		caps &= ~CLIENT_CONNECT_WITH_DB;
+	caps |= g.caps & CLIENT_CONNECT_ATTRS;
+	s->backend_caps = caps;
+
+	memset(&l, 0, sizeof(l));
+	l.caps = caps;
+	l.max_packet = s->max_packet ? s->max_packet : 16777216;
+	l.charset = s->charset;
+	l.user.p = (const uint8_t *)s->user;
+	l.user.len = strlen(s->user);
+	if (!s->empty_password) {
+		auth_native_token(g.scramble, s->stage1, token);
+		l.auth_response.p = token;
+		l.auth_response.len = AUTH_SHA1_LEN;
+	}
+	if (s->db) {
+		l.database.p = (const uint8_t *)s->db;
+		l.database.len = strlen(s->db);
+	}
+	l.auth_plugin.p = (const uint8_t *)AUTH_NATIVE_PLUGIN;
+	l.auth_plugin.len = strlen(AUTH_NATIVE_PLUGIN);
+	build_attrs(s, &attrs);
+	if (caps & CLIENT_CONNECT_ATTRS) {
+		l.has_attrs = 1;
+		l.attrs.p = attrs.data;
+		l.attrs.len = attrs.len;
+	}
+	proto_buf_init(&b);
+	proto_build_login(&b, &l);
+	auth_wipe(token, sizeof(token));
+	int rc = send_backend(s, &b);
+	proto_buf_free(&b);
+	proto_buf_free(&attrs);
+	if (rc < 0 || sess_set_state(s, SESS_BACKEND_AUTH) < 0) {
+		sess_fail(s, CR_CONN_HOST_ERROR, "HY000", "shunt: cannot send login to backend");
+		return;
+	}
+}
+
+/* Forwards a backend's final login packet (OK or ERR) to the client with
+ * the client's sequence numbering. */
+static int forward_to_client(struct session *s, const uint8_t *payload, size_t len)
+{
+	struct proto_buf b;
+	proto_buf_init(&b);
+	proto_put_bytes(&b, payload, len);
+	int rc = sess_send_client(s, &b);
+	proto_buf_free(&b);
+	return rc;
+}
+
+static void on_auth_reply(struct session *s, const uint8_t *payload, size_t len)
+{
+	if (len == 0) {
+		sess_fail(s, CR_CONN_HOST_ERROR, "HY000", "shunt: empty login reply from backend");
+		return;
+	}
+	switch (payload[0]) {
+	case MYSQL_OK_HDR: {
+		struct proto_ok ok;
+		if (proto_parse_ok(payload, len, s->backend_caps, &ok) < 0) {
+			sess_fail(s, CR_CONN_HOST_ERROR, "HY000", "shunt: malformed login OK from backend");
+			return;
+		}
+		sess_arm_timer(s, 0);
+		if (forward_to_client(s, payload, len) < 0 || sess_set_state(s, SESS_RELAY) < 0) {
+			sess_free(s);
+			return;
+		}
+		sess_log(s, LOG_INFO, "session established: user=%s db=%s backend_thread=%u",
+			 s->user, s->db ? s->db : "-", s->backend_thread_id);
+		relay_start(s, s->backend_caps, ok.status);
+		return;
+	}
+	case MYSQL_ERR_HDR: {
+		struct proto_err e;
+		if (proto_parse_err(payload, len, &e) == 0)
+			sess_log(s, LOG_WARN, "backend refused login: %u (%s) %.*s", e.code,
+				 e.sqlstate, (int)e.message.len, (const char *)e.message.p);
+		STAT_ADD(s->sh, logins_failed, 1);
+		/* Relayed as-is: the client sees the server's own error. */
+		forward_to_client(s, payload, len);
+		sess_close_after_flush(s);
+		return;
+	}
+	case MYSQL_AUTH_SWITCH_HDR: {
+		struct proto_auth_switch sw;
+		struct proto_buf b;
+		uint8_t token[AUTH_SHA1_LEN];
+
+		if (proto_parse_auth_switch(payload, len, &sw) < 0) {
+			sess_fail(s, CR_CONN_HOST_ERROR, "HY000", "shunt: malformed auth switch from backend");
+			return;
+		}
+		if (sw.plugin.len != strlen(AUTH_NATIVE_PLUGIN) ||
+		    memcmp(sw.plugin.p, AUTH_NATIVE_PLUGIN, sw.plugin.len) != 0 ||
+		    sw.data.len < PROTO_SCRAMBLE_LEN) {
+			sess_fail(s, ER_NOT_SUPPORTED_AUTH_MODE, "08004",
+				  "shunt: backend asked for auth plugin '%.*s'; only %s is supported",
+				  (int)sw.plugin.len, (const char *)sw.plugin.p, AUTH_NATIVE_PLUGIN);
+			return;
+		}
+		proto_buf_init(&b);
+		if (!s->empty_password) {
+			auth_native_token(sw.data.p, s->stage1, token);
+			proto_put_bytes(&b, token, sizeof(token));
+			auth_wipe(token, sizeof(token));
+		}
+		int rc = send_backend(s, &b);
+		proto_buf_free(&b);
+		if (rc < 0)
+			sess_fail(s, CR_CONN_HOST_ERROR, "HY000", "shunt: cannot answer backend auth switch");
+		return;
+	}
+	default:
+		sess_fail(s, ER_NOT_SUPPORTED_AUTH_MODE, "08004",
+			  "shunt: unexpected packet 0x%02x during backend login", payload[0]);
+		return;
+	}
+}
+
+static void backend_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct session *s = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	/* Loop: the greeting and nothing else can arrive together, but be
+	 * robust to several packets in one read. */
+	while (s->state == SESS_BACKEND_GREETING || s->state == SESS_BACKEND_AUTH) {
+		const uint8_t *payload;
+		size_t len;
+		uint8_t seq;
+		int rc = sess_peek_packet(in, BACKEND_MAX_HANDSHAKE_PACKET, &payload, &len, &seq);
+		if (rc == 0)
+			return;
+		if (rc < 0) {
+			backend_retry(s, "oversized handshake packet");
+			return;
+		}
+		uint8_t *copy = malloc(len ? len : 1);
+		if (!copy) {
+			sess_free(s);
+			return;
+		}
+		memcpy(copy, payload, len);
+		evbuffer_drain(in, 4 + len);
+		s->backend_seq = seq + 1;
+		if (s->state == SESS_BACKEND_GREETING)
+			on_greeting(s, copy, len);
+		else
+			on_auth_reply(s, copy, len);
+		free(copy);
+		/* on_* may have freed the session or moved it to RELAY; in both
+		 * cases s must not be touched through bev any more. */
+		return;
+	}
+}
+
+static void backend_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct session *s = arg;
+	(void)bev;
+
+	if (what & BEV_EVENT_CONNECTED) {
+		int one = 1;
+		setsockopt(bufferevent_getfd(s->bbev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		if (sess_set_state(s, SESS_BACKEND_GREETING) < 0) {
+			sess_free(s);
+			return;
+		}
+		sess_arm_timer(s, s->sh->cfg->backend_login_timeout_ms);
+		return;
+	}
+	if (s->state == SESS_BACKEND_AUTH) {
+		sess_fail(s, CR_CONN_HOST_ERROR, "HY000",
+			  "shunt: backend %s closed the connection during login",
+			  s->backend->addr.text);
+		return;
+	}
+	char why[128];
+	snprintf(why, sizeof(why), "%s: %s",
+		 s->state == SESS_BACKEND_CONNECT ? "connect failed" : "closed before greeting",
+		 (what & BEV_EVENT_EOF) ? "EOF" : evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	backend_retry(s, why);
+}
+
+void backend_start(struct session *s)
+{
+	struct pool *p = s->lc->pool;
+	struct backend *b = NULL;
+
+	if (s->tries < p->n_backends)
+		b = pool_pick(p, s->tried_mask);
+	if (!b) {
+		sess_fail(s, CR_CONN_HOST_ERROR, "HY000",
+			  "shunt: no backend available in pool '%s'", p->name);
+		return;
+	}
+	s->backend = b;
+	s->tries++;
+	if (b->index < 64)
+		s->tried_mask |= 1ull << b->index;
+	if (sess_set_state(s, SESS_BACKEND_CONNECT) < 0) {
+		sess_free(s);
+		return;
+	}
+	sess_client_wait(s, client_gone_cb);
+	s->bbev = bufferevent_socket_new(s->w->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (!s->bbev) {
+		sess_fail(s, CR_CONN_HOST_ERROR, "HY000", "shunt: out of memory");
+		return;
+	}
+	s->backend_seq = 0;
+	bufferevent_setcb(s->bbev, backend_read_cb, NULL, backend_event_cb, s);
+	bufferevent_enable(s->bbev, EV_READ);
+	sess_arm_timer(s, s->sh->cfg->connect_timeout_ms);
+	sess_log(s, LOG_DEBUG, "connecting (try %u)", s->tries);
+	if (bufferevent_socket_connect(s->bbev, (struct sockaddr *)&b->addr.sa,
+				       (int)b->addr.salen) < 0) {
+		/* Immediate failure: the event callback is not invoked. */
+		backend_retry(s, "connect failed immediately");
+	}
+}
+
+/* Drops the current backend and tries the next one. */
+static void backend_retry(struct session *s, const char *why)
+{
+	sess_log(s, LOG_WARN, "backend unusable (%s), trying another", why);
+	STAT_ADD(s->sh, backend_failures, 1);
+	pool_note_failure(s->backend);
+	pool_release(s->backend);
+	s->backend = NULL;
+	if (s->bbev) {
+		bufferevent_free(s->bbev);
+		s->bbev = NULL;
+	}
+	sess_arm_timer(s, 0);
+	backend_start(s);
+}
+
+void backend_timeout(struct session *s)
+{
+	switch (s->state) {
+	case SESS_BACKEND_CONNECT:
+		backend_retry(s, "connect timeout");
+		return;
+	case SESS_BACKEND_GREETING:
+	case SESS_BACKEND_AUTH:
+		backend_retry(s, "login timeout");
+		return;
+	default:
+		return;
+	}
+}

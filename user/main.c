@@ -1,0 +1,130 @@
+/* main.c — shunt's entry point: configuration, start-up, signals, shutdown. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+#include "config.h"
+#include "log.h"
+#include "pool.h"
+#include "shunt.h"
+#include "worker.h"
+
+/* Options parsed now but served by later releases. A clear refusal beats
+ * silently ignoring an operator's intent. */
+static int refuse_unimplemented(const struct shunt_config *cfg)
+{
+	int bad = 0;
+
+	if (cfg->fastpath_set && cfg->fastpath != FASTPATH_OFF) {
+		fprintf(stderr, "shunt: --fastpath %s: the kernel fast path is not implemented in this "
+				"version; only --fastpath off (the user-space relay) is available\n",
+			cfg->fastpath == FASTPATH_ON ? "on" : "auto");
+		bad = 1;
+	}
+	if (cfg->pin_path_set) {
+		fprintf(stderr, "shunt: --pin-path: no BPF maps to pin in this version (the kernel "
+				"fast path is not implemented yet)\n");
+		bad = 1;
+	}
+	if (cfg->admin_set) {
+		fprintf(stderr, "shunt: --admin: the SQL admin port is not implemented in this version\n");
+		bad = 1;
+	}
+	if (cfg->http_set) {
+		fprintf(stderr, "shunt: --http: the HTTP API is not implemented in this version\n");
+		bad = 1;
+	}
+	return bad ? -EINVAL : 0;
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what;
+	pr_info("signal %d: shutting down", (int)sig);
+	event_base_loopbreak(arg);
+}
+
+int main(int argc, char **argv)
+{
+	struct shunt_config cfg;
+	struct shunt sh;
+	struct event_base *main_base = NULL;
+	struct event *sigint = NULL, *sigterm = NULL;
+	int rc, status = 1;
+
+	memset(&sh, 0, sizeof(sh));
+	config_init(&cfg);
+	rc = config_from_args(&cfg, argc, argv);
+	if (rc == 1) {
+		status = 0;
+		goto out_cfg;
+	}
+	if (rc < 0)
+		goto out_cfg;
+	if (cfg.check_only) {
+		printf("configuration OK: %zu listener(s), %zu pool(s), %zu user(s)\n",
+		       cfg.n_listeners, cfg.n_pools, cfg.n_users);
+		status = 0;
+		goto out_cfg;
+	}
+	if (refuse_unimplemented(&cfg) < 0)
+		goto out_cfg;
+
+	log_set_level(cfg.log_level);
+	signal(SIGPIPE, SIG_IGN);
+	if (evthread_use_pthreads() < 0) {
+		pr_err("libevent has no pthreads support");
+		goto out_cfg;
+	}
+	log_route_libs();
+
+	sh.cfg = &cfg;
+	atomic_init(&sh.next_conn_id, 1);
+	sh.pools = pool_create_all(&cfg);
+	sh.n_pools = cfg.n_pools;
+	if (!sh.pools)
+		goto out_cfg;
+	main_base = event_base_new();
+	if (!main_base)
+		goto out_pools;
+	if (worker_create_all(&sh) < 0)
+		goto out_base;
+	sigint = evsignal_new(main_base, SIGINT, on_signal, main_base);
+	sigterm = evsignal_new(main_base, SIGTERM, on_signal, main_base);
+	if (!sigint || !sigterm || evsignal_add(sigint, NULL) < 0 || evsignal_add(sigterm, NULL) < 0)
+		goto out_workers;
+	if (worker_start_all(&sh) < 0) {
+		pr_err("cannot start worker threads");
+		goto out_workers;
+	}
+	for (size_t i = 0; i < cfg.n_listeners; i++)
+		pr_info("listening on %s (listener %s, pool %s)", cfg.listeners[i].addr.text,
+			cfg.listeners[i].name, cfg.listeners[i].pool);
+	pr_info("shunt ready: %u worker thread(s), fast path off (user-space relay)", sh.n_workers);
+
+	event_base_loop(main_base, EVLOOP_NO_EXIT_ON_EMPTY);
+	status = 0;
+	pr_info("sessions: %llu accepted, %llu logins ok, %llu failed; relay bytes c2s=%llu s2c=%llu",
+		(unsigned long long)STAT_GET(&sh, sessions_total),
+		(unsigned long long)STAT_GET(&sh, logins_ok),
+		(unsigned long long)STAT_GET(&sh, logins_failed),
+		(unsigned long long)STAT_GET(&sh, relay_bytes_c2s),
+		(unsigned long long)STAT_GET(&sh, relay_bytes_s2c));
+out_workers:
+	worker_stop_all(&sh);
+	if (sigint)
+		event_free(sigint);
+	if (sigterm)
+		event_free(sigterm);
+out_base:
+	event_base_free(main_base);
+out_pools:
+	pool_free_all(sh.pools, sh.n_pools);
+out_cfg:
+	config_free(&cfg);
+	libevent_global_shutdown();
+	return status;
+}

@@ -1,0 +1,489 @@
+/* session.c — a client session's life: accept, greeting, authentication,
+ * hand-off to the backend login (backend.c) and the relay (relay.c), close. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include "log.h"
+#include "session.h"
+
+/* What shunt offers clients. Never COMPRESS (the kernel program must see
+ * plain packets) and not SSL yet. The pool's learned backend capabilities
+ * are intersected in so that a client never negotiates something the
+ * servers behind shunt would not do. */
+#define SHUNT_SERVER_CAPS (CLIENT_LONG_PASSWORD | CLIENT_FOUND_ROWS | CLIENT_LONG_FLAG | \
+	CLIENT_CONNECT_WITH_DB | CLIENT_NO_SCHEMA | CLIENT_ODBC | CLIENT_LOCAL_FILES | \
+	CLIENT_IGNORE_SPACE | CLIENT_PROTOCOL_41 | CLIENT_INTERACTIVE | CLIENT_IGNORE_SIGPIPE | \
+	CLIENT_TRANSACTIONS | CLIENT_SECURE_CONNECTION | CLIENT_MULTI_STATEMENTS | \
+	CLIENT_MULTI_RESULTS | CLIENT_PS_MULTI_RESULTS | CLIENT_PLUGIN_AUTH | \
+	CLIENT_CONNECT_ATTRS | CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA | \
+	CLIENT_CAN_HANDLE_EXPIRED_PASSWORDS | CLIENT_SESSION_TRACK | CLIENT_DEPRECATE_EOF)
+
+/* Capabilities a client must share with shunt's greeting to be served. */
+#define SHUNT_REQUIRED_CAPS (CLIENT_PROTOCOL_41 | CLIENT_SECURE_CONNECTION)
+
+/* Largest login packet accepted (attributes included). */
+#define HANDSHAKE_MAX_PACKET (64 * 1024)
+
+static const char *const state_names[SESS__COUNT] = {
+	[SESS_GREETING] = "greeting",
+	[SESS_AUTH_SWITCH] = "auth-switch",
+	[SESS_BACKEND_CONNECT] = "backend-connect",
+	[SESS_BACKEND_GREETING] = "backend-greeting",
+	[SESS_BACKEND_AUTH] = "backend-auth",
+	[SESS_RELAY] = "relay",
+	[SESS_CLOSING] = "closing",
+};
+
+/* allowed[from] is the set of states reachable from `from`. */
+#define BIT(s) (1u << (s))
+static const unsigned allowed[SESS__COUNT] = {
+	[SESS_GREETING] = BIT(SESS_AUTH_SWITCH) | BIT(SESS_BACKEND_CONNECT) | BIT(SESS_CLOSING),
+	[SESS_AUTH_SWITCH] = BIT(SESS_BACKEND_CONNECT) | BIT(SESS_CLOSING),
+	[SESS_BACKEND_CONNECT] = BIT(SESS_BACKEND_CONNECT) | BIT(SESS_BACKEND_GREETING) | BIT(SESS_CLOSING),
+	[SESS_BACKEND_GREETING] = BIT(SESS_BACKEND_CONNECT) | BIT(SESS_BACKEND_AUTH) | BIT(SESS_CLOSING),
+	[SESS_BACKEND_AUTH] = BIT(SESS_BACKEND_CONNECT) | BIT(SESS_RELAY) | BIT(SESS_CLOSING),
+	[SESS_RELAY] = BIT(SESS_CLOSING),
+	[SESS_CLOSING] = 0,
+};
+
+int sess_set_state(struct session *s, enum sess_state to)
+{
+	if (!(allowed[s->state] & BIT(to))) {
+		sess_log(s, LOG_ERROR, "internal: bad state change %s -> %s",
+			 state_names[s->state], state_names[to]);
+		return -1;
+	}
+	sess_log(s, LOG_DEBUG, "state %s -> %s", state_names[s->state], state_names[to]);
+	s->state = to;
+	return 0;
+}
+
+static void timer_cb(evutil_socket_t fd, short what, void *arg);
+
+void sess_arm_timer(struct session *s, unsigned ms)
+{
+	if (!ms) {
+		evtimer_del(s->timer);
+		return;
+	}
+	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+	evtimer_add(s->timer, &tv);
+}
+
+void sess_free(struct session *s)
+{
+	if (!s)
+		return;
+	sess_log(s, LOG_DEBUG, "closed in state %s (c2s=%llu s2c=%llu bytes)",
+		 state_names[s->state], (unsigned long long)s->relay.bytes_c2s,
+		 (unsigned long long)s->relay.bytes_s2c);
+	if (s->timer)
+		event_free(s->timer);
+	if (s->cbev)
+		bufferevent_free(s->cbev);
+	if (s->bbev)
+		bufferevent_free(s->bbev);
+	pool_release(s->backend);
+	TAILQ_REMOVE(&s->w->sessions, s, link);
+	STAT_SUB(s->sh, sessions_now, 1);
+	auth_wipe(s->stage1, sizeof(s->stage1));
+	free(s->db);
+	free(s->attrs);
+	free(s);
+}
+
+int sess_send_client(struct session *s, const struct proto_buf *payload)
+{
+	struct proto_buf pkt;
+
+	if (payload->err)
+		return payload->err;
+	proto_buf_init(&pkt);
+	proto_put_packet(&pkt, &s->client_seq, payload->data, payload->len);
+	int rc = pkt.err ? pkt.err : bufferevent_write(s->cbev, pkt.data, pkt.len);
+	proto_buf_free(&pkt);
+	return rc ? -ENOMEM : 0;
+}
+
+int sess_peek_packet(struct evbuffer *in, size_t max, const uint8_t **payload,
+		     size_t *len, uint8_t *seq)
+{
+	uint8_t hdr[4];
+	uint32_t plen;
+
+	if (evbuffer_copyout(in, hdr, 4) < 4)
+		return 0;
+	if (proto_peek_header(hdr, 4, &plen, seq) < 0)
+		return 0;
+	if (plen > max || plen == MYSQL_MAX_PAYLOAD)
+		return -EMSGSIZE;
+	if (evbuffer_get_length(in) < 4 + (size_t)plen)
+		return 0;
+	const uint8_t *p = evbuffer_pullup(in, 4 + (ssize_t)plen);
+	if (!p)
+		return -ENOMEM;
+	*payload = p + 4;
+	*len = plen;
+	return 1;
+}
+
+/* Closes the session once the client's output queue is flushed. */
+static void closing_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct session *s = arg;
+	(void)bev;
+	sess_free(s);
+}
+
+static void closing_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev;
+	(void)what;
+	sess_free(arg);
+}
+
+/* Enters CLOSING: stop reading anything, drop the backend, flush the
+ * client's queue (bounded by a 5 s timer), then free. */
+void sess_close_after_flush(struct session *s)
+{
+	if (sess_set_state(s, SESS_CLOSING) < 0) {
+		sess_free(s);
+		return;
+	}
+	if (s->bbev) {
+		bufferevent_free(s->bbev);
+		s->bbev = NULL;
+	}
+	bufferevent_disable(s->cbev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_output(s->cbev)) == 0) {
+		sess_free(s);
+		return;
+	}
+	bufferevent_setwatermark(s->cbev, EV_WRITE, 0, 0);
+	bufferevent_setcb(s->cbev, NULL, closing_write_cb, closing_event_cb, s);
+	bufferevent_enable(s->cbev, EV_WRITE);
+	sess_arm_timer(s, 5000);
+}
+
+void sess_fail(struct session *s, uint16_t code, const char *sqlstate, const char *fmt, ...)
+{
+	char msg[512];
+	struct proto_buf b;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	sess_log(s, LOG_WARN, "error %u (%s): %s", code, sqlstate, msg);
+	proto_buf_init(&b);
+	proto_build_err(&b, code, sqlstate, msg);
+	sess_send_client(s, &b);
+	proto_buf_free(&b);
+	sess_close_after_flush(s);
+}
+
+static void timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+	(void)fd;
+	(void)what;
+
+	switch (s->state) {
+	case SESS_GREETING:
+	case SESS_AUTH_SWITCH:
+		STAT_ADD(s->sh, logins_failed, 1);
+		sess_log(s, LOG_WARN, "handshake not completed within %u ms, closing",
+			 s->sh->cfg->auth_timeout_ms);
+		sess_free(s);
+		return;
+	case SESS_CLOSING:
+		sess_log(s, LOG_DEBUG, "client did not take the final packet in time");
+		sess_free(s);
+		return;
+	default:
+		/* Backend phases own their deadlines. */
+		backend_timeout(s);
+		return;
+	}
+}
+
+/* ---- the client's login ---- */
+
+static void send_greeting(struct session *s)
+{
+	struct proto_greeting g;
+	struct proto_buf b;
+	char version[64];
+	uint32_t pool_caps;
+	uint8_t charset;
+
+	pool_greeting_info(s->lc->pool, s->sh->cfg->server_version, version, sizeof(version),
+			   &pool_caps, &charset);
+	memset(&g, 0, sizeof(g));
+	g.protocol = 10;
+	g.server_version.p = (const uint8_t *)version;
+	g.server_version.len = strlen(version);
+	g.conn_id = s->id;
+	memcpy(g.scramble, s->scramble, PROTO_SCRAMBLE_LEN);
+	g.scramble_len = PROTO_SCRAMBLE_LEN;
+	/* CLIENT_LONG_PASSWORD stays set: shunt offers no MariaDB extended caps. */
+	g.caps = (SHUNT_SERVER_CAPS & pool_caps) | SHUNT_REQUIRED_CAPS | CLIENT_PLUGIN_AUTH |
+		 CLIENT_LONG_PASSWORD;
+	g.charset = charset;
+	g.status = SERVER_STATUS_AUTOCOMMIT;
+	g.auth_plugin.p = (const uint8_t *)AUTH_NATIVE_PLUGIN;
+	g.auth_plugin.len = strlen(AUTH_NATIVE_PLUGIN);
+
+	proto_buf_init(&b);
+	proto_build_greeting(&b, &g);
+	s->client_seq = 0;
+	sess_send_client(s, &b);
+	proto_buf_free(&b);
+}
+
+static void fail_access(struct session *s, int used_password)
+{
+	STAT_ADD(s->sh, logins_failed, 1);
+	char host[64];
+	snprintf(host, sizeof(host), "%s", s->client_addr);
+	char *colon = strrchr(host, ':');
+	if (colon)
+		*colon = '\0';
+	sess_fail(s, ER_ACCESS_DENIED_ERROR, "28000",
+		  "Access denied for user '%s'@'%s' (using password: %s)",
+		  s->user, host, used_password ? "YES" : "NO");
+}
+
+/* Checks a mysql_native_password token against the user table; on success
+ * keeps SHA1(password) and starts the backend login. */
+static void verify_and_route(struct session *s, const uint8_t *token, size_t token_len)
+{
+	const struct cfg_user *u = config_find_user(s->sh->cfg, s->user, strlen(s->user));
+	/* Some clients send a single NUL for an empty password. */
+	int empty = token_len == 0 || (token_len == 1 && token[0] == 0);
+
+	if (!u) {
+		fail_access(s, !empty);
+		return;
+	}
+	if (u->empty_password) {
+		if (!empty) {
+			fail_access(s, 1);
+			return;
+		}
+		s->empty_password = 1;
+	} else if (empty || auth_native_verify(s->scramble, token, token_len, u->stage2, s->stage1) < 0) {
+		fail_access(s, !empty);
+		return;
+	}
+	sess_arm_timer(s, 0);
+	STAT_ADD(s->sh, logins_ok, 1);
+	sess_log(s, LOG_DEBUG, "client authenticated as '%s'%s%s", s->user,
+		 s->db ? " db=" : "", s->db ? s->db : "");
+	backend_start(s);
+}
+
+/* Handles the HandshakeResponse41. */
+static void on_login(struct session *s, const uint8_t *payload, size_t len)
+{
+	struct proto_login l;
+
+	if (proto_parse_login(payload, len, &l) < 0) {
+		STAT_ADD(s->sh, logins_failed, 1);
+		sess_fail(s, ER_HANDSHAKE_ERROR, "08S01", "Bad handshake");
+		return;
+	}
+	if (l.is_ssl_request) {
+		STAT_ADD(s->sh, logins_failed, 1);
+		sess_fail(s, ER_HANDSHAKE_ERROR, "08S01",
+			  "shunt: TLS was requested but is not offered on this listener");
+		return;
+	}
+	if ((l.caps & SHUNT_REQUIRED_CAPS) != SHUNT_REQUIRED_CAPS) {
+		STAT_ADD(s->sh, logins_failed, 1);
+		sess_fail(s, ER_NOT_SUPPORTED_AUTH_MODE, "08004",
+			  "shunt: client does not support protocol 4.1 authentication");
+		return;
+	}
+	if (l.user.len == 0 || l.user.len >= sizeof(s->user)) {
+		snprintf(s->user, sizeof(s->user), "%.*s", (int)(l.user.len < 60 ? l.user.len : 60),
+			 (const char *)l.user.p);
+		fail_access(s, l.auth_response.len > 0);
+		return;
+	}
+	memcpy(s->user, l.user.p, l.user.len);
+	s->user[l.user.len] = '\0';
+	s->client_caps = l.caps & (SHUNT_SERVER_CAPS | CLIENT_LONG_PASSWORD);
+	s->max_packet = l.max_packet;
+	s->charset = l.charset;
+	if ((l.caps & CLIENT_CONNECT_WITH_DB) && l.database.len) {
+		s->db = strndup((const char *)l.database.p, l.database.len);
+		if (!s->db)
+			goto nomem;
+	}
+	if (l.has_attrs && l.attrs.len) {
+		s->attrs = malloc(l.attrs.len);
+		if (!s->attrs)
+			goto nomem;
+		memcpy(s->attrs, l.attrs.p, l.attrs.len);
+		s->attrs_len = l.attrs.len;
+	}
+
+	int native = !(l.caps & CLIENT_PLUGIN_AUTH) || l.auth_plugin.len == 0 ||
+		     (l.auth_plugin.len == strlen(AUTH_NATIVE_PLUGIN) &&
+		      memcmp(l.auth_plugin.p, AUTH_NATIVE_PLUGIN, l.auth_plugin.len) == 0);
+	if (!native) {
+		/* e.g. caching_sha2_password from a MySQL 8 client: ask for the
+		 * native token over the same scramble. */
+		struct proto_buf b;
+		sess_log(s, LOG_DEBUG, "client offered %.*s, switching to %s",
+			 (int)l.auth_plugin.len, (const char *)l.auth_plugin.p, AUTH_NATIVE_PLUGIN);
+		if (sess_set_state(s, SESS_AUTH_SWITCH) < 0) {
+			sess_free(s);
+			return;
+		}
+		proto_buf_init(&b);
+		proto_build_auth_switch(&b, AUTH_NATIVE_PLUGIN, s->scramble, PROTO_SCRAMBLE_LEN);
+		sess_send_client(s, &b);
+		proto_buf_free(&b);
+		return;
+	}
+	verify_and_route(s, l.auth_response.p, l.auth_response.len);
+	return;
+nomem:
+	sess_fail(s, ER_HANDSHAKE_ERROR, "08S01", "shunt: out of memory");
+}
+
+/* Read callback while the client is logging in. */
+static void client_login_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct session *s = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	const uint8_t *payload;
+	size_t len;
+	uint8_t seq;
+
+	int rc = sess_peek_packet(in, HANDSHAKE_MAX_PACKET, &payload, &len, &seq);
+	if (rc == 0)
+		return;
+	if (rc < 0) {
+		STAT_ADD(s->sh, logins_failed, 1);
+		sess_fail(s, ER_HANDSHAKE_ERROR, "08S01", "Bad handshake: packet too large");
+		return;
+	}
+	if (seq != s->client_seq) {
+		STAT_ADD(s->sh, logins_failed, 1);
+		sess_fail(s, ER_NET_PACKETS_OUT_OF_ORDER, "08S01", "Got packets out of order");
+		return;
+	}
+	s->client_seq = seq + 1;
+	/* The packet is consumed before acting on it so that whatever the
+	 * handlers do to the bufferevent, the buffer is consistent. */
+	uint8_t *copy = malloc(len ? len : 1);
+	if (!copy) {
+		sess_free(s);
+		return;
+	}
+	memcpy(copy, payload, len);
+	evbuffer_drain(in, 4 + len);
+
+	if (s->state == SESS_GREETING)
+		on_login(s, copy, len);
+	else if (s->state == SESS_AUTH_SWITCH)
+		verify_and_route(s, copy, len);
+	else
+		sess_log(s, LOG_ERROR, "internal: login data in state %s", state_names[s->state]);
+	free(copy);
+}
+
+static void client_login_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct session *s = arg;
+	(void)bev;
+	sess_log(s, LOG_INFO, "client went away during login (%s)",
+		 (what & BEV_EVENT_EOF) ? "EOF" : "error");
+	STAT_ADD(s->sh, logins_failed, 1);
+	sess_free(s);
+}
+
+/* Called by backend.c while the backend login runs: the client must not
+ * send anything, so its input is not read, but its close is noticed. */
+void sess_client_wait(struct session *s, bufferevent_event_cb on_event)
+{
+	bufferevent_setcb(s->cbev, NULL, NULL, on_event, s);
+	bufferevent_disable(s->cbev, EV_READ);
+}
+
+static void format_addr(const struct sockaddr *sa, char *out, size_t n)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+		inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip));
+		port = ntohs(in->sin_port);
+		snprintf(out, n, "%s:%u", ip, port);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+		inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip));
+		port = ntohs(in6->sin6_port);
+		snprintf(out, n, "[%s]:%u", ip, port);
+	} else {
+		snprintf(out, n, "unix");
+	}
+}
+
+void sess_accept(struct listener_ctx *lc, int fd, const struct sockaddr *sa, int salen)
+{
+	struct shunt *sh = lc->w->sh;
+	struct session *s;
+	int one = 1;
+	(void)salen;
+
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		close(fd);
+		return;
+	}
+	s->sh = sh;
+	s->w = lc->w;
+	s->lc = lc;
+	s->id = atomic_fetch_add(&sh->next_conn_id, 1);
+	s->state = SESS_GREETING;
+	TAILQ_INSERT_TAIL(&lc->w->sessions, s, link);
+	format_addr(sa, s->client_addr, sizeof(s->client_addr));
+	STAT_ADD(sh, sessions_total, 1);
+	STAT_ADD(sh, sessions_now, 1);
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+
+	s->cbev = bufferevent_socket_new(lc->w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	s->timer = evtimer_new(lc->w->base, timer_cb, s);
+	if (!s->cbev || !s->timer || auth_random_scramble(s->scramble, sizeof(s->scramble)) < 0) {
+		if (!s->cbev)
+			close(fd);
+		sess_log(s, LOG_ERROR, "cannot set up session");
+		sess_free(s);
+		return;
+	}
+	sess_log(s, LOG_DEBUG, "accepted on listener %s", lc->cl->name);
+
+	if (STAT_GET(sh, sessions_now) > sh->cfg->max_connections) {
+		s->client_seq = 0;
+		sess_fail(s, ER_CON_COUNT_ERROR, "08004", "Too many connections");
+		return;
+	}
+	bufferevent_setcb(s->cbev, client_login_read_cb, NULL, client_login_event_cb, s);
+	bufferevent_enable(s->cbev, EV_READ);
+	send_greeting(s);
+	sess_arm_timer(s, sh->cfg->auth_timeout_ms);
+}

@@ -1,0 +1,121 @@
+/* session.h — one client session: from accept to close.
+ *
+ * A session is owned by the worker that accepted it and is only touched
+ * from that worker's event loop. Its life (docs/architecture.md):
+ *
+ *   GREETING -> [AUTH_SWITCH] -> BACKEND_CONNECT -> BACKEND_GREETING ->
+ *   BACKEND_AUTH -> RELAY -> (closed)
+ *
+ * with a retry from BACKEND_CONNECT/BACKEND_GREETING on the next backend of
+ * the pool, and CLOSING (flush what is queued to the client, then free)
+ * from anywhere. sess_set_state() checks and traces every transition.
+ *
+ * Ownership: the session owns both bufferevents (and so both fds, closed on
+ * free), its timer, the copied login fields and the recovered SHA1(password)
+ * (wiped on free). It holds one pool count on `backend` from pool_pick()
+ * until it is freed or moves to another backend. */
+#ifndef SHUNT_SESSION_H
+#define SHUNT_SESSION_H
+
+#include <stdint.h>
+#include <linux/types.h>
+#include <event2/bufferevent.h>
+#include "shunt.h"
+#include "auth.h"
+#include "proto.h"
+#include "relay.h"
+
+enum sess_state {
+	SESS_GREETING = 0,     /* greeting sent, waiting for the client's login */
+	SESS_AUTH_SWITCH,      /* AuthSwitchRequest sent, waiting for the new token */
+	SESS_BACKEND_CONNECT,  /* TCP connect to a backend in progress */
+	SESS_BACKEND_GREETING, /* waiting for the backend's greeting */
+	SESS_BACKEND_AUTH,     /* login sent to the backend, waiting for OK/ERR/switch */
+	SESS_RELAY,            /* established: bytes flow both ways */
+	SESS_CLOSING,          /* flushing a final packet to the client */
+	SESS__COUNT
+};
+
+struct session {
+	struct shunt *sh;
+	struct worker *w;
+	struct listener_ctx *lc;
+	TAILQ_ENTRY(session) link;       /* in w->sessions */
+	uint32_t id;                     /* shunt's connection id, sent in the greeting */
+	enum sess_state state;
+	char client_addr[64];            /* "ip:port" */
+
+	struct bufferevent *cbev;        /* client side */
+	struct bufferevent *bbev;        /* backend side, NULL until connecting */
+	struct event *timer;             /* the current phase's deadline */
+
+	/* client login */
+	uint8_t scramble[PROTO_SCRAMBLE_LEN];
+	uint8_t client_seq;              /* next sequence id toward the client */
+	uint32_t client_caps;            /* client's caps ∩ what we offered */
+	uint32_t max_packet;
+	uint8_t charset;
+	char user[CFG_NAME_MAX];
+	char *db;                        /* CONNECT_WITH_DB schema or NULL */
+	uint8_t *attrs;                  /* client's connection attributes block, or NULL */
+	size_t attrs_len;
+	uint8_t stage1[AUTH_SHA1_LEN];   /* SHA1(password), recovered at login; wiped on free */
+	int empty_password;
+
+	/* backend login */
+	struct backend *backend;         /* counted in its pool while set */
+	uint64_t tried_mask;             /* backends that failed for this session */
+	unsigned tries;
+	uint8_t backend_seq;
+	uint32_t backend_caps;           /* caps sent to the backend (= the session's caps) */
+	uint32_t backend_thread_id;      /* the backend's connection id */
+
+	struct relay relay;              /* established-session state */
+};
+
+/* Accepts a client connection: takes ownership of fd. */
+void sess_accept(struct listener_ctx *lc, int fd, const struct sockaddr *sa, int salen);
+
+/* Moves s to a new state; logs at debug and refuses (logs an error and
+ * closes) a transition the state machine does not allow. Returns 0 or -1. */
+int sess_set_state(struct session *s, enum sess_state to);
+
+/* Sends an ERR packet to the client and closes the session once it is
+ * flushed. code/sqlstate/msg as in MySQL. */
+void sess_fail(struct session *s, uint16_t code, const char *sqlstate, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* Frees the session now: closes both sockets, releases the backend count. */
+void sess_free(struct session *s);
+
+/* Arms (or re-arms) the phase timer; ms == 0 disarms it. */
+void sess_arm_timer(struct session *s, unsigned ms);
+
+/* Sends one payload to the client as packet(s) numbered from client_seq. */
+int sess_send_client(struct session *s, const struct proto_buf *payload);
+
+/* Reads one complete packet (no continuation; at most max bytes) from an
+ * input buffer. Returns 1 with payload pointing into the buffer (valid until
+ * the caller drains 4+len bytes), 0 if incomplete, -EMSGSIZE if too big. */
+int sess_peek_packet(struct evbuffer *in, size_t max, const uint8_t **payload,
+		     size_t *len, uint8_t *seq);
+
+/* Session log lines carry the connection id, client and backend. */
+#define sess_log(s, lvl, fmt, ...) do { if (log_enabled(lvl)) \
+	log_msg((lvl), "conn=%u client=%s backend=%s " fmt, (s)->id, (s)->client_addr, \
+		(s)->backend ? (s)->backend->addr.text : "-", ##__VA_ARGS__); } while (0)
+
+/* Enters CLOSING: drops the backend, flushes what is queued to the client
+ * (bounded by a timer), then frees the session. */
+void sess_close_after_flush(struct session *s);
+
+/* While the backend login runs the client is not read, only watched for close. */
+void sess_client_wait(struct session *s, bufferevent_event_cb on_event);
+
+/* backend.c: picks a backend not yet tried and starts connecting to it;
+ * fails the session with ER 2003 when none is left. */
+void backend_start(struct session *s);
+/* backend.c: the phase timer fired in a backend phase. */
+void backend_timeout(struct session *s);
+
+#endif

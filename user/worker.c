@@ -1,0 +1,145 @@
+/* worker.c — worker threads, listening sockets and accept. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <event2/listener.h>
+#include <event2/thread.h>
+#include "log.h"
+#include "session.h"
+#include "worker.h"
+
+static void accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa,
+		      int salen, void *arg)
+{
+	(void)evl;
+	sess_accept(arg, fd, sa, salen);
+}
+
+static void accept_error_cb(struct evconnlistener *evl, void *arg)
+{
+	struct listener_ctx *lc = arg;
+	int err = EVUTIL_SOCKET_ERROR();
+	(void)evl;
+	pr_warn("listener %s (%s): accept failed: %s", lc->cl->name, lc->cl->addr.text,
+		evutil_socket_error_to_string(err));
+}
+
+/* Opens a non-blocking SO_REUSEPORT socket bound to addr and listening. */
+static int open_listen_socket(const struct cfg_addr *addr)
+{
+	int one = 1;
+	int fd = socket(addr->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
+	    bind(fd, (const struct sockaddr *)&addr->sa, addr->salen) < 0 ||
+	    listen(fd, 1024) < 0) {
+		int err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static void worker_free(struct worker *w)
+{
+	struct session *s;
+
+	while ((s = TAILQ_FIRST(&w->sessions)) != NULL)
+		sess_free(s);
+	for (size_t i = 0; i < w->n_lis; i++)
+		if (w->lis[i].evl)
+			evconnlistener_free(w->lis[i].evl);
+	free(w->lis);
+	if (w->base)
+		event_base_free(w->base);
+}
+
+int worker_create_all(struct shunt *sh)
+{
+	const struct shunt_config *cfg = sh->cfg;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned n = cfg->threads ? cfg->threads : (unsigned)(ncpu > 0 ? ncpu : 1);
+	int err = 0;
+
+	sh->workers = calloc(n, sizeof(*sh->workers));
+	if (!sh->workers)
+		return -ENOMEM;
+	sh->n_workers = n;
+	for (unsigned i = 0; i < n; i++) {
+		struct worker *w = &sh->workers[i];
+		w->sh = sh;
+		w->idx = i;
+		TAILQ_INIT(&w->sessions);
+		w->base = event_base_new();
+		w->lis = calloc(cfg->n_listeners, sizeof(*w->lis));
+		if (!w->base || !w->lis) {
+			err = -ENOMEM;
+			goto fail;
+		}
+		w->n_lis = cfg->n_listeners;
+		for (size_t j = 0; j < cfg->n_listeners; j++) {
+			struct listener_ctx *lc = &w->lis[j];
+			lc->w = w;
+			lc->cl = &cfg->listeners[j];
+			lc->pool = pool_find(sh->pools, sh->n_pools, lc->cl->pool);
+			int fd = open_listen_socket(&lc->cl->addr);
+			if (fd < 0) {
+				pr_err("listener %s: cannot listen on %s: %s", lc->cl->name,
+				       lc->cl->addr.text, strerror(-fd));
+				err = fd;
+				goto fail;
+			}
+			lc->evl = evconnlistener_new(w->base, accept_cb, lc, LEV_OPT_CLOSE_ON_FREE, -1, fd);
+			if (!lc->evl) {
+				close(fd);
+				err = -ENOMEM;
+				goto fail;
+			}
+			evconnlistener_set_error_cb(lc->evl, accept_error_cb);
+		}
+	}
+	return 0;
+fail:
+	for (unsigned i = 0; i < n; i++)
+		worker_free(&sh->workers[i]);
+	free(sh->workers);
+	sh->workers = NULL;
+	sh->n_workers = 0;
+	return err;
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
+	return NULL;
+}
+
+int worker_start_all(struct shunt *sh)
+{
+	for (unsigned i = 0; i < sh->n_workers; i++) {
+		int rc = pthread_create(&sh->workers[i].tid, NULL, worker_main, &sh->workers[i]);
+		if (rc)
+			return -rc;
+		sh->workers[i].started = 1;
+	}
+	return 0;
+}
+
+void worker_stop_all(struct shunt *sh)
+{
+	for (unsigned i = 0; i < sh->n_workers; i++)
+		event_base_loopbreak(sh->workers[i].base);
+	for (unsigned i = 0; i < sh->n_workers; i++)
+		if (sh->workers[i].started)
+			pthread_join(sh->workers[i].tid, NULL);
+	for (unsigned i = 0; i < sh->n_workers; i++)
+		worker_free(&sh->workers[i]);
+	free(sh->workers);
+	sh->workers = NULL;
+	sh->n_workers = 0;
+}
