@@ -89,7 +89,7 @@ $(E2E_CLIENT): tests/e2e/e2e_client.c
 # libFuzzer target for the codec (clang only).
 $(BUILD)/fuzz_proto: tests/unit/fuzz_proto.c user/proto.c
 	@mkdir -p $(@D)
-	$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude -Iuser -o $@ $^
+	$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -D_GNU_SOURCE -Iinclude -Iuser -o $@ $^
 
 fuzz: $(BUILD)/fuzz_proto
 

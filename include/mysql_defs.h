@@ -41,6 +41,16 @@
 #define CLIENT_SSL_VERIFY_SERVER_CERT        0x40000000u
 #define CLIENT_REMEMBER_OPTIONS              0x80000000u
 
+/* MariaDB extended capabilities: the last 4 bytes of the greeting's filler
+ * and of the login's filler, used only when CLIENT_LONG_PASSWORD (which
+ * MariaDB calls CLIENT_MYSQL) is clear. shunt offers none of them: its
+ * greeting keeps CLIENT_MYSQL set, so clients send none. */
+#define MARIADB_CLIENT_PROGRESS              (1u << 0)
+#define MARIADB_CLIENT_COM_MULTI             (1u << 1)
+#define MARIADB_CLIENT_STMT_BULK_OPERATIONS  (1u << 2)
+#define MARIADB_CLIENT_EXTENDED_METADATA     (1u << 3)
+#define MARIADB_CLIENT_CACHE_METADATA        (1u << 4)
+
 /* Server status flags (SERVER_STATUS_*) in OK and EOF packets */
 #define SERVER_STATUS_IN_TRANS               0x0001u
 #define SERVER_STATUS_AUTOCOMMIT             0x0002u

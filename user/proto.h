@@ -6,9 +6,10 @@
  * the given length. Parsed strings are slices that point into the caller's
  * buffer and are valid only as long as it is.
  *
- * Writers append to a growable struct proto_buf. A writer that fails to
- * allocate sets buf->err and later writes become no-ops, so a builder can
- * check once at the end. */
+ * Writers append to a growable struct proto_buf. A writer that fails sets
+ * buf->err (-ENOMEM on allocation; a builder may also set -EINVAL or
+ * -EMSGSIZE for values it cannot encode) and later writes become no-ops, so
+ * a builder's caller checks once at the end. */
 #ifndef SHUNT_PROTO_H
 #define SHUNT_PROTO_H
 

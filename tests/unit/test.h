@@ -36,7 +36,7 @@ static int t_cases_passed, t_cases_failed;
 
 #define CHECK_STR(slice, cstr) do { \
 	size_t _n = strlen(cstr); \
-	if ((slice).len != _n || memcmp((slice).p, (cstr), _n) != 0) { \
+	if ((slice).len != _n || (_n && memcmp((slice).p, (cstr), _n) != 0)) { \
 		t_failed_checks++; \
 		fprintf(stderr, "  %s:%d: %s = '%.*s', expected '%s'\n", __FILE__, __LINE__, \
 			#slice, (int)(slice).len, (const char *)(slice).p, (cstr)); \
