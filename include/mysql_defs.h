@@ -122,7 +122,13 @@
 #define ER_NOT_SUPPORTED_AUTH_MODE   1251
 #define ER_UNKNOWN_COM_ERROR         1047
 #define ER_CON_COUNT_ERROR           1040
-#define CR_CONN_HOST_ERROR           2003
+/* shunt's own "no backend could serve this session". Not 2003
+ * (CR_CONN_HOST_ERROR): libmariadb turns any 2000-2999 code received from a
+ * server into 2027 "malformed packet" and drops the text. 9001 is what
+ * ProxySQL sends in the same situation; SQLSTATE 08S01 makes drivers treat
+ * it as a communication failure (retryable), not an SQL error. */
+#define SHUNT_ER_NO_BACKEND          9001
+#define SHUNT_SQLSTATE_NO_BACKEND    "08S01"
 
 /* Character sets */
 #define MYSQL_CHARSET_UTF8MB4_GENERAL_CI 45

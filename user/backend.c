@@ -84,7 +84,7 @@ static void on_greeting(struct session *s, const uint8_t *payload, size_t len)
 
 	uint32_t caps = s->client_caps & g.caps & ~(CLIENT_COMPRESS | CLIENT_SSL);
 	if ((s->client_caps ^ caps) & WIRE_CAPS) {
-		sess_fail(s, CR_CONN_HOST_ERROR, "HY000",
+		sess_fail(s, SHUNT_ER_NO_BACKEND, SHUNT_SQLSTATE_NO_BACKEND,
 			  "shunt: backend %s lacks capabilities the client negotiated (0x%08x)",
 			  s->backend->addr.text, (s->client_caps ^ caps) & WIRE_CAPS);
 		return;
@@ -126,7 +126,7 @@ static void on_greeting(struct session *s, const uint8_t *payload, size_t len)
 	proto_buf_free(&b);
 	proto_buf_free(&attrs);
 	if (rc < 0 || sess_set_state(s, SESS_BACKEND_AUTH) < 0) {
-		sess_fail(s, CR_CONN_HOST_ERROR, "HY000", "shunt: cannot send login to backend");
+		sess_fail(s, SHUNT_ER_NO_BACKEND, SHUNT_SQLSTATE_NO_BACKEND, "shunt: cannot send login to backend");
 		return;
 	}
 }
@@ -146,14 +146,14 @@ static int forward_to_client(struct session *s, const uint8_t *payload, size_t l
 static void on_auth_reply(struct session *s, const uint8_t *payload, size_t len)
 {
 	if (len == 0) {
-		sess_fail(s, CR_CONN_HOST_ERROR, "HY000", "shunt: empty login reply from backend");
+		sess_fail(s, SHUNT_ER_NO_BACKEND, SHUNT_SQLSTATE_NO_BACKEND, "shunt: empty login reply from backend");
 		return;
 	}
 	switch (payload[0]) {
 	case MYSQL_OK_HDR: {
 		struct proto_ok ok;
 		if (proto_parse_ok(payload, len, s->backend_caps, &ok) < 0) {
-			sess_fail(s, CR_CONN_HOST_ERROR, "HY000", "shunt: malformed login OK from backend");
+			sess_fail(s, SHUNT_ER_NO_BACKEND, SHUNT_SQLSTATE_NO_BACKEND, "shunt: malformed login OK from backend");
 			return;
 		}
 		sess_arm_timer(s, 0);
@@ -183,7 +183,7 @@ static void on_auth_reply(struct session *s, const uint8_t *payload, size_t len)
 		uint8_t token[AUTH_SHA1_LEN];
 
 		if (proto_parse_auth_switch(payload, len, &sw) < 0) {
-			sess_fail(s, CR_CONN_HOST_ERROR, "HY000", "shunt: malformed auth switch from backend");
+			sess_fail(s, SHUNT_ER_NO_BACKEND, SHUNT_SQLSTATE_NO_BACKEND, "shunt: malformed auth switch from backend");
 			return;
 		}
 		if (sw.plugin.len != strlen(AUTH_NATIVE_PLUGIN) ||
@@ -203,7 +203,7 @@ static void on_auth_reply(struct session *s, const uint8_t *payload, size_t len)
 		int rc = send_backend(s, &b);
 		proto_buf_free(&b);
 		if (rc < 0)
-			sess_fail(s, CR_CONN_HOST_ERROR, "HY000", "shunt: cannot answer backend auth switch");
+			sess_fail(s, SHUNT_ER_NO_BACKEND, SHUNT_SQLSTATE_NO_BACKEND, "shunt: cannot answer backend auth switch");
 		return;
 	}
 	default:
@@ -266,7 +266,7 @@ static void backend_event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (s->state == SESS_BACKEND_AUTH) {
-		sess_fail(s, CR_CONN_HOST_ERROR, "HY000",
+		sess_fail(s, SHUNT_ER_NO_BACKEND, SHUNT_SQLSTATE_NO_BACKEND,
 			  "shunt: backend %s closed the connection during login",
 			  s->backend->addr.text);
 		return;
@@ -286,7 +286,7 @@ void backend_start(struct session *s)
 	if (s->tries < p->n_backends)
 		b = pool_pick(p, s->tried_mask);
 	if (!b) {
-		sess_fail(s, CR_CONN_HOST_ERROR, "HY000",
+		sess_fail(s, SHUNT_ER_NO_BACKEND, SHUNT_SQLSTATE_NO_BACKEND,
 			  "shunt: no backend available in pool '%s'", p->name);
 		return;
 	}
@@ -301,7 +301,7 @@ void backend_start(struct session *s)
 	sess_client_wait(s, client_gone_cb);
 	s->bbev = bufferevent_socket_new(s->w->base, -1, BEV_OPT_CLOSE_ON_FREE);
 	if (!s->bbev) {
-		sess_fail(s, CR_CONN_HOST_ERROR, "HY000", "shunt: out of memory");
+		sess_fail(s, SHUNT_ER_NO_BACKEND, SHUNT_SQLSTATE_NO_BACKEND, "shunt: out of memory");
 		return;
 	}
 	s->backend_seq = 0;

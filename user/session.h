@@ -113,7 +113,7 @@ void sess_close_after_flush(struct session *s);
 void sess_client_wait(struct session *s, bufferevent_event_cb on_event);
 
 /* backend.c: picks a backend not yet tried and starts connecting to it;
- * fails the session with ER 2003 when none is left. */
+ * fails the session with SHUNT_ER_NO_BACKEND when none is left. */
 void backend_start(struct session *s);
 /* backend.c: the phase timer fired in a backend phase. */
 void backend_timeout(struct session *s);

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# demo.sh — `make demo`: a scratch MariaDB on a free loopback port with a
+# user demo/demo and a database "demo", build/shunt in front of it on
+# 127.0.0.1:6033, and the command to connect. Runs until Ctrl-C, then stops
+# both and removes the scratch directory. Needs root (mariadbd --user=root)
+# and the packages from tools/install-deps.sh.
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+. tests/e2e/lib.sh
+
+SHUNT=${SHUNT_BIN:-$ROOT/build/shunt}
+LISTEN_PORT=${DEMO_PORT:-6033}
+[ -x "$SHUNT" ] || { echo "demo: $SHUNT is missing; run 'make' first" >&2; exit 1; }
+if ss -Htln "sport = :$LISTEN_PORT" | grep -q .; then
+	echo "demo: 127.0.0.1:$LISTEN_PORT is already in use:" >&2
+	ss -Htlnp "sport = :$LISTEN_PORT" >&2
+	exit 1
+fi
+
+DIR=$(mktemp -d /tmp/shunt-demo.XXXXXX)
+DB_PID= SHUNT_PID=
+cleanup() {
+	trap - EXIT INT TERM
+	echo
+	echo "demo: stopping"
+	[ -n "$SHUNT_PID" ] && kill -TERM "$SHUNT_PID" 2>/dev/null && wait "$SHUNT_PID" 2>/dev/null
+	[ -n "$DB_PID" ] && mariadb_stop "$DB_PID"
+	rm -rf "$DIR"
+	exit 0
+}
+trap cleanup EXIT INT TERM
+
+DB_PORT=$(free_port)
+echo "demo: starting MariaDB on 127.0.0.1:$DB_PORT (datadir $DIR/data)"
+DB_PID=$(mariadb_start "$DIR" "$DB_PORT") || { echo "demo: MariaDB did not start" >&2; exit 1; }
+mariadb --no-defaults -S "$DIR/mysqld.sock" -uroot <<'SQL' || exit 1
+CREATE DATABASE demo;
+CREATE USER 'demo'@'%' IDENTIFIED VIA mysql_native_password USING PASSWORD('demo');
+GRANT ALL ON demo.* TO 'demo'@'%';
+CREATE TABLE demo.hello (id INT PRIMARY KEY, msg VARCHAR(64));
+INSERT INTO demo.hello VALUES (1, 'hello through shunt');
+SQL
+
+echo "demo: starting shunt on 127.0.0.1:$LISTEN_PORT (log $DIR/shunt.log)"
+"$SHUNT" --listen "127.0.0.1:$LISTEN_PORT" --backend "127.0.0.1:$DB_PORT" \
+	--user demo:demo --log-level info 2>"$DIR/shunt.log" </dev/null &
+SHUNT_PID=$!
+if ! wait_port "$LISTEN_PORT" 10 "$SHUNT_PID"; then
+	echo "demo: shunt did not start:" >&2
+	tail -20 "$DIR/shunt.log" >&2
+	exit 1
+fi
+
+cat <<MSG
+
+shunt is listening on 127.0.0.1:$LISTEN_PORT in front of MariaDB on $DB_PORT.
+Connect with:
+
+    mariadb -h127.0.0.1 -P$LISTEN_PORT -udemo -pdemo
+
+and try:  SELECT * FROM demo.hello;
+shunt's log follows. Press Ctrl-C to stop.
+
+MSG
+tail -n +1 -f "$DIR/shunt.log" --pid="$SHUNT_PID" &
+TAIL_PID=$!
+wait "$SHUNT_PID" 2>/dev/null
+echo "demo: shunt exited" >&2
+kill "$TAIL_PID" 2>/dev/null
+SHUNT_PID=

@@ -1,0 +1,226 @@
+#!/usr/bin/env bash
+# run-tests.sh — everything `make test` (and CI) runs:
+#
+#   1. builds: make all, make unit, the e2e client, and the sanitizer build
+#      (make SAN=1 all unit);
+#   2. every unit test binary, normal and sanitized;
+#   3. one scratch MariaDB shared by all e2e tests;
+#   4. every tests/e2e/test_*.sh with build/shunt, then the main ones again
+#      with SHUNT_BIN=build-san/shunt, whose logs must hold no sanitizer
+#      report;
+#   5. a closing line "N passed, N failed, N skipped"; exit 1 if any failed.
+#
+# Result lines are "PASS: ...", "FAIL: ...: reason", "SKIP: ...: why".
+# Unit test lines are prefixed with the binary's name ("unit/test_proto:"),
+# sanitized runs with "san/". Build and test logs are kept in $LOGDIR
+# (default build/test-logs) for a look after a failure.
+#
+# Options (environment): E2E_ONLY="basic client" runs just those e2e tests;
+# SKIP_SAN=1 skips the sanitizer build and runs; JOBS=N for make -j.
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
+LOGDIR=${LOGDIR:-$ROOT/build/test-logs}
+E2E_TIMEOUT=${E2E_TIMEOUT:-900}
+# The sanitized daemon reruns these (sysbench is left out for time).
+SAN_E2E=${SAN_E2E:-"basic client big killmid sessions backend_down auth_timeout pymysql badpass"}
+
+# MariaDB helpers (free_port, mariadb_start, mariadb_stop). Sourced first:
+# the runner's own pass/fail/skip below replace the ones it defines.
+. tests/e2e/lib.sh
+
+rm -rf "$LOGDIR"
+mkdir -p "$LOGDIR" "$LOGDIR/san-logs"
+RESULTS=$LOGDIR/results.txt
+: >"$RESULTS"
+T_START=$(date +%s)
+
+# ---------------------------------------------------------------- output
+
+# emit LINE: prints a result line and records it for the count.
+emit() { echo "$1"; echo "$1" >>"$RESULTS"; }
+pass() { emit "PASS: $1${2:+ ($2)}"; }
+fail() { emit "FAIL: $1: $2"; }
+skip() { emit "SKIP: $1: $2"; }
+
+# relay PREFIX FILE: echoes FILE, turning "PASS: x" into "PASS: PREFIXx"
+# (same for FAIL/SKIP) and recording those; other lines are indented.
+# Sets RELAY_NFAIL to the number of FAIL lines seen.
+relay() {
+	local prefix=$1 file=$2 line
+	RELAY_NFAIL=0
+	while IFS= read -r line; do
+		case $line in
+		PASS:\ *|FAIL:\ *|SKIP:\ *)
+			[ "${line%%:*}" = FAIL ] && RELAY_NFAIL=$((RELAY_NFAIL + 1))
+			emit "${line%%: *}: $prefix${line#*: }" ;;
+		*) echo "    $line" ;;
+		esac
+	done <"$file"
+}
+
+section() { printf '\n== %s\n' "$*"; }
+
+# ---------------------------------------------------------------- builds
+
+# build NAME LOG MAKE-ARGS...: a make step; PASS or FAIL (with the log tail).
+build() {
+	local name=$1 log=$LOGDIR/$2; shift 2
+	if make --no-print-directory -j"$JOBS" "$@" >"$log" 2>&1; then
+		pass "build.$name" "make $*"
+		return 0
+	fi
+	fail "build.$name" "make $* failed (log: ${log#$ROOT/})"
+	grep -E 'error|Error|undefined reference' "$log" | head -15 | sed 's/^/    | /'
+	return 1
+}
+
+section "build"
+build all make-all.log all
+build unit make-unit.log unit
+build e2e_client make-e2e-client.log build/tests/e2e_client
+if [ "${SKIP_SAN:-0}" != 1 ]; then
+	build san_all make-san-all.log SAN=1 all
+	build san_unit make-san-unit.log SAN=1 unit
+fi
+# A missing daemon is a failure, never a skip.
+for b in build/shunt build/shuntctl; do
+	[ -x "$b" ] || fail "build.exists" "$b was not built"
+done
+if [ "${SKIP_SAN:-0}" != 1 ] && [ ! -x build-san/shunt ]; then
+	fail "build.exists" "build-san/shunt was not built"
+fi
+
+# ---------------------------------------------------------------- unit tests
+
+# run_unit BIN PREFIX: one unit test binary, 120 s at most.
+run_unit() {
+	local bin=$1 prefix=$2 name out rc nfail
+	name=$(basename "$bin")
+	out=$LOGDIR/$prefix$name.log
+	mkdir -p "$(dirname "$out")"
+	timeout 120 "$bin" >"$out" 2>&1
+	rc=$?
+	relay "$prefix$name: " "$out"
+	nfail=$RELAY_NFAIL
+	if [ "$rc" -ne 0 ] && [ "$nfail" -eq 0 ]; then
+		if [ "$rc" = 124 ]; then
+			fail "$prefix$name" "timed out after 120 s"
+		else
+			fail "$prefix$name" "exit status $rc without a FAIL line (crash?); log ${out#$ROOT/}"
+		fi
+		tail -5 "$out" | sed 's/^/    | /'
+	fi
+	if ! grep -qE '^(PASS|FAIL|SKIP): ' "$out" && [ "$rc" -eq 0 ]; then
+		fail "$prefix$name" "printed no PASS/FAIL line"
+	fi
+	if grep -qE 'ERROR: [A-Za-z]*Sanitizer|runtime error:' "$out"; then
+		fail "$prefix$name" "sanitizer report: $(grep -m1 -E 'ERROR: [A-Za-z]*Sanitizer|runtime error:' "$out")"
+	fi
+}
+
+section "unit tests"
+shopt -s nullglob
+unit_src=(tests/unit/test_*.c)
+for src in "${unit_src[@]}"; do
+	t=$(basename "$src" .c)
+	for dir in build build-san; do
+		[ "$dir" = build-san ] && [ "${SKIP_SAN:-0}" = 1 ] && continue
+		prefix=unit/
+		[ "$dir" = build-san ] && prefix=san/unit/
+		if [ -x "$dir/tests/$t" ]; then
+			run_unit "$dir/tests/$t" "$prefix"
+		else
+			fail "$prefix$t" "$dir/tests/$t was not built"
+		fi
+	done
+done
+[ ${#unit_src[@]} -eq 0 ] && skip "unit" "no tests/unit/test_*.c yet"
+
+# ---------------------------------------------------------------- e2e
+
+MYSQL_DIR=$(mktemp -d /tmp/shunt-test-mariadb.XXXXXX)
+MYSQL_PID=
+cleanup() {
+	[ -n "$MYSQL_PID" ] && mariadb_stop "$MYSQL_PID"
+	rm -rf "$MYSQL_DIR"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+section "MariaDB for the e2e tests"
+E2E_MYSQL_PORT=$(free_port)
+if MYSQL_PID=$(mariadb_start "$MYSQL_DIR" "$E2E_MYSQL_PORT" 2>"$LOGDIR/mariadb-start.log"); then
+	export E2E_MYSQL_PORT E2E_MYSQL_SOCK=$MYSQL_DIR/mysqld.sock
+	echo "    MariaDB $(mariadbd --version | awk '{print $3}') on 127.0.0.1:$E2E_MYSQL_PORT (pid $MYSQL_PID)"
+else
+	MYSQL_PID=
+	fail "e2e.mariadb" "could not start the test MariaDB: $(tail -3 "$LOGDIR/mariadb-start.log" | tr '\n' ' ')"
+fi
+
+# run_e2e SCRIPT SHUNT_BIN PREFIX
+run_e2e() {
+	local script=$1 bin=$2 prefix=$3 name out rc nfail t0
+	name=$(basename "$script" .sh)
+	out=$LOGDIR/$prefix$name.log
+	mkdir -p "$(dirname "$out")"
+	section "$prefix${script} (SHUNT_BIN=$bin)"
+	t0=$(date +%s)
+	SHUNT_BIN=$bin timeout -k 10 "$E2E_TIMEOUT" bash "$script" >"$out" 2>&1 </dev/null
+	rc=$?
+	relay "$prefix" "$out"
+	nfail=$RELAY_NFAIL
+	if [ "$rc" -ne 0 ] && [ "$nfail" -eq 0 ]; then
+		if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+			fail "$prefix${name#test_}" "timed out after $E2E_TIMEOUT s"
+		else
+			fail "$prefix${name#test_}" "exit status $rc without a FAIL line; log ${out#$ROOT/}"
+		fi
+	fi
+	echo "    ($(( $(date +%s) - t0 )) s)"
+}
+
+if [ -n "$MYSQL_PID" ]; then
+	e2e_scripts=(tests/e2e/test_*.sh)
+	for script in "${e2e_scripts[@]}"; do
+		n=$(basename "$script" .sh); n=${n#test_}
+		if [ -n "${E2E_ONLY:-}" ] && [[ " $E2E_ONLY " != *" $n "* ]]; then continue; fi
+		run_e2e "$script" build/shunt ""
+	done
+	[ ${#e2e_scripts[@]} -eq 0 ] && fail "e2e" "no tests/e2e/test_*.sh"
+
+	if [ "${SKIP_SAN:-0}" != 1 ]; then
+		export E2E_SAN_LOG_DIR=$LOGDIR/san-logs
+		for n in $SAN_E2E; do
+			if [ -n "${E2E_ONLY:-}" ] && [[ " $E2E_ONLY " != *" $n "* ]]; then continue; fi
+			[ -f "tests/e2e/test_$n.sh" ] || { fail "san/$n" "tests/e2e/test_$n.sh is missing"; continue; }
+			run_e2e "tests/e2e/test_$n.sh" build-san/shunt "san/"
+		done
+		unset E2E_SAN_LOG_DIR
+		section "sanitizer logs"
+		logs=("$LOGDIR"/san-logs/*.log)
+		bad=$(grep -lE 'ERROR: [A-Za-z]*Sanitizer|runtime error:' "${logs[@]}" /dev/null 2>/dev/null)
+		if [ ${#logs[@]} -eq 0 ]; then
+			fail "san.logs" "no log of build-san/shunt was collected (did it ever start?)"
+		elif [ -n "$bad" ]; then
+			fail "san.logs" "sanitizer reports in: $(echo $bad | sed "s|$ROOT/||g")"
+		else
+			pass "san.logs" "${#logs[@]} build-san/shunt logs, no 'ERROR: ...Sanitizer' or 'runtime error' line"
+		fi
+	fi
+fi
+
+# ---------------------------------------------------------------- summary
+
+np=$(grep -c '^PASS: ' "$RESULTS")
+nf=$(grep -c '^FAIL: ' "$RESULTS")
+ns=$(grep -c '^SKIP: ' "$RESULTS")
+section "summary ($(( $(date +%s) - T_START )) s; logs in ${LOGDIR#$ROOT/})"
+if [ "$nf" -gt 0 ]; then
+	echo "failed:"
+	grep '^FAIL: ' "$RESULTS" | cut -c1-200 | sed 's/^/  /'
+fi
+echo "$np passed, $nf failed, $ns skipped"
+[ "$nf" -eq 0 ]
