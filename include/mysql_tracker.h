@@ -25,9 +25,6 @@
 
 #include "mysql_defs.h"
 
-#ifndef MT_LOAD
-#error "define MT_LOAD(ctx, off, dst, n) before including mysql_tracker.h"
-#endif
 
 #ifndef MT_INLINE
 #define MT_INLINE static inline __attribute__((always_inline))
@@ -105,6 +102,10 @@ struct mt_conv {
 };
 
 #define MT_CMDF_CURSOR    0x01u  /* COM_STMT_EXECUTE asked for a cursor */
+
+/* The functions exist only where the includer defined MT_LOAD; without it
+ * (shuntctl, the ABI header's other users) only the types are visible. */
+#ifdef MT_LOAD
 
 /* Initialises a conversation after login; status is the login OK's. */
 MT_INLINE void mt_conv_init(struct mt_conv *c, __u32 caps, __u16 status);
@@ -619,4 +620,6 @@ MT_INLINE int mt_idle(const struct mt_conv *c)
 {
 	return c->rstate == MT_R_IDLE && c->ring_len == 0;
 }
-#endif /* SHUNT_MYSQL_TRACKER_H */
+#endif /* MT_LOAD */
+
+#endif

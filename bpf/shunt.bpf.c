@@ -1,0 +1,350 @@
+// SPDX-License-Identifier: GPL-2.0
+/* shunt.bpf.c — the kernel fast path.
+ *
+ * One sk_skb program runs for every skb that arrives on a socket in
+ * sock_map. It walks the MySQL packet headers in the skb with the shared
+ * tracker (include/mysql_tracker.h, one bpf_loop step per packet), updates
+ * the tunnel's counters and conversation, and redirects the skb to the
+ * peer socket's egress. At a command boundary it can instead pass a
+ * client command to user space (SK_PASS: the bytes land in the client
+ * socket's own receive queue) — a "punt" — and then passes every client
+ * byte until user space re-arms the tunnel through tunnel_ctl.
+ *
+ * Modes: attached as BPF_SK_SKB_VERDICT (no stream parser, preferred), or
+ * as BPF_SK_SKB_STREAM_VERDICT together with shunt_parser as the stream
+ * parser. The parser returns skb->len: the program does its own framing, so
+ * each skb is one "message" and the parser never has to find MySQL packet
+ * boundaries (it sees offset 0 = start of the segment, so it cannot). */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+#define MT_LOAD(ctx, off, dst, n) bpf_skb_load_bytes((ctx), (off), (dst), (n))
+#include "shunt_abi.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Enough steps for a 64 KiB skb of minimal 4-byte packets, with margin. */
+#define WALK_MAX_STEPS (1 << 16)
+#define NO_START 0xffffffffu
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SOCKHASH);
+	__uint(max_entries, SHUNT_MAX_TUNNELS);
+	__type(key, __u64);
+	__type(value, __u64);
+} sock_map SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SHUNT_MAX_TUNNELS);
+	__type(key, __u64);
+	__type(value, struct tunnel);
+} tunnels SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SHUNT_MAX_TUNNELS);
+	__type(key, __u64);
+	__type(value, struct tunnel_ctl);
+} tunnel_ctl SEC(".maps");
+
+struct walk {
+	struct __sk_buff *skb;
+	struct tunnel *t;           /* this socket's entry: its frame */
+	struct tunnel *ct;          /* the client entry: the conversation */
+	struct tunnel_ctl *ctl;     /* may be NULL */
+	__u32 off;
+	__u32 len;
+	__u32 pkt_start;            /* offset of the current packet's header in this skb */
+	__u32 cand_valid;           /* a punt candidate was seen in this skb */
+	__u32 cand_off;             /* its header's offset */
+	__u32 cand_len;             /* its payload length */
+	__u32 cand_cmd;             /* its command byte */
+	__u32 client;               /* this skb is client -> server */
+	__u64 now;
+};
+
+/* State of the KILL scan (one bpf_loop step per query byte, so the
+ * verifier checks one step instead of every path through 64 bytes). */
+struct kill_scan {
+	__u8 buf[TUN_KILL_SCAN];
+	__u32 n;                    /* bytes in buf */
+	__u32 matched;              /* letters of "kill" matched so far */
+	__u32 in_comment;           /* inside a slash-star comment */
+	__u32 slash;                /* previous byte was a '/' outside a comment */
+	__u32 star;                 /* previous byte was a '*' inside a comment */
+	__u32 result;               /* 1: the query starts with KILL */
+};
+
+static long kill_step(__u32 i, void *data)
+{
+	struct kill_scan *k = data;
+	__u64 idx = i;
+	__u8 c;
+
+	if (i >= k->n)
+		return 1;
+	/* the mask must survive the compiler, which knows i < n <= 64 */
+	barrier_var(idx);
+	c = k->buf[idx & (TUN_KILL_SCAN - 1)];
+	if (k->in_comment) {
+		if (k->star && c == '/')
+			k->in_comment = 0;
+		k->star = c == '*';
+		return 0;
+	}
+	if (k->slash) {
+		k->slash = 0;
+		if (c != '*' || k->matched)
+			return 1;               /* a '/' that starts no comment */
+		k->in_comment = 1;
+		k->star = 0;
+		return 0;
+	}
+	if (k->matched == 4) {
+		/* "KILL" must end the word: a blank, a comment, or '(' */
+		k->result = c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '/' || c == '(';
+		return 1;
+	}
+	if (k->matched == 0 && (c == ' ' || c == '\t' || c == '\r' || c == '\n'))
+		return 0;
+	if (k->matched == 0 && c == '/') {
+		k->slash = 1;
+		return 0;
+	}
+	c |= 0x20;                          /* ASCII lower case */
+	if ((k->matched == 0 && c == 'k') || (k->matched == 1 && c == 'i') ||
+	    ((k->matched == 2 || k->matched == 3) && c == 'l')) {
+		k->matched++;
+		return 0;
+	}
+	return 1;
+}
+
+/* Whether the COM_QUERY text at off (n bytes of it in this skb) starts
+ * with the keyword KILL, after blanks and complete comments. Only the
+ * first TUN_KILL_SCAN bytes are looked at. */
+static __always_inline int query_is_kill(struct __sk_buff *skb, __u32 off, __u64 n)
+{
+	struct kill_scan k = {};
+
+	if (n > TUN_KILL_SCAN)
+		n = TUN_KILL_SCAN;
+	/* Keep the clamped value in its register so the verifier sees the
+	 * same bounds the C code checked. */
+	barrier_var(n);
+	if (n < 4 || n > TUN_KILL_SCAN)
+		return 0;
+	if (bpf_skb_load_bytes(skb, off, k.buf, n))
+		return 0;
+	k.n = (__u32)n;
+	bpf_loop(TUN_KILL_SCAN, kill_step, &k, 0);
+	/* "KILL" at the very end of the text counts too */
+	return k.result || (k.matched == 4 && k.n < TUN_KILL_SCAN && !k.slash);
+}
+
+/* Whether a command byte could be punted (cheap, inside the walk). */
+static __always_inline int may_punt(struct walk *w, __u8 cmd)
+{
+	if (w->ctl && (w->ctl->flags & TUN_CTL_PUNT_ALL))
+		return 1;
+	return cmd == COM_CHANGE_USER || cmd == COM_PROCESS_KILL || cmd == COM_STMT_PREPARE ||
+	       cmd == COM_QUERY;
+}
+
+/* Decides whether the walk's candidate command goes to user space.
+ * Returns TUN_PUNT_* (NONE to forward). */
+static __always_inline __u32 punt_reason(struct walk *w)
+{
+	if (!w->cand_valid)
+		return TUN_PUNT_NONE;
+	if (w->ctl && (w->ctl->flags & TUN_CTL_PUNT_ALL))
+		return TUN_PUNT_ALL;
+	switch (w->cand_cmd) {
+	case COM_CHANGE_USER:
+		return TUN_PUNT_CHANGE_USER;
+	case COM_PROCESS_KILL:
+		return TUN_PUNT_KILL_CMD;
+	case COM_STMT_PREPARE:
+		return TUN_PUNT_PREPARE;
+	case COM_QUERY: {
+		__u32 text = w->cand_off + MYSQL_HDR_LEN + 1;
+		__u64 avail = w->len > text ? w->len - text : 0;
+		__u64 qlen = w->cand_len ? w->cand_len - 1 : 0;
+
+		if (avail > qlen)
+			avail = qlen;
+		return query_is_kill(w->skb, text, avail) ? TUN_PUNT_KILL_QUERY : TUN_PUNT_NONE;
+	}
+	default:
+		return TUN_PUNT_NONE;
+	}
+}
+
+/* log2 bucket of a latency in nanoseconds, by microseconds. */
+static __always_inline __u32 lat_bucket(__u64 ns)
+{
+	__u64 us = ns / 1000;
+	__u32 b = 0;
+
+	for (int i = 0; i < TUN_LAT_BUCKETS - 1; i++) {
+		if (us < 2)
+			break;
+		us >>= 1;
+		b++;
+	}
+	return b;
+}
+
+/* One framing step over the skb; returns 1 with *pkt set when a packet's
+ * prefix is ready, -1 on error, 0 otherwise. Records where a packet header
+ * begins in this skb (a command can only be punted from its first byte). */
+static __always_inline int walk_frame(struct walk *w, int *pkt)
+{
+	struct tunnel *t = w->t;
+	int r;
+
+	if (t->frame.hdr_have == 0)
+		w->pkt_start = w->off;
+	r = mt_frame_step(&t->frame, w->skb, w->off, w->len, pkt);
+	if (r < 0)
+		return -1;
+	w->off = r;
+	return 0;
+}
+
+/* bpf_loop step for client -> server bytes. */
+static long walk_client(__u32 i, void *data)
+{
+	struct walk *w = data;
+	struct tunnel *ct = w->ct;
+	int pkt = 0, was_idle;
+	__u32 ev;
+
+	if (walk_frame(w, &pkt) < 0)
+		return 1;
+	if (!pkt)
+		return w->off >= w->len;
+	was_idle = mt_idle(&ct->conv);
+	ev = mt_client_packet(&ct->conv, &w->t->frame);
+	if ((ev & MT_EV_CMD_START) && was_idle && !(ev & MT_EV_RESP_END))
+		ct->cmd_start_ns = w->now;
+	/* Remember the first command that starts in this skb at a boundary
+	 * and could need user space; the decision (which may scan the query
+	 * text) is made once, after the walk. */
+	if ((ev & MT_EV_CMD_START) && !w->cand_valid && was_idle && w->pkt_start != NO_START &&
+	    may_punt(w, w->t->frame.pfx[0])) {
+		w->cand_valid = 1;
+		w->cand_off = w->pkt_start;
+		w->cand_cmd = w->t->frame.pfx[0];
+		w->cand_len = w->t->frame.payload_len;
+	} else if ((ev & MT_EV_CMD_START) && !was_idle && w->t->frame.pfx[0] != COM_QUERY &&
+		   may_punt(w, w->t->frame.pfx[0])) {
+		/* pipelined behind another command: no safe point to punt at */
+		ct->punt_missed++;
+	}
+	if (w->t->frame.hdr_have == 0)
+		w->pkt_start = NO_START;
+	return w->off >= w->len;
+}
+
+/* bpf_loop step for server -> client bytes. */
+static long walk_server(__u32 i, void *data)
+{
+	struct walk *w = data;
+	struct tunnel *ct = w->ct;
+	int pkt = 0;
+	__u32 ev;
+
+	if (walk_frame(w, &pkt) < 0)
+		return 1;
+	if (!pkt)
+		return w->off >= w->len;
+	ev = mt_server_packet(&ct->conv, &w->t->frame);
+	if ((ev & MT_EV_RESP_END) && mt_idle(&ct->conv) && ct->cmd_start_ns) {
+		__u64 lat = w->now - ct->cmd_start_ns;
+		__u32 b = lat_bucket(lat);
+
+		ct->last_latency_ns = lat;
+		ct->cmd_start_ns = 0;
+		if (b < TUN_LAT_BUCKETS)
+			ct->lat_hist[b]++;
+	}
+	return w->off >= w->len;
+}
+
+/* Forwards again once user space has taken the held bytes
+ * (tunnel_ctl.rearm_gen == held_gen). */
+static __always_inline void maybe_rearm(struct tunnel *ct, struct tunnel_ctl *ctl)
+{
+	if (ct->state == TUN_ST_HELD && ctl && ctl->rearm_gen == ct->held_gen)
+		ct->state = TUN_ST_FORWARD;
+}
+
+SEC("sk_skb")
+int shunt_verdict(struct __sk_buff *skb)
+{
+	__u64 cookie = bpf_get_socket_cookie(skb);
+	struct tunnel *t, *ct;
+	struct tunnel_ctl *ctl;
+	__u64 ccookie;
+	struct walk w = {};
+	long rc;
+
+	t = bpf_map_lookup_elem(&tunnels, &cookie);
+	if (!t)
+		return SK_PASS;         /* not (or no longer) a tunnel: user space reads it */
+	if (t->dir == TUN_DIR_CLIENT) {
+		ct = t;
+		ccookie = cookie;
+	} else {
+		ccookie = t->peer_cookie;
+		ct = bpf_map_lookup_elem(&tunnels, &ccookie);
+		if (!ct)
+			return SK_PASS;
+	}
+	ctl = bpf_map_lookup_elem(&tunnel_ctl, &ccookie);
+	maybe_rearm(ct, ctl);
+
+	w.skb = skb;
+	w.t = t;
+	w.ct = ct;
+	w.ctl = ctl;
+	w.len = skb->len;
+	w.pkt_start = NO_START;
+	w.client = t->dir == TUN_DIR_CLIENT;
+	w.now = bpf_ktime_get_ns();
+	if (w.client)
+		bpf_loop(WALK_MAX_STEPS, walk_client, &w, 0);
+	else
+		bpf_loop(WALK_MAX_STEPS, walk_server, &w, 0);
+
+	t->packets = t->frame.packets;
+	if (w.client) {
+		__u32 why = punt_reason(&w);
+
+		if (why != TUN_PUNT_NONE) {
+			ct->state = TUN_ST_HELD;
+			ct->held_gen++;
+			ct->punt_reason = (__u8)why;
+			ct->punt_cmd = (__u8)w.cand_cmd;
+			ct->punts++;
+		}
+	}
+	if (w.client && ct->state == TUN_ST_HELD) {
+		t->passed_bytes += skb->len;
+		return SK_PASS;
+	}
+	t->bytes += skb->len;
+	rc = bpf_sk_redirect_hash(skb, &sock_map, &t->peer_cookie, 0);
+	if (rc != SK_PASS)
+		t->drops++;
+	return rc;
+}
+
+/* Stream-parser mode: every skb is one message (see the file comment). */
+SEC("sk_skb/stream_parser")
+int shunt_parser(struct __sk_buff *skb)
+{
+	return skb->len;
+}

@@ -1,0 +1,99 @@
+/* shunt_abi.h — the one ABI between the BPF program (bpf/shunt.bpf.c) and
+ * user space (user/fastpath.c, tools/shuntctl.c).
+ *
+ * Fixed-width fields, explicit padding, no pointers. Types __u8..__u64 come
+ * from the includer (vmlinux.h in BPF, <linux/types.h> in user space).
+ *
+ * Maps (all pinned under the pin path, default /sys/fs/bpf/shunt):
+ *   sock_map    SOCKHASH  socket cookie -> socket. The verdict program is
+ *                         attached here.
+ *   tunnels     HASH      socket cookie -> struct tunnel. One entry per
+ *                         socket of an established session. Created by
+ *                         user space before the socket enters sock_map,
+ *                         then written ONLY by the BPF program, in place,
+ *                         until user space deletes it at close.
+ *   tunnel_ctl  HASH      client socket cookie -> struct tunnel_ctl.
+ *                         Written ONLY by user space (whole-value
+ *                         updates, which the program sees atomically),
+ *                         read by the program.
+ * Keeping one writer per map is what makes the hand-over safe: a
+ * user-space update of a hash value replaces the element, so if both sides
+ * wrote the same value one side's writes would be lost. */
+#ifndef SHUNT_ABI_H
+#define SHUNT_ABI_H
+
+#include "mysql_tracker.h"
+
+#ifndef SHUNT_MAX_TUNNELS
+#define SHUNT_MAX_TUNNELS 65536          /* sockets (two per session) */
+#endif
+
+#define TUN_LAT_BUCKETS 32               /* log2 buckets of microseconds */
+#define TUN_KILL_SCAN   64               /* query bytes scanned for a leading KILL */
+
+/* struct tunnel.dir */
+#define TUN_DIR_CLIENT  1                /* bytes arriving here go client -> server */
+#define TUN_DIR_BACKEND 2                /* bytes arriving here go server -> client */
+
+/* struct tunnel_ctl.flags (user space -> program) */
+#define TUN_CTL_PUNT_ALL      (1u << 0)  /* punt the next command, whatever it is (migration) */
+
+/* struct tunnel.state (program-owned) */
+#define TUN_ST_FORWARD  0                /* the kernel forwards */
+#define TUN_ST_HELD     1                /* a command was punted: every client byte is
+					    passed to user space until it re-arms */
+
+/* Why a command was punted (struct tunnel.punt_reason) */
+#define TUN_PUNT_NONE         0
+#define TUN_PUNT_CHANGE_USER  1          /* COM_CHANGE_USER */
+#define TUN_PUNT_KILL_CMD     2          /* COM_PROCESS_KILL */
+#define TUN_PUNT_KILL_QUERY   3          /* COM_QUERY starting with KILL */
+#define TUN_PUNT_PREPARE      4          /* COM_STMT_PREPARE */
+#define TUN_PUNT_ALL          5          /* TUN_CTL_PUNT_ALL was set */
+#define TUN_PUNT__COUNT       6
+
+/* One socket of an established session (value of `tunnels`). */
+struct tunnel {
+	__u64 peer_cookie;       /* the session's other socket */
+	__u32 conn_id;           /* shunt's connection id (what clients KILL) */
+	__u32 backend_id;        /* user space's backend number */
+	__u8 dir;                /* TUN_DIR_* */
+	__u8 state;              /* TUN_ST_* (client entry) */
+	__u8 punt_reason;        /* TUN_PUNT_* of the last punt (client entry) */
+	__u8 punt_cmd;           /* command byte of the last punt */
+	__u32 held_gen;          /* incremented at each punt; user space echoes it
+				    in tunnel_ctl.rearm_gen to re-arm */
+	__u32 punt_missed;       /* punt-worthy commands that could not be punted
+				    (pipelined behind another command) */
+	struct mt_frame frame;   /* framing of the bytes arriving on this socket */
+	__u64 packets;           /* MySQL packets that arrived on this socket */
+	__u64 bytes;             /* bytes redirected to the peer by the kernel */
+	__u64 passed_bytes;      /* bytes handed to user space instead */
+	__u64 drops;             /* redirects that failed (peer gone) */
+	__u64 punts;             /* commands punted (client entry) */
+	/* The conversation lives in the client entry only. */
+	struct mt_conv conv;
+	__u64 cmd_start_ns;      /* ktime when the current command started */
+	__u64 last_latency_ns;   /* command start -> response end, last command */
+	__u64 lat_hist[TUN_LAT_BUCKETS]; /* bucket i: latency in [2^i, 2^(i+1)) us
+					    (bucket 0 also holds < 1 us) */
+};
+
+/* What user space tells the program about a session (value of `tunnel_ctl`,
+ * keyed by the client socket's cookie).
+ *
+ * The program tracks every byte, held or forwarded, so the conversation in
+ * `tunnels` is always complete and user space never writes it: re-arming
+ * is only "rearm_gen = held_gen" once user space has read (and forwarded)
+ * the held bytes. */
+struct tunnel_ctl {
+	__u32 flags;             /* TUN_CTL_* */
+	__u32 rearm_gen;         /* == tunnel.held_gen: forward again */
+};
+
+#ifndef __bpf__
+_Static_assert(sizeof(struct tunnel) == 456, "struct tunnel is map ABI");
+_Static_assert(sizeof(struct tunnel_ctl) == 8, "struct tunnel_ctl is map ABI");
+#endif
+
+#endif
