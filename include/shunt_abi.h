@@ -38,6 +38,10 @@
 /* struct tunnel_ctl.flags (user space -> program) */
 #define TUN_CTL_PUNT_ALL      (1u << 0)  /* punt the next command, whatever it is (migration) */
 
+/* struct tunnel.mode */
+#define TUN_MODE_VERDICT        1        /* BPF_SK_SKB_VERDICT, no stream parser */
+#define TUN_MODE_STREAM_PARSER  2        /* STREAM_PARSER + STREAM_VERDICT */
+
 /* struct tunnel.state (program-owned) */
 #define TUN_ST_FORWARD  0                /* the kernel forwards */
 #define TUN_ST_HELD     1                /* a command was punted: every client byte is
@@ -65,6 +69,12 @@ struct tunnel {
 				    in tunnel_ctl.rearm_gen to re-arm */
 	__u32 punt_missed;       /* punt-worthy commands that could not be punted
 				    (pipelined behind another command) */
+	__u32 mode;              /* TUN_MODE_*: how the program is attached */
+	__u8 addr[16];           /* this socket's peer: the client (client entry) or
+				    the backend (backend entry); IPv4 in the first 4 */
+	__u16 port;              /* its port, host order */
+	__u16 family;            /* AF_INET or AF_INET6 */
+	__u32 _pad1;
 	struct mt_frame frame;   /* framing of the bytes arriving on this socket */
 	__u64 packets;           /* MySQL packets that arrived on this socket */
 	__u64 bytes;             /* bytes redirected to the peer by the kernel */
@@ -92,7 +102,7 @@ struct tunnel_ctl {
 };
 
 #ifndef __bpf__
-_Static_assert(sizeof(struct tunnel) == 456, "struct tunnel is map ABI");
+_Static_assert(sizeof(struct tunnel) == 488, "struct tunnel is map ABI");
 _Static_assert(sizeof(struct tunnel_ctl) == 8, "struct tunnel_ctl is map ABI");
 #endif
 

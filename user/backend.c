@@ -11,6 +11,7 @@
 #include <string.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include "fastpath.h"
 #include "log.h"
 #include "session.h"
 
@@ -157,11 +158,34 @@ static void on_auth_reply(struct session *s, const uint8_t *payload, size_t len)
 			return;
 		}
 		sess_arm_timer(s, 0);
-		if (forward_to_client(s, payload, len) < 0 || sess_set_state(s, SESS_RELAY) < 0) {
+		if (sess_set_state(s, SESS_RELAY) < 0) {
 			sess_free(s);
 			return;
 		}
-		sess_log(s, LOG_INFO, "session established: user=%s db=%s backend_thread=%u",
+		if (fp_active()) {
+			char why[256];
+			int rc = tunnel_start(s, payload, len, ok.status, why, sizeof(why));
+			if (rc == 0) {
+				STAT_ADD(s->sh, sessions_kernel, 1);
+				sess_log(s, LOG_INFO, "session established: user=%s db=%s "
+					 "backend_thread=%u mode=kernel", s->user, s->db ? s->db : "-",
+					 s->backend_thread_id);
+				return;
+			}
+			if (rc == -EPIPE) {
+				sess_log(s, LOG_WARN, "hand-over to the kernel failed: %s", why);
+				sess_free(s);
+				return;
+			}
+			STAT_ADD(s->sh, fallbacks, 1);
+			sess_log(s, LOG_INFO, "kernel fast path refused this session (%s); "
+				 "relaying in user space", why);
+		}
+		if (forward_to_client(s, payload, len) < 0) {
+			sess_free(s);
+			return;
+		}
+		sess_log(s, LOG_INFO, "session established: user=%s db=%s backend_thread=%u mode=user",
 			 s->user, s->db ? s->db : "-", s->backend_thread_id);
 		relay_start(s, s->backend_caps, ok.status);
 		return;

@@ -677,12 +677,12 @@ static char *ini_read_line(char *str, int num, void *stream)
 enum {
 	G_LOG_LEVEL, G_THREADS, G_CONNECT_TIMEOUT, G_LOGIN_TIMEOUT, G_AUTH_TIMEOUT,
 	G_RELAY_BUFFER, G_MAX_CONNECTIONS, G_SERVER_VERSION, G_FASTPATH, G_PIN_PATH,
-	G_ADMIN, G_HTTP,
+	G_ADMIN, G_HTTP, G_FASTPATH_MODE,
 };
 static const char *const global_keys[] = {
 	"log_level", "threads", "connect_timeout_ms", "backend_login_timeout_ms",
 	"auth_timeout_ms", "relay_buffer", "max_connections", "server_version",
-	"fastpath", "pin_path", "admin", "http", NULL,
+	"fastpath", "pin_path", "admin", "http", "fastpath_mode", NULL,
 };
 static const char *const listener_keys[] = { "listen", "pool", NULL };
 static const char *const pool_keys[] = { "backend", NULL };
@@ -778,6 +778,18 @@ static int set_global(struct shunt_config *cfg, int key, const char *v, char *er
 		}
 		strcpy(cfg->pin_path, v);
 		cfg->pin_path_set = 1;
+		return 0;
+	case G_FASTPATH_MODE:
+		if (strcmp(v, "auto") == 0)
+			cfg->fastpath_kind = FASTPATH_KIND_AUTO;
+		else if (strcmp(v, "verdict") == 0)
+			cfg->fastpath_kind = FASTPATH_KIND_VERDICT;
+		else if (strcmp(v, "stream_parser") == 0)
+			cfg->fastpath_kind = FASTPATH_KIND_STREAM_PARSER;
+		else {
+			snprintf(err, errsz, "'%s': expected auto, verdict or stream_parser", v);
+			return -EINVAL;
+		}
 		return 0;
 	case G_ADMIN: case G_HTTP:
 		if (parse_addr(v, key == G_ADMIN ? &cfg->admin : &cfg->http, err, errsz) < 0)

@@ -46,6 +46,12 @@ struct cfg_user {
 };
 
 enum fastpath_mode { FASTPATH_AUTO = 0, FASTPATH_ON, FASTPATH_OFF };
+/* How the sk_skb program is attached (docs/fastpath.md). */
+enum fastpath_kind {
+	FASTPATH_KIND_AUTO = 0,          /* verdict if the kernel has it, else stream parser */
+	FASTPATH_KIND_VERDICT,           /* BPF_SK_SKB_VERDICT, no stream parser (5.13+) */
+	FASTPATH_KIND_STREAM_PARSER,     /* BPF_SK_SKB_STREAM_PARSER + STREAM_VERDICT */
+};
 
 struct shunt_config {
 	enum log_level log_level;          /* default info */
@@ -57,8 +63,9 @@ struct shunt_config {
 	unsigned max_connections;          /* client sessions; default 10000 */
 	char server_version[64];           /* greeting version when no backend was seen yet;
 					      default "5.5.5-10.11.0-shunt" */
-	enum fastpath_mode fastpath;       /* later issue; default auto */
-	char pin_path[256];                /* later issue; default /sys/fs/bpf/shunt */
+	enum fastpath_mode fastpath;       /* default auto */
+	enum fastpath_kind fastpath_kind;  /* default auto */
+	char pin_path[256];                /* default /sys/fs/bpf/shunt */
 	int fastpath_set, pin_path_set, admin_set, http_set; /* given explicitly */
 	struct cfg_addr admin;             /* later issue */
 	struct cfg_addr http;              /* later issue */

@@ -7,6 +7,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 #include "config.h"
+#include "fastpath.h"
 #include "log.h"
 #include "pool.h"
 #include "shunt.h"
@@ -18,17 +19,6 @@ static int refuse_unimplemented(const struct shunt_config *cfg)
 {
 	int bad = 0;
 
-	if (cfg->fastpath_set && cfg->fastpath != FASTPATH_OFF) {
-		fprintf(stderr, "shunt: --fastpath %s: the kernel fast path is not implemented in this "
-				"version; only --fastpath off (the user-space relay) is available\n",
-			cfg->fastpath == FASTPATH_ON ? "on" : "auto");
-		bad = 1;
-	}
-	if (cfg->pin_path_set) {
-		fprintf(stderr, "shunt: --pin-path: no BPF maps to pin in this version (the kernel "
-				"fast path is not implemented yet)\n");
-		bad = 1;
-	}
 	if (cfg->admin_set) {
 		fprintf(stderr, "shunt: --admin: the SQL admin port is not implemented in this version\n");
 		bad = 1;
@@ -38,6 +28,26 @@ static int refuse_unimplemented(const struct shunt_config *cfg)
 		bad = 1;
 	}
 	return bad ? -EINVAL : 0;
+}
+
+/* Brings up the kernel fast path as configured. auto: one log line saying
+ * why it is not used, then the user-space relay; on: refuse to start. */
+static int start_fastpath(const struct shunt_config *cfg)
+{
+	char why[256] = "";
+
+	if (cfg->fastpath == FASTPATH_OFF) {
+		pr_info("fast path off (configured): sessions are relayed in user space");
+		return 0;
+	}
+	if (fp_init(cfg, why, sizeof(why)) == 0)
+		return 0;
+	if (cfg->fastpath == FASTPATH_ON) {
+		pr_err("fast path required (--fastpath on) but unavailable: %s", why);
+		return -1;
+	}
+	pr_warn("fast path unavailable, relaying in user space: %s", why);
+	return 0;
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -81,6 +91,8 @@ int main(int argc, char **argv)
 	}
 	log_route_libs();
 
+	if (start_fastpath(&cfg) < 0)
+		goto out_cfg;
 	sh.cfg = &cfg;
 	atomic_init(&sh.next_conn_id, 1);
 	sh.pools = pool_create_all(&cfg);
@@ -103,18 +115,26 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < cfg.n_listeners; i++)
 		pr_info("listening on %s (listener %s, pool %s)", cfg.listeners[i].addr.text,
 			cfg.listeners[i].name, cfg.listeners[i].pool);
-	pr_info("shunt ready: %u worker thread(s), fast path off (user-space relay)", sh.n_workers);
+	pr_info("shunt ready: %u worker thread(s), fast path %s", sh.n_workers, fp_mode_name());
 
 	event_base_loop(main_base, EVLOOP_NO_EXIT_ON_EMPTY);
 	status = 0;
-	pr_info("sessions: %llu accepted, %llu logins ok, %llu failed; relay bytes c2s=%llu s2c=%llu",
+out_workers:
+	worker_stop_all(&sh);
+	/* After the workers: closing sessions adds their kernel counters. */
+	pr_info("sessions: %llu accepted, %llu logins ok, %llu failed, %llu kernel, %llu fallbacks; "
+		"relay bytes c2s=%llu s2c=%llu; kernel bytes c2s=%llu s2c=%llu; punts %llu (%llu bytes)",
 		(unsigned long long)STAT_GET(&sh, sessions_total),
 		(unsigned long long)STAT_GET(&sh, logins_ok),
 		(unsigned long long)STAT_GET(&sh, logins_failed),
+		(unsigned long long)STAT_GET(&sh, sessions_kernel),
+		(unsigned long long)STAT_GET(&sh, fallbacks),
 		(unsigned long long)STAT_GET(&sh, relay_bytes_c2s),
-		(unsigned long long)STAT_GET(&sh, relay_bytes_s2c));
-out_workers:
-	worker_stop_all(&sh);
+		(unsigned long long)STAT_GET(&sh, relay_bytes_s2c),
+		(unsigned long long)STAT_GET(&sh, kernel_bytes_c2s),
+		(unsigned long long)STAT_GET(&sh, kernel_bytes_s2c),
+		(unsigned long long)STAT_GET(&sh, punts),
+		(unsigned long long)STAT_GET(&sh, punted_bytes));
 	if (sigint)
 		event_free(sigint);
 	if (sigterm)
@@ -123,6 +143,7 @@ out_base:
 	event_base_free(main_base);
 out_pools:
 	pool_free_all(sh.pools, sh.n_pools);
+	fp_fini();
 out_cfg:
 	config_free(&cfg);
 	libevent_global_shutdown();

@@ -10,13 +10,8 @@
 #ifndef SHUNT_RELAY_H
 #define SHUNT_RELAY_H
 
-#include <linux/types.h>
 #include <stdint.h>
-#include <string.h>
-
-/* The tracker reads bytes through MT_LOAD; here a chunk is plain memory. */
-#define MT_LOAD(ctx, off, dst, n) (memcpy((dst), (const unsigned char *)(ctx) + (off), (n)), 0)
-#include "mysql_tracker.h"
+#include "tracker_host.h"
 
 struct session;
 

@@ -83,9 +83,11 @@ void sess_free(struct session *s)
 {
 	if (!s)
 		return;
-	sess_log(s, LOG_DEBUG, "closed in state %s (c2s=%llu s2c=%llu bytes)",
+	tunnel_free(s);
+	sess_log(s, LOG_DEBUG, "closed in state %s (relay c2s=%llu s2c=%llu, kernel c2s=%llu s2c=%llu bytes)",
 		 state_names[s->state], (unsigned long long)s->relay.bytes_c2s,
-		 (unsigned long long)s->relay.bytes_s2c);
+		 (unsigned long long)s->relay.bytes_s2c, (unsigned long long)s->kernel_bytes_c2s,
+		 (unsigned long long)s->kernel_bytes_s2c);
 	if (s->timer)
 		event_free(s->timer);
 	if (s->cbev)
@@ -448,7 +450,6 @@ void sess_accept(struct listener_ctx *lc, int fd, const struct sockaddr *sa, int
 	struct shunt *sh = lc->w->sh;
 	struct session *s;
 	int one = 1;
-	(void)salen;
 
 	s = calloc(1, sizeof(*s));
 	if (!s) {
@@ -460,8 +461,11 @@ void sess_accept(struct listener_ctx *lc, int fd, const struct sockaddr *sa, int
 	s->lc = lc;
 	s->id = atomic_fetch_add(&sh->next_conn_id, 1);
 	s->state = SESS_GREETING;
+	s->cfd = s->bfd = -1;
 	TAILQ_INSERT_TAIL(&lc->w->sessions, s, link);
 	format_addr(sa, s->client_addr, sizeof(s->client_addr));
+	if ((size_t)salen <= sizeof(s->client_sa))
+		memcpy(&s->client_sa, sa, (size_t)salen);
 	STAT_ADD(sh, sessions_total, 1);
 	STAT_ADD(sh, sessions_now, 1);
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));

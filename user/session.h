@@ -44,6 +44,7 @@ struct session {
 	uint32_t id;                     /* shunt's connection id, sent in the greeting */
 	enum sess_state state;
 	char client_addr[64];            /* "ip:port" */
+	struct sockaddr_storage client_sa;
 
 	struct bufferevent *cbev;        /* client side */
 	struct bufferevent *bbev;        /* backend side, NULL until connecting */
@@ -70,7 +71,15 @@ struct session {
 	uint32_t backend_caps;           /* caps sent to the backend (= the session's caps) */
 	uint32_t backend_thread_id;      /* the backend's connection id */
 
-	struct relay relay;              /* established-session state */
+	struct relay relay;              /* established-session state (user-space relay) */
+
+	/* kernel mode (tunnel.c): the sockets are in the sockhash */
+	int kernel;                      /* carried by the kernel */
+	int cfd, bfd;                    /* owned fds in kernel mode, else -1 */
+	uint64_t ccookie, bcookie;       /* socket cookies (map keys) */
+	struct event *cev, *bev_ev;      /* readable: punt or EOF / EOF */
+	uint64_t kernel_bytes_c2s;       /* final tunnel counters, read at close */
+	uint64_t kernel_bytes_s2c;
 };
 
 /* Accepts a client connection: takes ownership of fd. */
@@ -111,6 +120,16 @@ void sess_close_after_flush(struct session *s);
 
 /* While the backend login runs the client is not read, only watched for close. */
 void sess_client_wait(struct session *s, bufferevent_event_cb on_event);
+
+/* tunnel.c: hands an established session to the kernel and sends the
+ * client its login OK (ok/oklen: the backend's OK payload). 0 when the
+ * kernel carries it; -EPIPE when the session is unusable (free it);
+ * other -errno: nothing changed, why says why, relay in user space. */
+int tunnel_start(struct session *s, const uint8_t *ok, size_t oklen, uint16_t status,
+		 char *why, size_t whylen);
+/* tunnel.c: closes a kernel-mode session's sockets and map entries. */
+void tunnel_free(struct session *s);
+const char *tunnel_punt_name(unsigned reason);
 
 /* backend.c: picks a backend not yet tried and starts connecting to it;
  * fails the session with SHUNT_ER_NO_BACKEND when none is left. */

@@ -48,6 +48,12 @@ struct shunt_stats {
 	atomic_uint_fast64_t backend_failures;   /* connect/greeting failures and timeouts */
 	atomic_uint_fast64_t relay_bytes_c2s;    /* bytes the user-space relay forwarded */
 	atomic_uint_fast64_t relay_bytes_s2c;
+	atomic_uint_fast64_t sessions_kernel;    /* sessions handed to the kernel */
+	atomic_uint_fast64_t fallbacks;          /* sessions the kernel refused (relayed) */
+	atomic_uint_fast64_t punts;              /* commands punted to user space */
+	atomic_uint_fast64_t punted_bytes;       /* bytes user space forwarded for punts */
+	atomic_uint_fast64_t kernel_bytes_c2s;   /* bytes the kernel carried (closed sessions) */
+	atomic_uint_fast64_t kernel_bytes_s2c;
 };
 
 struct shunt {

@@ -1,0 +1,275 @@
+/* tunnel.c — established sessions carried by the kernel.
+ *
+ * After the backend login, tunnel_start() puts both sockets into the
+ * sockhash and sends the client its login OK; from then on the sk_skb
+ * program moves the bytes. User space only watches the two sockets:
+ *  - the client socket becomes readable when the program punts a command
+ *    (SK_PASS: the bytes land in its own receive queue) or at EOF;
+ *  - the backend socket becomes readable only at EOF (every byte from the
+ *    backend is redirected), or if the tunnel entry vanished.
+ * A punted command is read, forwarded to the backend by user space, and
+ * the tunnel re-armed (tunnel_ctl.rearm_gen = held_gen). KILL and
+ * migration get their own handling in later releases. */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include "fastpath.h"
+#include "log.h"
+#include "session.h"
+
+#define TUNNEL_IO_CHUNK (256 * 1024)
+#define TUNNEL_WRITE_TIMEOUT_MS 10000
+
+static const char *const punt_names[TUN_PUNT__COUNT] = {
+	[TUN_PUNT_NONE] = "none",
+	[TUN_PUNT_CHANGE_USER] = "change-user",
+	[TUN_PUNT_KILL_CMD] = "kill-command",
+	[TUN_PUNT_KILL_QUERY] = "kill-query",
+	[TUN_PUNT_PREPARE] = "prepare",
+	[TUN_PUNT_ALL] = "punt-all",
+};
+
+const char *tunnel_punt_name(unsigned reason)
+{
+	return reason < TUN_PUNT__COUNT ? punt_names[reason] : "?";
+}
+
+/* Writes all of buf to a non-blocking socket, waiting for room with
+ * poll() (bounded). The only user-space writes on a tunnel are punted
+ * commands, which are small and rare. 0 or -errno. */
+static int write_all(int fd, const uint8_t *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+		if (n > 0) {
+			buf += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			struct pollfd p = { .fd = fd, .events = POLLOUT };
+			int rc = poll(&p, 1, TUNNEL_WRITE_TIMEOUT_MS);
+			if (rc == 0)
+				return -ETIMEDOUT;
+			if (rc < 0 && errno != EINTR)
+				return -errno;
+			continue;
+		}
+		return n < 0 ? -errno : -EPIPE;
+	}
+	return 0;
+}
+
+/* Reads everything queued on `from` and writes it to `to`. Returns the
+ * number of bytes moved, or -ECONNRESET at EOF, or -errno. */
+static ssize_t move_available(int from, int to)
+{
+	static __thread uint8_t buf[TUNNEL_IO_CHUNK];
+	ssize_t total = 0;
+
+	for (;;) {
+		ssize_t n = recv(from, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n > 0) {
+			int rc = write_all(to, buf, (size_t)n);
+			if (rc < 0)
+				return rc;
+			total += n;
+			continue;
+		}
+		if (n == 0)
+			return total ? total : -ECONNRESET;
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return total;
+		return -errno;
+	}
+}
+
+/* Re-arms the tunnel if the program is holding client bytes for us. */
+static void rearm_if_held(struct session *s)
+{
+	struct tunnel t;
+	struct tunnel_ctl ctl;
+
+	if (fp_tunnel_get(s->ccookie, &t) < 0 || t.state != TUN_ST_HELD)
+		return;
+	if (fp_ctl_get(s->ccookie, &ctl) < 0)
+		return;
+	if (ctl.rearm_gen == t.held_gen)
+		return;
+	sess_log(s, LOG_DEBUG, "punted command 0x%02x (%s) forwarded by user space; re-arming",
+		 t.punt_cmd, tunnel_punt_name(t.punt_reason));
+	ctl.rearm_gen = t.held_gen;
+	if (fp_ctl_set(s->ccookie, &ctl) < 0)
+		sess_log(s, LOG_ERROR, "cannot re-arm the tunnel: %s", strerror(errno));
+	STAT_ADD(s->sh, punts, 1);
+}
+
+static void tunnel_client_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+	(void)what;
+
+	/* Forward what the program passed (a punted command and whatever
+	 * followed it while held), re-arm, then take the bytes that may have
+	 * been passed between the read and the re-arm. */
+	ssize_t n = move_available(fd, s->bfd);
+	if (n >= 0) {
+		s->relay.bytes_c2s += (uint64_t)n;
+		STAT_ADD(s->sh, punted_bytes, (uint64_t)n);
+		rearm_if_held(s);
+		ssize_t m = move_available(fd, s->bfd);
+		if (m >= 0) {
+			s->relay.bytes_c2s += (uint64_t)m;
+			STAT_ADD(s->sh, punted_bytes, (uint64_t)m);
+			return;
+		}
+		n = m;
+	}
+	if (n == -ECONNRESET)
+		sess_log(s, LOG_DEBUG, "client closed");
+	else
+		sess_log(s, LOG_INFO, "client side failed: %s", strerror((int)-n));
+	sess_free(s);
+}
+
+static void linger_done_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	sess_free(arg);
+}
+
+static void tunnel_backend_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+	(void)what;
+
+	ssize_t n = move_available(fd, s->cfd);
+	if (n > 0) {
+		/* The program passed backend bytes: the tunnel entry is gone. */
+		sess_log(s, LOG_WARN, "%zd backend bytes reached user space; forwarded", n);
+		STAT_ADD(s->sh, relay_bytes_s2c, (uint64_t)n);
+		return;
+	}
+	if (n == 0)
+		return;
+	sess_log(s, n == -ECONNRESET ? LOG_INFO : LOG_WARN, "backend %s; closing the client",
+		 n == -ECONNRESET ? "closed the connection" : "failed");
+	/* FIN is not forwarded by the kernel. Give the kernel's redirect queue
+	 * a moment to deliver the backend's last bytes (an ERR, typically),
+	 * then close. */
+	event_del(s->bev_ev);
+	event_del(s->cev);
+	event_free(s->timer);
+	s->timer = evtimer_new(s->w->base, linger_done_cb, s);
+	struct timeval tv = { 0, 50 * 1000 };
+	if (!s->timer || evtimer_add(s->timer, &tv) < 0)
+		sess_free(s);
+}
+
+/* Takes the fd out of a bufferevent without closing it, frees the rest. */
+static int steal_fd(struct bufferevent **bevp)
+{
+	struct bufferevent *bev = *bevp;
+	int fd = bufferevent_getfd(bev);
+
+	bufferevent_disable(bev, EV_READ | EV_WRITE);
+	bufferevent_setfd(bev, -1);
+	bufferevent_free(bev);
+	*bevp = NULL;
+	return fd;
+}
+
+int tunnel_start(struct session *s, const uint8_t *ok, size_t oklen, uint16_t status,
+		 char *why, size_t whylen)
+{
+	struct fp_tunnel_spec spec;
+	struct proto_buf pkt;
+	int cfd = bufferevent_getfd(s->cbev), bfd = bufferevent_getfd(s->bbev);
+
+	if (evbuffer_get_length(bufferevent_get_input(s->cbev)) ||
+	    evbuffer_get_length(bufferevent_get_output(s->cbev)) ||
+	    evbuffer_get_length(bufferevent_get_input(s->bbev)) ||
+	    evbuffer_get_length(bufferevent_get_output(s->bbev))) {
+		snprintf(why, whylen, "bytes still queued in user space at hand-over");
+		return -EBUSY;
+	}
+	memset(&spec, 0, sizeof(spec));
+	spec.cfd = cfd;
+	spec.bfd = bfd;
+	spec.conn_id = s->id;
+	spec.backend_id = (uint32_t)s->backend->index;
+	spec.caps = s->backend_caps;
+	spec.status = status;
+	spec.client_sa = (const struct sockaddr *)&s->client_sa;
+	spec.backend_sa = (const struct sockaddr *)&s->backend->addr.sa;
+	if (fp_sock_cookie(cfd, &spec.ccookie) < 0 || fp_sock_cookie(bfd, &spec.bcookie) < 0) {
+		snprintf(why, whylen, "cannot read socket cookies: %s", strerror(errno));
+		return -errno;
+	}
+	int rc = fp_tunnel_open(&spec, why, whylen);
+	if (rc < 0)
+		return rc;
+
+	/* The client socket is in the map; now it may get its OK. */
+	proto_buf_init(&pkt);
+	proto_put_packet(&pkt, &s->client_seq, ok, oklen);
+	rc = pkt.err ? pkt.err : write_all(cfd, pkt.data, pkt.len);
+	proto_buf_free(&pkt);
+	if (rc < 0) {
+		fp_tunnel_close(spec.ccookie, spec.bcookie);
+		snprintf(why, whylen, "cannot send the login OK: %s", strerror(-rc));
+		return -EPIPE;  /* fatal: the client may have part of a packet */
+	}
+	s->ccookie = spec.ccookie;
+	s->bcookie = spec.bcookie;
+	s->cfd = steal_fd(&s->cbev);
+	s->bfd = steal_fd(&s->bbev);
+	s->kernel = 1;
+	s->cev = event_new(s->w->base, s->cfd, EV_READ | EV_PERSIST, tunnel_client_cb, s);
+	s->bev_ev = event_new(s->w->base, s->bfd, EV_READ | EV_PERSIST, tunnel_backend_cb, s);
+	if (!s->cev || !s->bev_ev || event_add(s->cev, NULL) < 0 || event_add(s->bev_ev, NULL) < 0) {
+		snprintf(why, whylen, "out of memory");
+		return -EPIPE;
+	}
+	return 0;
+}
+
+void tunnel_free(struct session *s)
+{
+	if (!s->kernel)
+		return;
+	if (s->cev)
+		event_free(s->cev);
+	if (s->bev_ev)
+		event_free(s->bev_ev);
+	s->cev = s->bev_ev = NULL;
+	/* Read the counters one last time for the log. */
+	struct tunnel ct, bt;
+	if (fp_tunnel_get(s->ccookie, &ct) == 0 && fp_tunnel_get(s->bcookie, &bt) == 0) {
+		s->kernel_bytes_c2s = ct.bytes;
+		s->kernel_bytes_s2c = bt.bytes;
+		STAT_ADD(s->sh, kernel_bytes_c2s, ct.bytes);
+		STAT_ADD(s->sh, kernel_bytes_s2c, bt.bytes);
+	}
+	/* Closing the sockets takes them out of the sockhash (and drops any
+	 * unread passed bytes with them); then the entries go. */
+	if (s->cfd >= 0)
+		close(s->cfd);
+	if (s->bfd >= 0)
+		close(s->bfd);
+	s->cfd = s->bfd = -1;
+	fp_tunnel_close(s->ccookie, s->bcookie);
+	s->kernel = 0;
+}
