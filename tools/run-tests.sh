@@ -5,9 +5,11 @@
 #      (make SAN=1 all unit);
 #   2. every unit test binary, normal and sanitized;
 #   3. one scratch MariaDB shared by all e2e tests;
-#   4. every tests/e2e/test_*.sh with build/shunt, then the main ones again
-#      with SHUNT_BIN=build-san/shunt, whose logs must hold no sanitizer
-#      report;
+#   4. every tests/e2e/test_*.sh with build/shunt, once with the kernel fast
+#      path (--fastpath on: each run also proves the kernel carried the
+#      bytes) and once with the user-space relay (--fastpath off); then the
+#      main ones again with SHUNT_BIN=build-san/shunt, whose logs must hold
+#      no sanitizer report;
 #   5. a closing line "N passed, N failed, N skipped"; exit 1 if any failed.
 #
 # Result lines are "PASS: ...", "FAIL: ...: reason", "SKIP: ...: why".
@@ -26,6 +28,8 @@ LOGDIR=${LOGDIR:-$ROOT/build/test-logs}
 E2E_TIMEOUT=${E2E_TIMEOUT:-900}
 # The sanitized daemon reruns these (sysbench is left out for time).
 SAN_E2E=${SAN_E2E:-"basic client big killmid sessions backend_down auth_timeout pymysql badpass"}
+# ... and these once more on the user-space relay.
+SAN_E2E_USER=${SAN_E2E_USER:-"basic client big killmid"}
 
 # MariaDB helpers (free_port, mariadb_start, mariadb_stop). Sourced first:
 # the runner's own pass/fail/skip below replace the ones it defines.
@@ -183,11 +187,18 @@ run_e2e() {
 }
 
 if [ -n "$MYSQL_PID" ]; then
+	# The whole suite twice: sessions carried by the kernel (--fastpath on,
+	# each shunt must show the kernel carried the bytes), then by the
+	# user-space relay (--fastpath off).
 	e2e_scripts=(tests/e2e/test_*.sh)
-	for script in "${e2e_scripts[@]}"; do
-		n=$(basename "$script" .sh); n=${n#test_}
-		if [ -n "${E2E_ONLY:-}" ] && [[ " $E2E_ONLY " != *" $n "* ]]; then continue; fi
-		run_e2e "$script" build/shunt ""
+	for mode in on off; do
+		prefix=kernel/
+		[ $mode = off ] && prefix=user/
+		for script in "${e2e_scripts[@]}"; do
+			n=$(basename "$script" .sh); n=${n#test_}
+			if [ -n "${E2E_ONLY:-}" ] && [[ " $E2E_ONLY " != *" $n "* ]]; then continue; fi
+			E2E_FASTPATH=$mode run_e2e "$script" build/shunt "$prefix"
+		done
 	done
 	[ ${#e2e_scripts[@]} -eq 0 ] && fail "e2e" "no tests/e2e/test_*.sh"
 
@@ -196,7 +207,11 @@ if [ -n "$MYSQL_PID" ]; then
 		for n in $SAN_E2E; do
 			if [ -n "${E2E_ONLY:-}" ] && [[ " $E2E_ONLY " != *" $n "* ]]; then continue; fi
 			[ -f "tests/e2e/test_$n.sh" ] || { fail "san/$n" "tests/e2e/test_$n.sh is missing"; continue; }
-			run_e2e "tests/e2e/test_$n.sh" build-san/shunt "san/"
+			E2E_FASTPATH=on run_e2e "tests/e2e/test_$n.sh" build-san/shunt "san/kernel/"
+		done
+		for n in $SAN_E2E_USER; do
+			if [ -n "${E2E_ONLY:-}" ] && [[ " $E2E_ONLY " != *" $n "* ]]; then continue; fi
+			E2E_FASTPATH=off run_e2e "tests/e2e/test_$n.sh" build-san/shunt "san/user/"
 		done
 		unset E2E_SAN_LOG_DIR
 		section "sanitizer logs"

@@ -26,6 +26,11 @@
 #                      MariaDB. Proves the tests themselves; checks that only
 #                      make sense with a proxy are skipped.
 #     E2E_KEEP=1       keep the scratch directory after the run
+#     E2E_FASTPATH     on|off|auto: passed to every shunt as --fastpath, each
+#                      instance with a private --pin-path. With "on", every
+#                      instance must also prove at shutdown that the kernel
+#                      carried the session bytes and the user-space relay
+#                      forwarded none (shunt_stop_one).
 
 E2E_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 SHUNT_BIN=${SHUNT_BIN:-build/shunt}
@@ -258,6 +263,9 @@ shunt_spawn() {
 	fi
 	idx=${#E2E_PIDS[@]}
 	SHUNT_LOG=$E2E_TMP/shunt.$idx.log
+	if [ -n "${E2E_FASTPATH:-}" ]; then
+		set -- "$@" --fastpath "$E2E_FASTPATH" --pin-path "/sys/fs/bpf/shunt-e2e-$$-$idx"
+	fi
 	# ASan: report to the log (stderr), do not abort on leaks silently.
 	ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0} \
 	UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1} \
@@ -316,9 +324,39 @@ shunt_stop_one() {
 		fail "sanitizer" "sanitizer report in shunt log: $(grep -m1 -E 'ERROR: [A-Za-z]*Sanitizer|runtime error:' "$log")"
 		sed -n '/ERROR: [A-Za-z]*Sanitizer\|runtime error:/,+30p' "$log" | head -60 | sed 's/^/    | /'
 	fi
+	[ "${E2E_FASTPATH:-}" = on ] && check_kernel_carried "$log"
 	# The runner checks every log of the sanitized daemon once more.
 	if [ -n "${E2E_SAN_LOG_DIR:-}" ]; then
 		cp "$log" "$E2E_SAN_LOG_DIR/$E2E_NAME.$i.log" 2>/dev/null
+	fi
+}
+
+# check_kernel_carried LOG: with --fastpath on, the final stats line of a
+# shunt log must show that every established session was handed to the
+# kernel, that the kernel's tunnel counters carried the bytes, and that the
+# user-space relay forwarded nothing (punted commands are counted apart).
+check_kernel_carried() {
+	local log=$1 line ok kern fb rc2s rs2c kc2s ks2c punts
+	line=$(grep -m1 'sessions: .* accepted' "$log")
+	if [ -z "$line" ]; then
+		fail "kernel_carried" "no final stats line in the shunt log (did it exit cleanly?)"
+		return
+	fi
+	ok=$(sed -n 's/.* \([0-9]*\) logins ok.*/\1/p' <<<"$line")
+	kern=$(sed -n 's/.* \([0-9]*\) kernel, .*/\1/p' <<<"$line")
+	fb=$(sed -n 's/.* \([0-9]*\) fallbacks.*/\1/p' <<<"$line")
+	rc2s=$(sed -n 's/.*relay bytes c2s=\([0-9]*\) .*/\1/p' <<<"$line")
+	rs2c=$(sed -n 's/.*relay bytes c2s=[0-9]* s2c=\([0-9]*\).*/\1/p' <<<"$line")
+	kc2s=$(sed -n 's/.*kernel bytes c2s=\([0-9]*\) .*/\1/p' <<<"$line")
+	ks2c=$(sed -n 's/.*kernel bytes c2s=[0-9]* s2c=\([0-9]*\).*/\1/p' <<<"$line")
+	punts=$(sed -n 's/.*; \(punts [0-9]* ([0-9]* bytes)\).*/\1/p' <<<"$line")
+	if [ "${ok:-0}" = 0 ]; then
+		skip "kernel_carried" "no session of this shunt instance logged in, nothing to carry"
+	elif [ "$fb" = 0 ] && [ "$kern" = "$ok" ] && [ "$rc2s" = 0 ] && [ "$rs2c" = 0 ] &&
+		[ "${ks2c:-0}" -gt 0 ]; then
+		pass "kernel_carried" "$kern/$ok sessions in the kernel; tunnel counters c2s=$kc2s s2c=$ks2c bytes; user-space relay 0 bytes; $punts"
+	else
+		fail "kernel_carried" "expected every session in the kernel and 0 relayed bytes: $line"
 	fi
 }
 
