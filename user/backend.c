@@ -162,6 +162,7 @@ static void on_auth_reply(struct session *s, const uint8_t *payload, size_t len)
 			sess_free(s);
 			return;
 		}
+		STAT_ADD(s->sh, established, 1);
 		if (fp_active()) {
 			char why[256];
 			int rc = tunnel_start(s, payload, len, ok.status, why, sizeof(why));

@@ -122,11 +122,12 @@ int main(int argc, char **argv)
 out_workers:
 	worker_stop_all(&sh);
 	/* After the workers: closing sessions adds their kernel counters. */
-	pr_info("sessions: %llu accepted, %llu logins ok, %llu failed, %llu kernel, %llu fallbacks; "
+	pr_info("sessions: %llu accepted, %llu logins ok, %llu failed, %llu established, %llu kernel, %llu fallbacks; "
 		"relay bytes c2s=%llu s2c=%llu; kernel bytes c2s=%llu s2c=%llu; punts %llu (%llu bytes)",
 		(unsigned long long)STAT_GET(&sh, sessions_total),
 		(unsigned long long)STAT_GET(&sh, logins_ok),
 		(unsigned long long)STAT_GET(&sh, logins_failed),
+		(unsigned long long)STAT_GET(&sh, established),
 		(unsigned long long)STAT_GET(&sh, sessions_kernel),
 		(unsigned long long)STAT_GET(&sh, fallbacks),
 		(unsigned long long)STAT_GET(&sh, relay_bytes_c2s),

@@ -48,6 +48,7 @@ struct shunt_stats {
 	atomic_uint_fast64_t backend_failures;   /* connect/greeting failures and timeouts */
 	atomic_uint_fast64_t relay_bytes_c2s;    /* bytes the user-space relay forwarded */
 	atomic_uint_fast64_t relay_bytes_s2c;
+	atomic_uint_fast64_t established;        /* sessions logged in to a backend */
 	atomic_uint_fast64_t sessions_kernel;    /* sessions handed to the kernel */
 	atomic_uint_fast64_t fallbacks;          /* sessions the kernel refused (relayed) */
 	atomic_uint_fast64_t punts;              /* commands punted to user space */

@@ -342,7 +342,7 @@ check_kernel_carried() {
 		fail "kernel_carried" "no final stats line in the shunt log (did it exit cleanly?)"
 		return
 	fi
-	ok=$(sed -n 's/.* \([0-9]*\) logins ok.*/\1/p' <<<"$line")
+	ok=$(sed -n 's/.* \([0-9]*\) established,.*/\1/p' <<<"$line")
 	kern=$(sed -n 's/.* \([0-9]*\) kernel, .*/\1/p' <<<"$line")
 	fb=$(sed -n 's/.* \([0-9]*\) fallbacks.*/\1/p' <<<"$line")
 	rc2s=$(sed -n 's/.*relay bytes c2s=\([0-9]*\) .*/\1/p' <<<"$line")
@@ -350,8 +350,10 @@ check_kernel_carried() {
 	kc2s=$(sed -n 's/.*kernel bytes c2s=\([0-9]*\) .*/\1/p' <<<"$line")
 	ks2c=$(sed -n 's/.*kernel bytes c2s=[0-9]* s2c=\([0-9]*\).*/\1/p' <<<"$line")
 	punts=$(sed -n 's/.*; \(punts [0-9]* ([0-9]* bytes)\).*/\1/p' <<<"$line")
-	if [ "${ok:-0}" = 0 ]; then
-		skip "kernel_carried" "no session of this shunt instance logged in, nothing to carry"
+	if [ -z "$ok" ] || [ -z "$kern" ] || [ -z "$rc2s" ] || [ -z "$ks2c" ]; then
+		fail "kernel_carried" "cannot read the stats line: $line"
+	elif [ "$ok" = 0 ]; then
+		skip "kernel_carried" "no session of this shunt instance reached a backend, nothing to carry"
 	elif [ "$fb" = 0 ] && [ "$kern" = "$ok" ] && [ "$rc2s" = 0 ] && [ "$rs2c" = 0 ] &&
 		[ "${ks2c:-0}" -gt 0 ]; then
 		pass "kernel_carried" "$kern/$ok sessions in the kernel; tunnel counters c2s=$kc2s s2c=$ks2c bytes; user-space relay 0 bytes; $punts"

@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# test_fastpath.sh — what only the kernel fast path does, checked from the
+# BPF maps themselves (bpftool and shuntctl read the pinned maps):
+#   - the tunnel's byte counters equal, to the byte, what a raw-protocol
+#     client sent and received after its login (classic EOF and
+#     DEPRECATE_EOF sessions);
+#   - the conversation in the map: commands started/ended, in-transaction
+#     while a transaction is open, latency histogram filled;
+#   - `shuntctl tunnels -j` shows in-transaction, and not after COMMIT;
+#   - a COM_QUERY "KILL ..." is punted to user space, forwarded, and the
+#     tunnel re-armed (the next query is carried by the kernel again);
+#     "SELECT 'kill'" is not punted;
+#   - after 1,000 sessions no tunnel entry, fd or CLOSE_WAIT socket is left.
+# Runs only with E2E_FASTPATH=on (the runner's kernel/ pass).
+. "$(dirname "$0")/lib.sh"
+e2e_init fastpath
+if [ "${E2E_FASTPATH:-}" != on ]; then
+	skip all "kernel tunnels exist only with --fastpath on (this pass: ${E2E_FASTPATH:-unset})"
+	e2e_finish
+fi
+mariadb_ensure
+shunt_start
+PIN=/sys/fs/bpf/shunt-e2e-$$-0
+RAW=("$PY" "$(dirname "$0")/rawclient.py" --port "$SHUNT_PORT" --user "$E2E_USER" --password "$E2E_PASS")
+SHUNTCTL=$E2E_ROOT/build/shuntctl
+
+# ---- byte counters: client view vs kernel view, both EOF styles
+for style in classic deprecate_eof; do
+	flag=
+	[ $style = deprecate_eof ] && flag=--deprecate-eof
+	out=$("${RAW[@]}" $flag --dump "bpftool -j map dump pinned $PIN/tunnels" \
+		"SELECT 1" "BEGIN" "SELECT REPEAT('x', 1000) FROM mysql.seq_1_to_50" \
+		"SELECT NULL, 'two'" 2>&1)
+	res=$("$PY" - "$out" <<'PY'
+import json, sys
+try:
+    d = json.loads(sys.argv[1])
+except Exception as e:
+    print("FAIL client did not finish: %s" % sys.argv[1][-300:]); sys.exit()
+ents = [e["formatted"]["value"] for e in json.loads(d["dump"])
+        if e["formatted"]["value"]["conn_id"] == d["conn_id"]]
+c = [e for e in ents if e["dir"] == 1]
+b = [e for e in ents if e["dir"] == 2]
+if len(c) != 1 or len(b) != 1:
+    print("FAIL expected one client and one backend entry for conn %d, got %d/%d"
+          % (d["conn_id"], len(c), len(b))); sys.exit()
+c, b = c[0], b[0]
+conv = c["conv"]
+problems = []
+if c["bytes"] != d["sent"]: problems.append("c2s kernel %d != client sent %d" % (c["bytes"], d["sent"]))
+if b["bytes"] != d["received"]: problems.append("s2c kernel %d != client received %d" % (b["bytes"], d["received"]))
+if conv["cmds_started"] != 4 or conv["resps_done"] != 4: problems.append("cmds %d/%d, expected 4/4" % (conv["cmds_started"], conv["resps_done"]))
+if not conv["status"] & 1: problems.append("IN_TRANS not set in the map after BEGIN")
+if conv["unexpected"]: problems.append("%d unexpected packets" % conv["unexpected"])
+if sum(c["lat_hist"]) != 4: problems.append("latency histogram holds %d commands, expected 4" % sum(c["lat_hist"]))
+if len(d["rows"][2]) != 50: problems.append("%d rows, expected 50" % len(d["rows"][2]))
+if problems: print("FAIL " + "; ".join(problems))
+else: print("PASS c2s %d = %d bytes sent, s2c %d = %d bytes received, 4/4 commands, IN_TRANS set, %d packets s2c, last latency %d us"
+            % (c["bytes"], d["sent"], b["bytes"], d["received"], b["packets"], c["last_latency_ns"] // 1000))
+PY
+)
+	case $res in
+	PASS*) pass "counters_$style" "${res#PASS }" ;;
+	*) fail "counters_$style" "${res#FAIL }" ;;
+	esac
+done
+
+# ---- shuntctl: in-transaction while open, not after COMMIT
+intrans() {  # intrans QUERY... -> prints in_trans of this session per shuntctl -j
+	"${RAW[@]}" --dump "$SHUNTCTL -p $PIN -j tunnels" "$@" 2>&1 | "$PY" -c '
+import json, sys
+d = json.loads(sys.stdin.read())
+t = [x for x in json.loads(d["dump"]) if x.get("id", x.get("conn_id")) == d["conn_id"]]
+print(t[0]["in_trans"] if len(t) == 1 else "missing")' 2>&1
+}
+v=$(intrans "BEGIN" "SELECT 1")
+check shuntctl_in_trans "shuntctl tunnels -j after BEGIN: in_trans=$v" [ "$v" = True ]
+v=$(intrans "BEGIN" "SELECT 1" "COMMIT")
+check shuntctl_after_commit "shuntctl tunnels -j after COMMIT: in_trans=$v" [ "$v" = False ]
+txt=$("${RAW[@]}" --dump "$SHUNTCTL -p $PIN tunnels" "START TRANSACTION" 2>&1 |
+	"$PY" -c 'import json,sys; print(json.loads(sys.stdin.read())["dump"])')
+info "shuntctl tunnels (a session inside a transaction):"
+echo "$txt" | sed 's/^/    /'
+check shuntctl_table "text view has a header and one session row" [ "$(echo "$txt" | grep -c .)" -ge 2 ]
+
+# ---- punt: KILL goes to user space and comes back; SELECT 'kill' does not
+out=$("${RAW[@]}" --dump "bpftool -j map dump pinned $PIN/tunnels" \
+	"SELECT 'kill'" "  /* why */ kill query 987654" "SELECT 42" 2>&1)
+res=$("$PY" - "$out" <<'PY'
+import json, sys
+d = json.loads(sys.argv[1])
+c = [e["formatted"]["value"] for e in json.loads(d["dump"])
+     if e["formatted"]["value"]["conn_id"] == d["conn_id"] and e["formatted"]["value"]["dir"] == 1][0]
+b = [e["formatted"]["value"] for e in json.loads(d["dump"])
+     if e["formatted"]["value"]["conn_id"] == d["conn_id"] and e["formatted"]["value"]["dir"] == 2][0]
+p = []
+if c["punts"] != 1: p.append("punts %d, expected 1" % c["punts"])
+if c["punt_reason"] != 3: p.append("punt_reason %d, expected 3 (kill-query)" % c["punt_reason"])
+if c["state"] != 0: p.append("tunnel still held (state %d)" % c["state"])
+if d["status"][1] != -1094: p.append("KILL answered %d, expected -1094 (unknown thread)" % d["status"][1])
+if d["rows"][2] != [["42"]]: p.append("SELECT 42 after the punt returned %r" % d["rows"][2])
+if c["conv"]["cmds_started"] != 3 or c["conv"]["resps_done"] != 3: p.append("cmds %d/%d" % (c["conv"]["cmds_started"], c["conv"]["resps_done"]))
+if c["bytes"] + c["passed_bytes"] != d["sent"]: p.append("c2s kernel %d + passed %d != sent %d" % (c["bytes"], c["passed_bytes"], d["sent"]))
+if b["bytes"] != d["received"]: p.append("s2c %d != received %d" % (b["bytes"], d["received"]))
+print("FAIL " + "; ".join(p) if p else "PASS 1 punt (kill-query), %d bytes passed to user space, %d carried by the kernel; ERR 1094 relayed; SELECT 42 after re-arm" % (c["passed_bytes"], c["bytes"]))
+PY
+)
+case $res in
+PASS*) pass punt_kill "${res#PASS }" ;;
+*) fail punt_kill "${res#FAIL } (${out:0:300})" ;;
+esac
+
+# ---- 1,000 sessions: nothing left behind
+fd0=$(fd_count "$SHUNT_PID")
+"$PY" - "$SHUNT_PORT" "$E2E_USER" "$E2E_PASS" <<'PY' >"$E2E_TMP/many.log" 2>&1
+import sys, pymysql
+for i in range(1000):
+    c = pymysql.connect(host="127.0.0.1", port=int(sys.argv[1]), user=sys.argv[2], password=sys.argv[3])
+    cur = c.cursor(); cur.execute("SELECT %s", (i,)); assert cur.fetchone()[0] == i
+    c.close()
+print("ok")
+PY
+check thousand_sessions "1000 PyMySQL sessions through the kernel: $(tail -1 "$E2E_TMP/many.log")" grep -qx ok "$E2E_TMP/many.log"
+left=-1
+for i in $(seq 1 50); do
+	left=$(bpftool -j map dump pinned "$PIN/tunnels" | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)))')
+	socks=$(bpftool -j map dump pinned "$PIN/sock_map" 2>/dev/null | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)))' 2>/dev/null || echo 0)
+	[ "$left" = 0 ] && [ "$socks" = 0 ] && break
+	sleep 0.1
+done
+check no_leaked_entries "tunnel entries left: $left, sockhash entries left: $socks" [ "$left" = 0 -a "$socks" = 0 ]
+fd1=$(fd_count "$SHUNT_PID")
+check no_leaked_fds "shunt fds before $fd0, after $fd1" [ "$fd1" -le "$fd0" ]
+cw=$(close_wait_count "$SHUNT_PID")
+check no_close_wait "CLOSE_WAIT sockets of shunt: $cw" [ "$cw" = 0 ]
+e2e_finish
