@@ -28,6 +28,8 @@ LOGDIR=${LOGDIR:-$ROOT/build/test-logs}
 E2E_TIMEOUT=${E2E_TIMEOUT:-900}
 # The sanitized daemon reruns these (sysbench is left out for time).
 SAN_E2E=${SAN_E2E:-"basic client big killmid sessions backend_down auth_timeout pymysql badpass"}
+# The stream-parser attachment runs these.
+STREAM_PARSER_E2E=${STREAM_PARSER_E2E:-"basic client big fastpath pymysql"}
 # ... and these once more on the user-space relay.
 SAN_E2E_USER=${SAN_E2E_USER:-"basic client big killmid"}
 
@@ -201,6 +203,13 @@ if [ -n "$MYSQL_PID" ]; then
 		done
 	done
 	[ ${#e2e_scripts[@]} -eq 0 ] && fail "e2e" "no tests/e2e/test_*.sh"
+	# The stream-parser attachment (kernels before 5.13) on the tests that
+	# stress framing: big packets, many small ones, punts, prepared statements.
+	for n in $STREAM_PARSER_E2E; do
+		if [ -n "${E2E_ONLY:-}" ] && [[ " $E2E_ONLY " != *" $n "* ]]; then continue; fi
+		E2E_FASTPATH=on E2E_FASTPATH_MODE=stream_parser \
+			run_e2e "tests/e2e/test_$n.sh" build/shunt "kernel-sp/"
+	done
 
 	if [ "${SKIP_SAN:-0}" != 1 ]; then
 		export E2E_SAN_LOG_DIR=$LOGDIR/san-logs

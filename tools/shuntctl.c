@@ -2,12 +2,22 @@
  *
  * Commands are a table of { name, handler, help }. Tunnels are read straight
  * from the BPF maps pinned under the pin path, so they can be listed even
- * when the daemon is busy. */
+ * when the daemon is busy: shuntctl never talks to the daemon, it only reads
+ * the `tunnels` map (include/shunt_abi.h) with bpf(2).
+ *
+ * Exit status: 0 ok, 1 no such tunnel / no pinned maps / map unreadable,
+ * 2 usage. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <linux/types.h>
+#include <bpf/bpf.h>
+#include "shunt_abi.h"
 
 #define SHUNTCTL_VERSION "0.1.0"
 #define DEFAULT_PIN_PATH "/sys/fs/bpf/shunt"
@@ -15,6 +25,7 @@
 struct cmd {
 	const char *name;
 	int (*func)(int argc, char **argv);
+	const char *usage;
 	const char *help;
 };
 
@@ -22,6 +33,726 @@ static const char *pin_path = DEFAULT_PIN_PATH;
 static int json_output;
 
 static int do_help(int argc, char **argv);
+
+/* ------------------------------------------------------------ names */
+
+static const char *const cmd_names[0x20] = {
+	"COM_SLEEP", "COM_QUIT", "COM_INIT_DB", "COM_QUERY", "COM_FIELD_LIST",
+	"COM_CREATE_DB", "COM_DROP_DB", "COM_REFRESH", "COM_SHUTDOWN", "COM_STATISTICS",
+	"COM_PROCESS_INFO", "COM_CONNECT", "COM_PROCESS_KILL", "COM_DEBUG", "COM_PING",
+	"COM_TIME", "COM_DELAYED_INSERT", "COM_CHANGE_USER", "COM_BINLOG_DUMP",
+	"COM_TABLE_DUMP", "COM_CONNECT_OUT", "COM_REGISTER_SLAVE", "COM_STMT_PREPARE",
+	"COM_STMT_EXECUTE", "COM_STMT_SEND_LONG_DATA", "COM_STMT_CLOSE", "COM_STMT_RESET",
+	"COM_SET_OPTION", "COM_STMT_FETCH", "COM_DAEMON", "COM_BINLOG_DUMP_GTID",
+	"COM_RESET_CONNECTION",
+};
+
+/* Name of a command byte; unknown bytes as COM_0xNN (in a static buffer). */
+static const char *cmd_name(unsigned c)
+{
+	static char buf[16];
+
+	if (c < 0x20)
+		return cmd_names[c];
+	if (c == COM_STMT_BULK_EXECUTE)
+		return "COM_STMT_BULK_EXECUTE";
+	snprintf(buf, sizeof(buf), "COM_0x%02x", c & 0xff);
+	return buf;
+}
+
+static const char *const rstate_names[] = {
+	[MT_R_IDLE] = "idle",
+	[MT_R_FIRST] = "first",
+	[MT_R_COLDEFS] = "coldefs",
+	[MT_R_META_EOF] = "meta_eof",
+	[MT_R_ROWS] = "rows",
+	[MT_R_PREP_PARAMS] = "prep_params",
+	[MT_R_PREP_PARAMS_EOF] = "prep_params_eof",
+	[MT_R_PREP_COLS] = "prep_cols",
+	[MT_R_PREP_COLS_EOF] = "prep_cols_eof",
+	[MT_R_INFILE] = "infile",
+	[MT_R_AUTH] = "auth",
+	[MT_R_AUTH_CLIENT] = "auth_client",
+	[MT_R_OPAQUE] = "opaque",
+};
+
+static const char *rstate_name(unsigned r)
+{
+	if (r < sizeof(rstate_names) / sizeof(rstate_names[0]) && rstate_names[r])
+		return rstate_names[r];
+	return "?";
+}
+
+/* The same words as the daemon's log (user/tunnel.c). */
+static const char *const punt_names[TUN_PUNT__COUNT] = {
+	[TUN_PUNT_NONE] = "none",
+	[TUN_PUNT_CHANGE_USER] = "change-user",
+	[TUN_PUNT_KILL_CMD] = "kill-command",
+	[TUN_PUNT_KILL_QUERY] = "kill-query",
+	[TUN_PUNT_PREPARE] = "prepare",
+	[TUN_PUNT_ALL] = "punt-all",
+};
+
+static const char *punt_name(unsigned r)
+{
+	return r < TUN_PUNT__COUNT ? punt_names[r] : "?";
+}
+
+static const char *mode_name(unsigned m)
+{
+	switch (m) {
+	case TUN_MODE_VERDICT:
+		return "verdict";
+	case TUN_MODE_STREAM_PARSER:
+		return "stream_parser";
+	default:
+		return "?";
+	}
+}
+
+static const char *state_name(unsigned s)
+{
+	switch (s) {
+	case TUN_ST_FORWARD:
+		return "forward";
+	case TUN_ST_HELD:
+		return "held";
+	default:
+		return "?";
+	}
+}
+
+static const char *dir_name(unsigned d)
+{
+	switch (d) {
+	case TUN_DIR_CLIENT:
+		return "client";
+	case TUN_DIR_BACKEND:
+		return "backend";
+	default:
+		return "?";
+	}
+}
+
+static const char *family_name(unsigned f)
+{
+	switch (f) {
+	case AF_INET:
+		return "inet";
+	case AF_INET6:
+		return "inet6";
+	case 0:
+		return "none";
+	default:
+		return "?";
+	}
+}
+
+struct flag_name {
+	unsigned long bit;
+	const char *name;
+};
+
+static const struct flag_name status_flags[] = {
+	{ SERVER_STATUS_IN_TRANS, "SERVER_STATUS_IN_TRANS" },
+	{ SERVER_STATUS_AUTOCOMMIT, "SERVER_STATUS_AUTOCOMMIT" },
+	{ SERVER_MORE_RESULTS_EXISTS, "SERVER_MORE_RESULTS_EXISTS" },
+	{ SERVER_QUERY_NO_GOOD_INDEX_USED, "SERVER_QUERY_NO_GOOD_INDEX_USED" },
+	{ SERVER_QUERY_NO_INDEX_USED, "SERVER_QUERY_NO_INDEX_USED" },
+	{ SERVER_STATUS_CURSOR_EXISTS, "SERVER_STATUS_CURSOR_EXISTS" },
+	{ SERVER_STATUS_LAST_ROW_SENT, "SERVER_STATUS_LAST_ROW_SENT" },
+	{ SERVER_STATUS_DB_DROPPED, "SERVER_STATUS_DB_DROPPED" },
+	{ SERVER_STATUS_NO_BACKSLASH_ESCAPES, "SERVER_STATUS_NO_BACKSLASH_ESCAPES" },
+	{ SERVER_STATUS_METADATA_CHANGED, "SERVER_STATUS_METADATA_CHANGED" },
+	{ SERVER_QUERY_WAS_SLOW, "SERVER_QUERY_WAS_SLOW" },
+	{ SERVER_PS_OUT_PARAMS, "SERVER_PS_OUT_PARAMS" },
+	{ SERVER_STATUS_IN_TRANS_READONLY, "SERVER_STATUS_IN_TRANS_READONLY" },
+	{ SERVER_SESSION_STATE_CHANGED, "SERVER_SESSION_STATE_CHANGED" },
+	{ 0, NULL },
+};
+
+static const struct flag_name cap_flags[] = {
+	{ CLIENT_LONG_PASSWORD, "CLIENT_LONG_PASSWORD" },
+	{ CLIENT_FOUND_ROWS, "CLIENT_FOUND_ROWS" },
+	{ CLIENT_LONG_FLAG, "CLIENT_LONG_FLAG" },
+	{ CLIENT_CONNECT_WITH_DB, "CLIENT_CONNECT_WITH_DB" },
+	{ CLIENT_NO_SCHEMA, "CLIENT_NO_SCHEMA" },
+	{ CLIENT_COMPRESS, "CLIENT_COMPRESS" },
+	{ CLIENT_ODBC, "CLIENT_ODBC" },
+	{ CLIENT_LOCAL_FILES, "CLIENT_LOCAL_FILES" },
+	{ CLIENT_IGNORE_SPACE, "CLIENT_IGNORE_SPACE" },
+	{ CLIENT_PROTOCOL_41, "CLIENT_PROTOCOL_41" },
+	{ CLIENT_INTERACTIVE, "CLIENT_INTERACTIVE" },
+	{ CLIENT_SSL, "CLIENT_SSL" },
+	{ CLIENT_IGNORE_SIGPIPE, "CLIENT_IGNORE_SIGPIPE" },
+	{ CLIENT_TRANSACTIONS, "CLIENT_TRANSACTIONS" },
+	{ CLIENT_RESERVED, "CLIENT_RESERVED" },
+	{ CLIENT_SECURE_CONNECTION, "CLIENT_SECURE_CONNECTION" },
+	{ CLIENT_MULTI_STATEMENTS, "CLIENT_MULTI_STATEMENTS" },
+	{ CLIENT_MULTI_RESULTS, "CLIENT_MULTI_RESULTS" },
+	{ CLIENT_PS_MULTI_RESULTS, "CLIENT_PS_MULTI_RESULTS" },
+	{ CLIENT_PLUGIN_AUTH, "CLIENT_PLUGIN_AUTH" },
+	{ CLIENT_CONNECT_ATTRS, "CLIENT_CONNECT_ATTRS" },
+	{ CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA, "CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA" },
+	{ CLIENT_CAN_HANDLE_EXPIRED_PASSWORDS, "CLIENT_CAN_HANDLE_EXPIRED_PASSWORDS" },
+	{ CLIENT_SESSION_TRACK, "CLIENT_SESSION_TRACK" },
+	{ CLIENT_DEPRECATE_EOF, "CLIENT_DEPRECATE_EOF" },
+	{ CLIENT_OPTIONAL_RESULTSET_METADATA, "CLIENT_OPTIONAL_RESULTSET_METADATA" },
+	{ CLIENT_ZSTD_COMPRESSION, "CLIENT_ZSTD_COMPRESSION" },
+	{ CLIENT_QUERY_ATTRIBUTES, "CLIENT_QUERY_ATTRIBUTES" },
+	{ CLIENT_SSL_VERIFY_SERVER_CERT, "CLIENT_SSL_VERIFY_SERVER_CERT" },
+	{ CLIENT_REMEMBER_OPTIONS, "CLIENT_REMEMBER_OPTIONS" },
+	{ 0, NULL },
+};
+
+static const struct flag_name conv_flags[] = {
+	{ MT_F_OPAQUE, "opaque" },
+	{ MT_F_RING_FULL, "ring_full" },
+	{ 0, NULL },
+};
+
+/* Calls fn(name) for every set bit of v: the table's names, then 0x...
+ * for bits the table does not know. */
+static void for_each_flag(unsigned long v, const struct flag_name *tab,
+			  void (*fn)(const char *name, void *arg), void *arg)
+{
+	char buf[24];
+
+	for (; tab->name; tab++) {
+		if (v & tab->bit)
+			fn(tab->name, arg);
+		v &= ~tab->bit;
+	}
+	for (unsigned i = 0; i < 8 * sizeof(v); i++) {
+		if (v & (1ul << i)) {
+			snprintf(buf, sizeof(buf), "0x%lx", 1ul << i);
+			fn(buf, arg);
+		}
+	}
+}
+
+/* Prints " NAME", wrapping before column 100 onto a line indented like the
+ * detail view's values; arg is the current column. */
+static void print_flag_word(const char *name, void *arg)
+{
+	int *col = arg;
+	int len = (int)strlen(name) + 1;
+
+	if (*col + len > 100) {
+		printf("\n%15s", "");
+		*col = 15;
+	}
+	printf(" %s", name);
+	*col += len;
+}
+
+/* "  label         0x...." followed by the flag names. */
+static void print_flags_line(const char *label, int hexdigits, unsigned long v,
+			     const struct flag_name *tab)
+{
+	int col = printf("  %-13s 0x%0*lx", label, hexdigits, v);
+
+	for_each_flag(v, tab, print_flag_word, &col);
+	putchar('\n');
+}
+
+/* ------------------------------------------------------------ formatting */
+
+/* "1.2.3.4", "::1", or "-" when the entry carries no address. */
+static void fmt_ip(const struct tunnel *t, char *buf, size_t n)
+{
+	if (!t || (t->family != AF_INET && t->family != AF_INET6) ||
+	    !inet_ntop(t->family, t->addr, buf, (socklen_t)n))
+		snprintf(buf, n, "-");
+}
+
+/* "1.2.3.4:5", "[::1]:5", or "-". */
+static void fmt_addr(const struct tunnel *t, char *buf, size_t n)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	fmt_ip(t, ip, sizeof(ip));
+	if (strcmp(ip, "-") == 0)
+		snprintf(buf, n, "-");
+	else if (t->family == AF_INET6)
+		snprintf(buf, n, "[%s]:%u", ip, t->port);
+	else
+		snprintf(buf, n, "%s:%u", ip, t->port);
+}
+
+/* 512B, 1.5KiB, 23.4MiB, ... */
+static void fmt_bytes(unsigned long long v, char *buf, size_t n)
+{
+	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+	double d = (double)v;
+	int u = -1;
+
+	if (v < 1024) {
+		snprintf(buf, n, "%lluB", v);
+		return;
+	}
+	while (d >= 1024 && u < 5) {
+		d /= 1024;
+		u++;
+	}
+	snprintf(buf, n, "%.1f%s", d, units[u]);
+}
+
+/* 850ns, 12.3us, 4.56ms, 1.23s; "-" for 0. */
+static void fmt_ns(unsigned long long ns, char *buf, size_t n)
+{
+	if (ns == 0)
+		snprintf(buf, n, "-");
+	else if (ns < 1000)
+		snprintf(buf, n, "%lluns", ns);
+	else if (ns < 1000000)
+		snprintf(buf, n, "%.1fus", ns / 1e3);
+	else if (ns < 1000000000)
+		snprintf(buf, n, "%.2fms", ns / 1e6);
+	else
+		snprintf(buf, n, "%.2fs", ns / 1e9);
+}
+
+/* CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns(). */
+static unsigned long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
+}
+
+/* How long the current command has been running, 0 if none is. */
+static unsigned long long running_ns(const struct tunnel *ct, unsigned long long now)
+{
+	if (!ct->cmd_start_ns || now < ct->cmd_start_ns)
+		return 0;
+	return now - ct->cmd_start_ns;
+}
+
+/* ------------------------------------------------------------ JSON writer
+ *
+ * Keys are string literals of this file; the only strings that come from
+ * the maps are addresses formatted by inet_ntop and fixed names, so escaping
+ * is for correctness' sake only. Nothing read from the network (the framing
+ * prefix bytes) is ever printed. */
+
+static int j_first[16];
+static int j_depth;
+
+static void j_sep(const char *key)
+{
+	if (j_depth > 0) {
+		if (!j_first[j_depth])
+			putchar(',');
+		j_first[j_depth] = 0;
+	}
+	if (key)
+		printf("\"%s\":", key);
+}
+
+static void j_open(const char *key, char c)
+{
+	j_sep(key);
+	putchar(c);
+	if (j_depth < (int)(sizeof(j_first) / sizeof(j_first[0])) - 1)
+		j_depth++;
+	j_first[j_depth] = 1;
+}
+
+static void j_close(char c)
+{
+	putchar(c);
+	if (j_depth > 0)
+		j_depth--;
+}
+
+static void j_num(const char *key, unsigned long long v)
+{
+	j_sep(key);
+	printf("%llu", v);
+}
+
+static void j_bool(const char *key, int v)
+{
+	j_sep(key);
+	fputs(v ? "true" : "false", stdout);
+}
+
+static void j_null(const char *key)
+{
+	j_sep(key);
+	fputs("null", stdout);
+}
+
+static void j_str(const char *key, const char *s)
+{
+	j_sep(key);
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20 || c == 0x7f)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+static void j_flag_word(const char *name, void *arg)
+{
+	(void)arg;
+	j_str(NULL, name);
+}
+
+static void j_flags(const char *key, unsigned long v, const struct flag_name *tab)
+{
+	j_open(key, '[');
+	for_each_flag(v, tab, j_flag_word, NULL);
+	j_close(']');
+}
+
+/* ------------------------------------------------------------ the map */
+
+struct entry {
+	__u64 cookie;
+	struct tunnel t;
+};
+
+struct session {
+	const struct entry *c;   /* client entry */
+	const struct entry *b;   /* backend entry, NULL while being set up */
+};
+
+struct snapshot {
+	struct entry *e;         /* sorted by cookie, no duplicates */
+	size_t n;
+	struct session *s;       /* sorted by conn id */
+	size_t ns;
+};
+
+/* Opens the pinned tunnels map and checks that its layout is the one this
+ * shuntctl was built with. Returns the fd, or -1 after a message. */
+static int open_tunnels(__u32 *max_entries)
+{
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+	char path[512];
+	int fd, err;
+
+	snprintf(path, sizeof(path), "%s/tunnels", pin_path);
+	fd = bpf_obj_get(path);
+	if (fd < 0) {
+		err = errno;
+		if (err == ENOENT)
+			fprintf(stderr, "shuntctl: no pinned tunnel map at %s: the kernel fast path "
+					"is not running (daemon stopped, --fastpath off, or the fast path "
+					"unavailable: see the daemon's start-up log); sessions, if any, are "
+					"relayed in user space\n", path);
+		else if (err == EACCES || err == EPERM)
+			fprintf(stderr, "shuntctl: cannot open %s: %s (reading the pinned maps needs "
+					"root, or CAP_BPF with access to the pin path)\n",
+				path, strerror(err));
+		else
+			fprintf(stderr, "shuntctl: cannot open %s: %s\n", path, strerror(err));
+		return -1;
+	}
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0) {
+		fprintf(stderr, "shuntctl: cannot inspect %s: %s\n", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (info.type != BPF_MAP_TYPE_HASH || info.key_size != sizeof(__u64) ||
+	    info.value_size != sizeof(struct tunnel)) {
+		fprintf(stderr, "shuntctl: %s does not have the layout this shuntctl knows "
+				"(map type %u, key %u bytes, value %u bytes; expected hash, %zu, %zu = "
+				"sizeof(struct tunnel)): ABI mismatch between the running daemon and this "
+				"shuntctl; use the shuntctl built with the daemon, or "
+				"'bpftool map dump pinned %s' (BTF-typed)\n",
+			path, info.type, info.key_size, info.value_size, sizeof(__u64),
+			sizeof(struct tunnel), path);
+		close(fd);
+		return -1;
+	}
+	*max_entries = info.max_entries;
+	return fd;
+}
+
+static int cmp_entry_cookie(const void *a, const void *b)
+{
+	const struct entry *x = a, *y = b;
+
+	return x->cookie < y->cookie ? -1 : x->cookie > y->cookie;
+}
+
+static int cmp_session_id(const void *a, const void *b)
+{
+	const struct session *x = a, *y = b;
+
+	if (x->c->t.conn_id != y->c->t.conn_id)
+		return x->c->t.conn_id < y->c->t.conn_id ? -1 : 1;
+	return cmp_entry_cookie(x->c, y->c);
+}
+
+static const struct entry *find_entry(const struct snapshot *sn, __u64 cookie)
+{
+	struct entry key = { .cookie = cookie };
+
+	return bsearch(&key, sn->e, sn->n, sizeof(*sn->e), cmp_entry_cookie);
+}
+
+static void snapshot_free(struct snapshot *sn)
+{
+	free(sn->e);
+	free(sn->s);
+	memset(sn, 0, sizeof(*sn));
+}
+
+/* Reads every entry of the map and pairs them into sessions. The daemon
+ * adds and deletes entries meanwhile: a key deleted under the iteration
+ * makes get_next_key start over, so duplicates are dropped and the walk is
+ * bounded; an entry deleted between its key and its lookup is skipped.
+ * 0, or -1 after a message. */
+static int snapshot_read(int fd, __u32 max_entries, struct snapshot *sn)
+{
+	size_t cap = 64, limit = 2 * (size_t)max_entries + 64, steps = 0, n = 0;
+	__u64 key = 0, next;
+	int first = 1;
+
+	memset(sn, 0, sizeof(*sn));
+	sn->e = malloc(cap * sizeof(*sn->e));
+	if (!sn->e)
+		goto oom;
+	while (steps++ < limit) {
+		if (bpf_map_get_next_key(fd, first ? NULL : &key, &next) < 0) {
+			if (errno == ENOENT)
+				break;
+			fprintf(stderr, "shuntctl: reading the tunnels map: %s\n", strerror(errno));
+			snapshot_free(sn);
+			return -1;
+		}
+		first = 0;
+		key = next;
+		if (n == cap) {
+			struct entry *e = realloc(sn->e, 2 * cap * sizeof(*e));
+			if (!e)
+				goto oom;
+			sn->e = e;
+			cap *= 2;
+		}
+		if (bpf_map_lookup_elem(fd, &key, &sn->e[n].t) < 0) {
+			if (errno == ENOENT)
+				continue;       /* the session closed meanwhile */
+			fprintf(stderr, "shuntctl: reading the tunnels map: %s\n", strerror(errno));
+			snapshot_free(sn);
+			return -1;
+		}
+		sn->e[n].cookie = key;
+		n++;
+	}
+	qsort(sn->e, n, sizeof(*sn->e), cmp_entry_cookie);
+	sn->n = 0;
+	for (size_t i = 0; i < n; i++)
+		if (sn->n == 0 || sn->e[sn->n - 1].cookie != sn->e[i].cookie)
+			sn->e[sn->n++] = sn->e[i];
+
+	sn->s = calloc(sn->n ? sn->n : 1, sizeof(*sn->s));
+	if (!sn->s)
+		goto oom;
+	for (size_t i = 0; i < sn->n; i++) {
+		const struct entry *c = &sn->e[i], *b;
+
+		if (c->t.dir != TUN_DIR_CLIENT)
+			continue;
+		b = find_entry(sn, c->t.peer_cookie);
+		if (b && (b->t.dir != TUN_DIR_BACKEND || b->t.peer_cookie != c->cookie))
+			b = NULL;
+		sn->s[sn->ns].c = c;
+		sn->s[sn->ns].b = b;
+		sn->ns++;
+	}
+	qsort(sn->s, sn->ns, sizeof(*sn->s), cmp_session_id);
+	return 0;
+oom:
+	fprintf(stderr, "shuntctl: out of memory\n");
+	snapshot_free(sn);
+	return -1;
+}
+
+/* Opens, reads and closes the map. 0, or -1 after a message. */
+static int load(struct snapshot *sn)
+{
+	__u32 max_entries = 0;
+	int fd = open_tunnels(&max_entries), rc;
+
+	if (fd < 0)
+		return -1;
+	rc = snapshot_read(fd, max_entries, sn);
+	close(fd);
+	return rc;
+}
+
+/* ------------------------------------------------------------ JSON output */
+
+static void json_frame(const struct mt_frame *f)
+{
+	j_open("frame", '{');
+	j_num("payload_len", f->payload_len);
+	j_num("remaining", f->remaining);
+	j_num("hdr_have", f->hdr_have);
+	j_num("pfx_have", f->pfx_have);
+	j_num("pfx_need", f->pfx_need);
+	j_num("seq", f->seq);
+	j_num("cont", f->cont);
+	j_num("next_cont", f->next_cont);
+	j_num("packets", f->packets);
+	j_close('}');
+}
+
+/* Every field of one entry except the conversation (printed once, from
+ * the client entry). */
+static void json_entry(const char *key, const struct entry *e)
+{
+	const struct tunnel *t;
+	char ip[INET6_ADDRSTRLEN];
+
+	if (!e) {
+		j_null(key);
+		return;
+	}
+	t = &e->t;
+	j_open(key, '{');
+	j_num("cookie", e->cookie);
+	j_num("peer_cookie", t->peer_cookie);
+	j_num("conn_id", t->conn_id);
+	j_num("backend_id", t->backend_id);
+	j_num("dir", t->dir);
+	j_str("dir_name", dir_name(t->dir));
+	j_num("state", t->state);
+	j_str("state_name", state_name(t->state));
+	j_num("punt_reason", t->punt_reason);
+	j_str("punt_reason_name", punt_name(t->punt_reason));
+	j_num("punt_cmd", t->punt_cmd);
+	if (t->punt_reason != TUN_PUNT_NONE)
+		j_str("punt_cmd_name", cmd_name(t->punt_cmd));
+	else
+		j_null("punt_cmd_name");        /* never punted: punt_cmd is 0 */
+	j_num("held_gen", t->held_gen);
+	j_num("punt_missed", t->punt_missed);
+	j_num("mode", t->mode);
+	j_str("mode_name", mode_name(t->mode));
+	fmt_ip(t, ip, sizeof(ip));
+	j_str("addr", ip);
+	j_num("port", t->port);
+	j_num("family", t->family);
+	j_str("family_name", family_name(t->family));
+	json_frame(&t->frame);
+	j_num("packets", t->packets);
+	j_num("bytes", t->bytes);
+	j_num("passed_bytes", t->passed_bytes);
+	j_num("drops", t->drops);
+	j_num("punts", t->punts);
+	j_num("cmd_start_ns", t->cmd_start_ns);
+	j_num("last_latency_ns", t->last_latency_ns);
+	j_open("lat_hist", '[');
+	for (int i = 0; i < TUN_LAT_BUCKETS; i++)
+		j_num(NULL, t->lat_hist[i]);
+	j_close(']');
+	j_close('}');
+}
+
+static void json_conv(const struct mt_conv *c)
+{
+	j_open("conv", '{');
+	j_num("caps", c->caps);
+	j_flags("caps_names", c->caps, cap_flags);
+	j_num("status", c->status);
+	j_flags("status_names", c->status, status_flags);
+	j_num("rstate", c->rstate);
+	j_str("rstate_name", rstate_name(c->rstate));
+	j_num("cmd", c->cmd);
+	j_str("cmd_name", cmd_name(c->cmd));
+	j_num("cmd_flags", c->cmd_flags);
+	j_num("last_cmd", c->last_cmd);
+	if (c->cmds_started)
+		j_str("last_cmd_name", cmd_name(c->last_cmd));
+	else
+		j_null("last_cmd_name");
+	j_num("ring_head", c->ring_head);
+	j_num("ring_len", c->ring_len);
+	j_open("ring_cmd", '[');
+	for (int i = 0; i < MT_RING_LEN; i++)
+		j_num(NULL, c->ring_cmd[i]);
+	j_close(']');
+	j_open("ring_flags", '[');
+	for (int i = 0; i < MT_RING_LEN; i++)
+		j_num(NULL, c->ring_flags[i]);
+	j_close(']');
+	j_num("cols_left", c->cols_left);
+	j_num("prep_cols", c->prep_cols);
+	j_num("flags", c->flags);
+	j_flags("flags_names", c->flags, conv_flags);
+	j_num("cmds_started", c->cmds_started);
+	j_num("resps_done", c->resps_done);
+	j_num("unexpected", c->unexpected);
+	j_close('}');
+}
+
+/* One session: a flat summary (what the table shows, numbers as numbers),
+ * then the conversation and both raw entries. */
+static void json_session(const struct session *s, unsigned long long now)
+{
+	const struct tunnel *ct = &s->c->t, *bt = s->b ? &s->b->t : NULL;
+	const struct mt_conv *c = &ct->conv;
+	char buf[64];
+	unsigned long long run = running_ns(ct, now);
+
+	j_open(NULL, '{');
+	j_num("conn_id", ct->conn_id);
+	j_num("backend_id", ct->backend_id);
+	fmt_addr(ct, buf, sizeof(buf));
+	j_str("client", buf);
+	if (bt) {
+		fmt_addr(bt, buf, sizeof(buf));
+		j_str("backend", buf);
+	} else {
+		j_null("backend");
+	}
+	j_str("mode", mode_name(ct->mode));
+	j_str("state", state_name(ct->state));
+	j_str("punt_reason", punt_name(ct->punt_reason));
+	j_bool("in_trans", (c->status & SERVER_STATUS_IN_TRANS) != 0);
+	j_bool("tracking", !(c->flags & MT_F_OPAQUE));
+	j_num("cmds_started", c->cmds_started);
+	j_num("resps_done", c->resps_done);
+	j_num("c2s_bytes", ct->bytes);
+	j_num("c2s_packets", ct->packets);
+	j_num("c2s_passed_bytes", ct->passed_bytes);
+	j_num("s2c_bytes", bt ? bt->bytes : 0);
+	j_num("s2c_packets", bt ? bt->packets : 0);
+	j_num("s2c_passed_bytes", bt ? bt->passed_bytes : 0);
+	j_num("drops", ct->drops + (bt ? bt->drops : 0));
+	j_num("last_latency_ns", ct->last_latency_ns);
+	if (run)
+		j_num("running_ns", run);
+	else
+		j_null("running_ns");
+	j_num("punts", ct->punts);
+	j_num("punt_missed", ct->punt_missed);
+	j_num("unexpected", c->unexpected);
+	j_num("client_cookie", s->c->cookie);
+	j_num("backend_cookie", ct->peer_cookie);
+	json_conv(c);
+	json_entry("client_entry", s->c);
+	json_entry("backend_entry", s->b);
+	j_close('}');
+}
+
+/* ------------------------------------------------------------ commands */
 
 static int do_version(int argc, char **argv)
 {
@@ -34,29 +765,304 @@ static int do_version(int argc, char **argv)
 	return 0;
 }
 
-/* Lists live tunnels from the pinned tunnels map. */
+/* Parses a command's own arguments: -j/--json anywhere, up to max_pos
+ * positional arguments into pos[]. Returns the count, or -1 on a usage
+ * error (message printed). */
+static int parse_cmd_args(int argc, char **argv, char **pos, int max_pos)
+{
+	int n = 0;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-j") == 0 || strcmp(argv[i], "--json") == 0) {
+			json_output = 1;
+		} else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+			fprintf(stderr, "shuntctl %s: unknown option %s\n", argv[0], argv[i]);
+			return -1;
+		} else if (n < max_pos) {
+			pos[n++] = argv[i];
+		} else {
+			fprintf(stderr, "shuntctl %s: unexpected argument '%s'\n", argv[0], argv[i]);
+			return -1;
+		}
+	}
+	return n;
+}
+
+enum { COL_ID, COL_CLIENT, COL_BACKEND, COL_MODE, COL_STATE, COL_TRANS, COL_CMDS,
+       COL_C2S, COL_S2C, COL_LAT, COL_PUNTS, NCOLS };
+
+static const char *const col_heads[NCOLS] = {
+	"ID", "CLIENT", "BACKEND", "MODE", "STATE", "IN_TRANS", "CMDS",
+	"C2S(B/PKT)", "S2C(B/PKT)", "LAST_LAT", "PUNTS",
+};
+
+/* Numbers are right-aligned, text left-aligned. */
+static const int col_right[NCOLS] = {
+	[COL_ID] = 1, [COL_CMDS] = 1, [COL_C2S] = 1, [COL_S2C] = 1, [COL_LAT] = 1,
+	[COL_PUNTS] = 1,
+};
+
+#define CELL 64
+
+static void table_row(const struct session *s, char (*row)[CELL])
+{
+	const struct tunnel *ct = &s->c->t, *bt = s->b ? &s->b->t : NULL;
+	const struct mt_conv *c = &ct->conv;
+	char b1[32];
+
+	snprintf(row[COL_ID], CELL, "%u", ct->conn_id);
+	fmt_addr(ct, row[COL_CLIENT], CELL);
+	if (bt)
+		fmt_addr(bt, row[COL_BACKEND], CELL);
+	else
+		snprintf(row[COL_BACKEND], CELL, "(opening)");
+	snprintf(row[COL_MODE], CELL, "%s", mode_name(ct->mode));
+	if (ct->state == TUN_ST_HELD)
+		snprintf(row[COL_STATE], CELL, "held:%s", punt_name(ct->punt_reason));
+	else
+		snprintf(row[COL_STATE], CELL, "%s", state_name(ct->state));
+	/* Once tracking stopped (binlog dump) the status is stale. */
+	snprintf(row[COL_TRANS], CELL, "%s%s", (c->status & SERVER_STATUS_IN_TRANS) ? "yes" : "no",
+		 (c->flags & MT_F_OPAQUE) ? "?" : "");
+	snprintf(row[COL_CMDS], CELL, "%llu/%llu", (unsigned long long)c->cmds_started,
+		 (unsigned long long)c->resps_done);
+	fmt_bytes(ct->bytes, b1, sizeof(b1));
+	snprintf(row[COL_C2S], CELL, "%s/%llu", b1, (unsigned long long)ct->packets);
+	if (bt) {
+		fmt_bytes(bt->bytes, b1, sizeof(b1));
+		snprintf(row[COL_S2C], CELL, "%s/%llu", b1, (unsigned long long)bt->packets);
+	} else {
+		snprintf(row[COL_S2C], CELL, "-");
+	}
+	fmt_ns(ct->last_latency_ns, row[COL_LAT], CELL);
+	snprintf(row[COL_PUNTS], CELL, "%llu", (unsigned long long)ct->punts);
+}
+
+/* Lists live tunnels from the pinned tunnels map, one line per session. */
 static int do_tunnels(int argc, char **argv)
 {
-	char path[512];
-	struct stat st;
-	(void)argc;
-	(void)argv;
+	struct snapshot sn;
+	char (*rows)[NCOLS][CELL];
+	int width[NCOLS];
+	unsigned long long now;
 
-	snprintf(path, sizeof(path), "%s/tunnels", pin_path);
-	if (stat(path, &st) < 0) {
-		fprintf(stderr, "shuntctl: no pinned tunnel map at %s (%s): the kernel fast path "
-				"is not running; sessions are relayed in user space\n",
-			path, strerror(errno));
+	if (parse_cmd_args(argc, argv, NULL, 0) < 0)
+		return 2;
+	if (load(&sn) < 0)
+		return 1;
+	now = now_ns();
+	if (json_output) {
+		j_depth = 0;
+		j_open(NULL, '[');
+		for (size_t i = 0; i < sn.ns; i++) {
+			putchar('\n');
+			json_session(&sn.s[i], now);
+		}
+		if (sn.ns)
+			putchar('\n');
+		j_close(']');
+		putchar('\n');
+		snapshot_free(&sn);
+		return 0;
+	}
+	if (sn.ns == 0) {
+		printf("no live kernel tunnels under %s\n", pin_path);
+		snapshot_free(&sn);
+		return 0;
+	}
+	rows = calloc(sn.ns, sizeof(*rows));
+	if (!rows) {
+		fprintf(stderr, "shuntctl: out of memory\n");
+		snapshot_free(&sn);
 		return 1;
 	}
-	fprintf(stderr, "shuntctl: %s exists but this shuntctl does not know its layout\n", path);
-	return 1;
+	for (int k = 0; k < NCOLS; k++)
+		width[k] = (int)strlen(col_heads[k]);
+	for (size_t i = 0; i < sn.ns; i++) {
+		table_row(&sn.s[i], rows[i]);
+		for (int k = 0; k < NCOLS; k++)
+			if ((int)strlen(rows[i][k]) > width[k])
+				width[k] = (int)strlen(rows[i][k]);
+	}
+	for (int k = 0; k < NCOLS; k++)
+		printf("%s%*s", k ? "  " : "", col_right[k] ? width[k] : -width[k], col_heads[k]);
+	putchar('\n');
+	for (size_t i = 0; i < sn.ns; i++) {
+		for (int k = 0; k < NCOLS; k++) {
+			/* no trailing blanks after the last column */
+			int w = k == NCOLS - 1 && !col_right[k] ? 0 : width[k];
+			printf("%s%*s", k ? "  " : "", col_right[k] ? w : -w, rows[i][k]);
+		}
+		putchar('\n');
+	}
+	free(rows);
+	snapshot_free(&sn);
+	return 0;
+}
+
+static void detail_counter(const char *what, unsigned long long c2s, unsigned long long s2c,
+			   int have_b)
+{
+	if (have_b)
+		printf("  %-22s %16llu %16llu\n", what, c2s, s2c);
+	else
+		printf("  %-22s %16llu %16s\n", what, c2s, "-");
+}
+
+static void detail_hist(const struct tunnel *ct)
+{
+	unsigned long long max = 0, total = 0;
+	char lo[24], hi[24];
+
+	for (int i = 0; i < TUN_LAT_BUCKETS; i++) {
+		total += ct->lat_hist[i];
+		if (ct->lat_hist[i] > max)
+			max = ct->lat_hist[i];
+	}
+	printf("  histogram     %llu command(s); bucket i = [2^i, 2^(i+1)) us, bucket 0 "
+	       "also < 1 us\n", total);
+	if (!total)
+		return;
+	for (int i = 0; i < TUN_LAT_BUCKETS; i++) {
+		unsigned long long v = ct->lat_hist[i];
+		int bar;
+
+		if (!v)
+			continue;
+		snprintf(lo, sizeof(lo), "%llu", i ? 1ull << i : 0ull);
+		if (i == TUN_LAT_BUCKETS - 1)   /* the last bucket holds everything above */
+			snprintf(hi, sizeof(hi), "inf");
+		else
+			snprintf(hi, sizeof(hi), "%llu", 1ull << (i + 1));
+		bar = (int)((v * 40 + max - 1) / max);
+		printf("    [%10s, %10s) us %10llu  %.*s\n", lo, hi, v, bar,
+		       "########################################");
+	}
+}
+
+/* One session in detail. */
+static int do_tunnel(int argc, char **argv)
+{
+	struct snapshot sn;
+	const struct session *s = NULL;
+	const struct tunnel *ct, *bt;
+	const struct mt_conv *c;
+	char *pos[1], *end, b1[64], b2[64];
+	unsigned long long now, run, id;
+	int have_b;
+
+	if (parse_cmd_args(argc, argv, pos, 1) != 1) {
+		fprintf(stderr, "usage: shuntctl [-j] [-p PIN_PATH] tunnel ID [-j]\n");
+		return 2;
+	}
+	errno = 0;
+	id = strtoull(pos[0], &end, 10);
+	if (errno || end == pos[0] || *end || id > 0xffffffffull || pos[0][0] == '-') {
+		fprintf(stderr, "shuntctl tunnel: '%s' is not a connection id (see 'shuntctl "
+				"tunnels')\n", pos[0]);
+		return 2;
+	}
+	if (load(&sn) < 0)
+		return 1;
+	for (size_t i = 0; i < sn.ns; i++)
+		if (sn.s[i].c->t.conn_id == id) {
+			s = &sn.s[i];
+			break;
+		}
+	if (!s) {
+		fprintf(stderr, "shuntctl: no kernel tunnel with id %llu (closed, relayed in user "
+				"space, or never existed; see 'shuntctl tunnels')\n", id);
+		snapshot_free(&sn);
+		return 1;
+	}
+	now = now_ns();
+	if (json_output) {
+		j_depth = 0;
+		json_session(s, now);
+		putchar('\n');
+		snapshot_free(&sn);
+		return 0;
+	}
+
+	ct = &s->c->t;
+	bt = s->b ? &s->b->t : NULL;
+	c = &ct->conv;
+	have_b = bt != NULL;
+	run = running_ns(ct, now);
+
+	printf("tunnel %u  (backend_id %u)\n", ct->conn_id, ct->backend_id);
+	printf("  mode          %s\n", mode_name(ct->mode));
+	if (ct->state == TUN_ST_HELD)
+		printf("  state         held: %s (%s) is with user space, held_gen %u\n",
+		       punt_name(ct->punt_reason), cmd_name(ct->punt_cmd), ct->held_gen);
+	else if (ct->punts)
+		printf("  state         forward (last punt: %s, %s; held_gen %u)\n",
+		       punt_name(ct->punt_reason), cmd_name(ct->punt_cmd), ct->held_gen);
+	else
+		printf("  state         forward\n");
+	fmt_addr(ct, b1, sizeof(b1));
+	printf("  client        %-24s cookie %llu\n", b1, (unsigned long long)s->c->cookie);
+	if (bt) {
+		fmt_addr(bt, b1, sizeof(b1));
+		printf("  backend       %-24s cookie %llu\n", b1, (unsigned long long)s->b->cookie);
+	} else {
+		printf("  backend       %-24s cookie %llu\n", "(no entry yet)",
+		       (unsigned long long)ct->peer_cookie);
+	}
+
+	printf("\n  %-22s %16s %16s\n", "counters", "client->server", "server->client");
+	detail_counter("bytes (kernel)", ct->bytes, have_b ? bt->bytes : 0, have_b);
+	detail_counter("bytes (to user space)", ct->passed_bytes, have_b ? bt->passed_bytes : 0,
+		       have_b);
+	detail_counter("packets", ct->packets, have_b ? bt->packets : 0, have_b);
+	detail_counter("drops", ct->drops, have_b ? bt->drops : 0, have_b);
+	detail_counter("frame.payload_len", ct->frame.payload_len,
+		       have_b ? bt->frame.payload_len : 0, have_b);
+	detail_counter("frame.remaining", ct->frame.remaining, have_b ? bt->frame.remaining : 0,
+		       have_b);
+	detail_counter("frame.seq", ct->frame.seq, have_b ? bt->frame.seq : 0, have_b);
+
+	printf("\nconversation\n");
+	printf("  rstate        %s", rstate_name(c->rstate));
+	if (c->rstate != MT_R_IDLE && c->rstate != MT_R_OPAQUE)
+		printf(" (response to %s)", cmd_name(c->cmd));
+	putchar('\n');
+	printf("  last command  %s (0x%02x)\n", c->cmds_started ? cmd_name(c->last_cmd) : "-",
+	       c->last_cmd);
+	printf("  commands      %llu started, %llu responses done",
+	       (unsigned long long)c->cmds_started, (unsigned long long)c->resps_done);
+	if (c->cmds_started > c->resps_done)
+		printf(" (%llu in flight)", (unsigned long long)(c->cmds_started - c->resps_done));
+	putchar('\n');
+	printf("  pipelined     %u queued", c->ring_len);
+	for (unsigned i = 0; i < c->ring_len && i < MT_RING_LEN; i++)
+		printf(" %s", cmd_name(c->ring_cmd[(c->ring_head + i) & (MT_RING_LEN - 1)]));
+	putchar('\n');
+	printf("  in trans      %s\n", (c->status & SERVER_STATUS_IN_TRANS) ? "yes" : "no");
+	print_flags_line("status", 4, c->status, status_flags);
+	print_flags_line("caps", 8, c->caps, cap_flags);
+	print_flags_line("flags", 4, c->flags, conv_flags);
+	if (c->flags & MT_F_OPAQUE)
+		printf("                (tracking stopped: status and rstate are stale)\n");
+	printf("  unexpected    %llu\n", (unsigned long long)c->unexpected);
+	printf("  punts         %llu\n", (unsigned long long)ct->punts);
+	printf("  punt_missed   %u\n", ct->punt_missed);
+
+	printf("\nlatency\n");
+	fmt_ns(ct->last_latency_ns, b1, sizeof(b1));
+	printf("  last          %s\n", b1);
+	fmt_ns(run, b2, sizeof(b2));
+	printf("  running       %s\n", run ? b2 : "- (no command in progress)");
+	detail_hist(ct);
+	snapshot_free(&sn);
+	return 0;
 }
 
 static const struct cmd cmds[] = {
-	{ "tunnels", do_tunnels, "list live kernel tunnels from the pinned maps" },
-	{ "version", do_version, "print the version" },
-	{ "help", do_help, "this text" },
+	{ "tunnels", do_tunnels, "tunnels [-j]", "list live kernel tunnels from the pinned maps" },
+	{ "tunnel", do_tunnel, "tunnel ID [-j]", "one kernel tunnel in detail (ID: conn id)" },
+	{ "version", do_version, "version", "print the version" },
+	{ "help", do_help, "help", "this text" },
 };
 
 static int do_help(int argc, char **argv)
@@ -65,9 +1071,10 @@ static int do_help(int argc, char **argv)
 	(void)argv;
 	printf("usage: shuntctl [-j] [-p PIN_PATH] COMMAND [ARGS]\n\n");
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		printf("  %-10s %s\n", cmds[i].name, cmds[i].help);
+		printf("  %-16s %s\n", cmds[i].usage, cmds[i].help);
 	printf("\n  -j          JSON output\n  -p PATH     BPF pin path (default %s)\n",
 	       DEFAULT_PIN_PATH);
+	printf("\nexit status: 0 ok, 1 no such tunnel or no pinned maps, 2 usage\n");
 	return 0;
 }
 

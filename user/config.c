@@ -1009,7 +1009,7 @@ int config_validate(struct shunt_config *cfg)
 
 enum {
 	OPT_LISTEN = 256, OPT_BACKEND, OPT_USER, OPT_FASTPATH, OPT_PIN_PATH,
-	OPT_ADMIN, OPT_HTTP, OPT_LOG_LEVEL, OPT_CHECK,
+	OPT_ADMIN, OPT_HTTP, OPT_LOG_LEVEL, OPT_CHECK, OPT_FASTPATH_MODE,
 };
 
 static const struct option long_opts[] = {
@@ -1017,6 +1017,7 @@ static const struct option long_opts[] = {
 	{ "backend",      required_argument, NULL, OPT_BACKEND },
 	{ "user",         required_argument, NULL, OPT_USER },
 	{ "fastpath",     required_argument, NULL, OPT_FASTPATH },
+	{ "fastpath-mode", required_argument, NULL, OPT_FASTPATH_MODE },
 	{ "pin-path",     required_argument, NULL, OPT_PIN_PATH },
 	{ "admin",        required_argument, NULL, OPT_ADMIN },
 	{ "http",         required_argument, NULL, OPT_HTTP },
@@ -1044,6 +1045,7 @@ static void usage(FILE *f)
 	      "  --user NAME:PASSWORD    add or replace a user (repeatable); PASSWORD may be\n"
 	      "                          \"*\" + 40 hex digits as in mysql.user\n"
 	      "  --fastpath MODE         auto, on or off\n"
+	      "  --fastpath-mode KIND    auto, verdict or stream_parser (how the program attaches)\n"
 	      "  --pin-path DIR          bpffs directory for pinned maps\n"
 	      "  --admin HOST:PORT       admin (MySQL protocol) listener\n"
 	      "  --http HOST:PORT        HTTP status/metrics listener\n"
@@ -1059,7 +1061,7 @@ static void usage(FILE *f)
 struct pending {
 	const char *file;
 	const char *listen;
-	const char *log_level, *fastpath, *pin_path, *admin, *http;
+	const char *log_level, *fastpath, *pin_path, *admin, *http, *fastpath_mode;
 	const char **backends;  size_t n_backends;   /* point into argv */
 	const char **users;     size_t n_users;
 };
@@ -1081,6 +1083,10 @@ static int apply_flags(struct shunt_config *cfg, const struct pending *p)
 		} else {
 			cfg->fastpath_set = 1;
 		}
+	}
+	if (p->fastpath_mode && set_global(cfg, G_FASTPATH_MODE, p->fastpath_mode, err, sizeof(err)) < 0) {
+		cli_err("--fastpath-mode %s", err);
+		errors++;
 	}
 	if (p->pin_path) {
 		if (!valid_pin_path(p->pin_path)) {
@@ -1229,6 +1235,7 @@ int config_from_args(struct shunt_config *cfg, int argc, char **argv)
 		case OPT_BACKEND:   p.backends[p.n_backends++] = optarg; break;
 		case OPT_USER:      p.users[p.n_users++] = optarg; break;
 		case OPT_FASTPATH:  p.fastpath = optarg; break;
+		case OPT_FASTPATH_MODE: p.fastpath_mode = optarg; break;
 		case OPT_PIN_PATH:  p.pin_path = optarg; break;
 		case OPT_ADMIN:     p.admin = optarg; break;
 		case OPT_HTTP:      p.http = optarg; break;

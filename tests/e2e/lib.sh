@@ -31,6 +31,7 @@
 #                      instance must also prove at shutdown that the kernel
 #                      carried the session bytes and the user-space relay
 #                      forwarded none (shunt_stop_one).
+#     E2E_FASTPATH_MODE verdict|stream_parser: --fastpath-mode for each shunt
 
 E2E_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 SHUNT_BIN=${SHUNT_BIN:-build/shunt}
@@ -265,6 +266,7 @@ shunt_spawn() {
 	SHUNT_LOG=$E2E_TMP/shunt.$idx.log
 	if [ -n "${E2E_FASTPATH:-}" ]; then
 		set -- "$@" --fastpath "$E2E_FASTPATH" --pin-path "/sys/fs/bpf/shunt-e2e-$$-$idx"
+		[ -n "${E2E_FASTPATH_MODE:-}" ] && set -- "$@" --fastpath-mode "$E2E_FASTPATH_MODE"
 	fi
 	# ASan: report to the log (stderr), do not abort on leaks silently.
 	ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0} \
