@@ -115,6 +115,15 @@ static void rearm_if_held(struct session *s)
 	STAT_ADD(s->sh, punts, 1);
 }
 
+/* Whether the client's last command was COM_QUIT: then either side closing
+ * (and a write racing the close) is the normal end of the session. */
+static int client_quit(struct session *s)
+{
+	struct tunnel t;
+
+	return fp_tunnel_get(s->ccookie, &t) == 0 && t.conv.last_cmd == COM_QUIT;
+}
+
 static void tunnel_client_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct session *s = arg;
@@ -136,8 +145,8 @@ static void tunnel_client_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		n = m;
 	}
-	if (n == -ECONNRESET)
-		sess_log(s, LOG_DEBUG, "client closed");
+	if (n == -ECONNRESET || client_quit(s))
+		sess_log(s, LOG_DEBUG, "client closed (%s)", strerror((int)-n));
 	else
 		sess_log(s, LOG_INFO, "client side failed: %s", strerror((int)-n));
 	sess_free(s);
@@ -164,8 +173,11 @@ static void tunnel_backend_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (n == 0)
 		return;
-	sess_log(s, n == -ECONNRESET ? LOG_INFO : LOG_WARN, "backend %s; closing the client",
-		 n == -ECONNRESET ? "closed the connection" : "failed");
+	if (client_quit(s))
+		sess_log(s, LOG_DEBUG, "backend closed after COM_QUIT");
+	else
+		sess_log(s, n == -ECONNRESET ? LOG_INFO : LOG_WARN, "backend %s; closing the client",
+			 n == -ECONNRESET ? "closed the connection" : "failed");
 	/* FIN is not forwarded by the kernel. Give the kernel's redirect queue
 	 * a moment to deliver the backend's last bytes (an ERR, typically),
 	 * then close. */
