@@ -50,6 +50,14 @@ static int start_fastpath(const struct shunt_config *cfg)
 	return 0;
 }
 
+static void on_usr1(evutil_socket_t sig, short what, void *arg)
+{
+	struct shunt *sh = arg;
+	(void)sig;
+	(void)what;
+	pool_log_stats(sh->pools, sh->n_pools);
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	(void)what;
@@ -62,7 +70,7 @@ int main(int argc, char **argv)
 	struct shunt_config cfg;
 	struct shunt sh;
 	struct event_base *main_base = NULL;
-	struct event *sigint = NULL, *sigterm = NULL;
+	struct event *sigint = NULL, *sigterm = NULL, *sigusr1 = NULL;
 	int rc, status = 1;
 
 	memset(&sh, 0, sizeof(sh));
@@ -106,7 +114,9 @@ int main(int argc, char **argv)
 		goto out_base;
 	sigint = evsignal_new(main_base, SIGINT, on_signal, main_base);
 	sigterm = evsignal_new(main_base, SIGTERM, on_signal, main_base);
-	if (!sigint || !sigterm || evsignal_add(sigint, NULL) < 0 || evsignal_add(sigterm, NULL) < 0)
+	sigusr1 = evsignal_new(main_base, SIGUSR1, on_usr1, &sh);
+	if (!sigint || !sigterm || !sigusr1 || evsignal_add(sigint, NULL) < 0 ||
+	    evsignal_add(sigterm, NULL) < 0 || evsignal_add(sigusr1, NULL) < 0)
 		goto out_workers;
 	if (worker_start_all(&sh) < 0) {
 		pr_err("cannot start worker threads");
@@ -136,10 +146,13 @@ out_workers:
 		(unsigned long long)STAT_GET(&sh, kernel_bytes_s2c),
 		(unsigned long long)STAT_GET(&sh, punts),
 		(unsigned long long)STAT_GET(&sh, punted_bytes));
+	pool_log_stats(sh.pools, sh.n_pools);
 	if (sigint)
 		event_free(sigint);
 	if (sigterm)
 		event_free(sigterm);
+	if (sigusr1)
+		event_free(sigusr1);
 out_base:
 	event_base_free(main_base);
 out_pools:

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "pool.h"
+#include "log.h"
 #include "mysql_defs.h"
 
 struct pool *pool_create_all(const struct shunt_config *cfg)
@@ -123,4 +124,20 @@ void pool_greeting_info(struct pool *p, const char *fallback_version,
 	*caps = p->learned ? p->server_caps : 0xffffffffu;
 	*charset = p->charset;
 	pthread_mutex_unlock(&p->lock);
+}
+
+void pool_log_stats(struct pool *pools, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct pool *p = &pools[i];
+
+		pthread_mutex_lock(&p->lock);
+		for (size_t j = 0; j < p->n_backends; j++) {
+			const struct backend *b = &p->backends[j];
+			pr_info("pool %s backend %s weight %u active %u total %llu connect_failures %llu",
+				p->name, b->addr.text, b->weight, b->active,
+				(unsigned long long)b->total, (unsigned long long)b->connect_failures);
+		}
+		pthread_mutex_unlock(&p->lock);
+	}
 }

@@ -51,6 +51,10 @@ void pool_release(struct backend *b);
 /* Records a connect failure (for logs and, later, health). */
 void pool_note_failure(struct backend *b);
 
+/* Logs one line per backend: "pool P backend B weight W active N total N
+ * connect_failures N" (SIGUSR1 and shutdown). */
+void pool_log_stats(struct pool *pools, size_t n);
+
 /* Remembers what a backend greeting said. */
 void pool_learn(struct pool *p, const char *version, size_t vlen, uint32_t caps, uint8_t charset);
 /* Copies what shunt should advertise: the learned version or the fallback,

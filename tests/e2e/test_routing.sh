@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# test_routing.sh — weighted least-connections routing in one pool of two
+# backends that reach the same MariaDB (one directly, one through an
+# HAProxy TCP forwarder, so that shunt sees two distinct servers):
+#   - 30 concurrent sessions over weights 2:1 split exactly 20/10;
+#   - after closing 10 sessions of the heavier backend, the next 10 all go
+#     there (fewest connections relative to weight);
+#   - 8 threads churning good logins, wrong passwords and logins the backend
+#     refuses leave the counts exact: 30 sessions split 20/10 again, and
+#     once every client is gone shunt's own counts (SIGUSR1 logs them) are
+#     0 active on both backends, with totals that add up to the logins.
+. "$(dirname "$0")/lib.sh"
+e2e_init routing
+mariadb_ensure
+# A user shunt knows but MariaDB does not: the backend refuses its login
+# after shunt picked a backend for it (the count must be released).
+FWD_PORT=$(free_port) || die "no free port"
+cat >"$E2E_TMP/haproxy.cfg" <<CFG
+global
+	maxconn 2000
+defaults
+	mode tcp
+	timeout connect 5s
+	timeout client 1h
+	timeout server 1h
+listen fwd
+	bind 127.0.0.1:$FWD_PORT
+	server db 127.0.0.1:$MYSQL_PORT
+CFG
+haproxy -f "$E2E_TMP/haproxy.cfg" -db >"$E2E_TMP/haproxy.log" 2>&1 &
+bg_track $!
+wait_port "$FWD_PORT" 10 $! || die "haproxy did not start: $(tail -3 "$E2E_TMP/haproxy.log")"
+
+SHUNT_PORT=$(free_port) || die "no free port"
+cat >"$E2E_TMP/shunt.ini" <<CFG
+[listener main]
+listen = 127.0.0.1:$SHUNT_PORT
+pool = two
+
+[pool two]
+backend = 127.0.0.1:$MYSQL_PORT weight=2
+backend = 127.0.0.1:$FWD_PORT weight=1
+
+[user $E2E_USER]
+password = $E2E_PASS
+
+[user ghost]
+password = ghost_pw
+CFG
+shunt_spawn "$SHUNT_PORT" -c "$E2E_TMP/shunt.ini" --log-level info || die "shunt did not start"
+run_checks routing "$PY" "$(dirname "$0")/routing_check.py" "$SHUNT_PORT" "$E2E_USER" "$E2E_PASS" \
+	"$SHUNT_LOG" "127.0.0.1:$MYSQL_PORT" "127.0.0.1:$FWD_PORT"
+
+# Every client closed: the pool's counts must be back to zero.
+sleep 1
+kill -USR1 "$SHUNT_PID"
+wait_until 5 grep -q "pool two backend 127.0.0.1:$FWD_PORT" "$SHUNT_LOG"
+sum_field() {  # sum_field NAME: adds NAME's value over the last stats of both backends
+	grep "pool two backend" "$SHUNT_LOG" | tail -2 |
+		awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) s += $(i + 1) } END { print s + 0 }'
+}
+act=$(sum_field active)
+tot=$(sum_field total)
+# 30 + 10 + 8*40 good + 8*40 backend-refused (they picked a backend) + 30
+check pool_counts "after all clients left: $act active (expected 0), $tot routed (expected 710)" \
+	[ "$act" = 0 -a "$tot" = 710 ]
+e2e_finish
