@@ -104,6 +104,7 @@ static long kill_step(__u32 i, void *data)
 	if (k->matched == 4) {
 		/* "KILL" must end the word: a blank, a comment, or '(' */
 		k->result = c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '/' || c == '(';
+		k->matched = 5;                 /* decided: not "KILL" at the end of the text */
 		return 1;
 	}
 	if (k->matched == 0 && (c == ' ' || c == '\t' || c == '\r' || c == '\n'))

@@ -46,17 +46,21 @@ static int send_backend(struct session *s, const struct proto_buf *payload)
 	return rc ? -ENOMEM : 0;
 }
 
-/* The client's attributes plus shunt's own: _proxy=shunt and the client's
- * address, so the backend's performance_schema can tell who is behind us. */
+void backend_put_proxy_attrs(const struct session *s, struct proto_buf *out)
+{
+	proto_put_lenenc_str(out, "_proxy", 6);
+	proto_put_lenenc_str(out, "shunt", 5);
+	proto_put_lenenc_str(out, "_client_addr", 12);
+	proto_put_lenenc_str(out, s->client_addr, strlen(s->client_addr));
+}
+
+/* The client's attributes plus shunt's own. */
 static void build_attrs(struct session *s, struct proto_buf *out)
 {
 	proto_buf_init(out);
 	if (s->attrs)
 		proto_put_bytes(out, s->attrs, s->attrs_len);
-	proto_put_lenenc_str(out, "_proxy", 6);
-	proto_put_lenenc_str(out, "shunt", 5);
-	proto_put_lenenc_str(out, "_client_addr", 12);
-	proto_put_lenenc_str(out, s->client_addr, strlen(s->client_addr));
+	backend_put_proxy_attrs(s, out);
 }
 
 static void on_greeting(struct session *s, const uint8_t *payload, size_t len)
@@ -82,6 +86,7 @@ static void on_greeting(struct session *s, const uint8_t *payload, size_t len)
 	pool_learn(s->backend->pool, (const char *)g.server_version.p, g.server_version.len,
 		   g.caps, g.charset);
 	s->backend_thread_id = g.conn_id;
+	memcpy(s->backend_scramble, g.scramble, PROTO_SCRAMBLE_LEN);
 
 	uint32_t caps = s->client_caps & g.caps & ~(CLIENT_COMPRESS | CLIENT_SSL);
 	if ((s->client_caps ^ caps) & WIRE_CAPS) {

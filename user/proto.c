@@ -910,3 +910,64 @@ int proto_parse_prepare_ok(const uint8_t *payload, size_t len, struct proto_prep
 		return -EPROTO;
 	return 0;
 }
+
+/* ---- COM_CHANGE_USER ---- */
+
+int proto_parse_change_user(const uint8_t *payload, size_t len, uint32_t caps,
+			    struct proto_change_user *cu)
+{
+	struct proto_cur c;
+	uint8_t cmd;
+
+	memset(cu, 0, sizeof(*cu));
+	proto_cur_init(&c, payload, len);
+	if (proto_get_u8(&c, &cmd) < 0 || cmd != COM_CHANGE_USER)
+		return -EPROTO;
+	if (proto_get_nulstr(&c, &cu->user) < 0)
+		return -EPROTO;
+	if (caps & CLIENT_SECURE_CONNECTION) {
+		uint8_t n;
+		if (proto_get_u8(&c, &n) < 0 || proto_get_bytes(&c, n, &cu->auth_response) < 0)
+			return -EPROTO;
+	} else if (proto_get_nulstr(&c, &cu->auth_response) < 0) {
+		return -EPROTO;
+	}
+	if (proto_get_nulstr(&c, &cu->database) < 0)
+		return -EPROTO;
+	/* The optional tail: each field is absent when the packet ends first. */
+	if (proto_cur_left(&c) == 0)
+		return 0;
+	if (proto_get_u16(&c, &cu->charset) < 0)
+		return -EPROTO;
+	cu->has_charset = 1;
+	if ((caps & CLIENT_PLUGIN_AUTH) && proto_cur_left(&c) > 0 &&
+	    proto_get_nulstr(&c, &cu->auth_plugin) < 0)
+		return -EPROTO;
+	if ((caps & CLIENT_CONNECT_ATTRS) && proto_cur_left(&c) > 0) {
+		if (proto_get_lenenc_str(&c, &cu->attrs) < 0)
+			return -EPROTO;
+		cu->has_attrs = 1;
+	}
+	return 0;
+}
+
+void proto_build_change_user(struct proto_buf *b, uint32_t caps, const struct proto_change_user *cu)
+{
+	proto_put_u8(b, COM_CHANGE_USER);
+	proto_put_nulstr(b, cu->user.p, cu->user.len);
+	if (cu->auth_response.len > 255 || !(caps & CLIENT_SECURE_CONNECTION)) {
+		if (!b->err)
+			b->err = -EMSGSIZE;
+		return;
+	}
+	proto_put_u8(b, (uint8_t)cu->auth_response.len);
+	proto_put_bytes(b, cu->auth_response.p, cu->auth_response.len);
+	proto_put_nulstr(b, cu->database.p, cu->database.len);
+	if (!cu->has_charset)
+		return;
+	proto_put_u16(b, cu->charset);
+	if (caps & CLIENT_PLUGIN_AUTH)
+		proto_put_nulstr(b, cu->auth_plugin.p, cu->auth_plugin.len);
+	if ((caps & CLIENT_CONNECT_ATTRS) && cu->has_attrs)
+		proto_put_lenenc_str(b, cu->attrs.p, cu->attrs.len);
+}

@@ -167,6 +167,27 @@ struct proto_auth_switch {
 int proto_parse_auth_switch(const uint8_t *payload, size_t len, struct proto_auth_switch *s);
 void proto_build_auth_switch(struct proto_buf *b, const char *plugin, const uint8_t *data, size_t len);
 
+/* COM_CHANGE_USER (0x11): user NUL, auth response (1-byte length with
+ * CLIENT_SECURE_CONNECTION, else NUL-terminated), schema NUL, then
+ * optionally charset u16, plugin name NUL (CLIENT_PLUGIN_AUTH) and
+ * connection attributes (CLIENT_CONNECT_ATTRS). */
+struct proto_change_user {
+	struct proto_str user;
+	struct proto_str auth_response;
+	struct proto_str database;
+	uint16_t charset;
+	int has_charset;
+	struct proto_str auth_plugin;   /* empty when absent */
+	struct proto_str attrs;         /* without its lenenc length */
+	int has_attrs;
+};
+/* Parses a COM_CHANGE_USER payload (including the 0x11 byte). 0 or -EPROTO. */
+int proto_parse_change_user(const uint8_t *payload, size_t len, uint32_t caps,
+			    struct proto_change_user *cu);
+/* Builds one (the 1-byte auth length form: caps must have
+ * CLIENT_SECURE_CONNECTION; a longer auth response sets -EMSGSIZE). */
+void proto_build_change_user(struct proto_buf *b, uint32_t caps, const struct proto_change_user *cu);
+
 /* ---- Responses ---- */
 
 /* OK packet; accepts the 0x00 header and, for the CLIENT_DEPRECATE_EOF form,

@@ -61,6 +61,46 @@ static void relay_drained_cb(struct bufferevent *bev, void *arg)
 	bufferevent_enable(src, EV_READ);
 }
 
+/* At a command boundary, a COM_CHANGE_USER is rewritten for the backend
+ * instead of being forwarded (change_user.c). Returns 1 to hold the input
+ * until the packet is complete, 0 to go on relaying, -1 if the session was
+ * closed. */
+static int intercept_change_user(struct session *s, struct evbuffer *in)
+{
+	struct relay *r = &s->relay;
+	uint8_t head[MYSQL_HDR_LEN + 1];
+	const uint8_t *payload;
+	size_t len;
+	uint8_t seq;
+
+	while (mt_idle(&r->conv) && r->cf.hdr_have == 0 && r->cf.remaining == 0 &&
+	       evbuffer_copyout(in, head, sizeof(head)) == (ssize_t)sizeof(head) &&
+	       head[MYSQL_HDR_LEN] == COM_CHANGE_USER && head[3] == 0) {
+		struct proto_buf out, err;
+		int rc = sess_peek_packet(in, 1 << 20, &payload, &len, &seq);
+		if (rc == 0)
+			return 1;
+		proto_buf_init(&out);
+		proto_buf_init(&err);
+		rc = rc < 0 ? rc : sess_change_user(s, payload, len, &out, &err);
+		if (rc < 0) {
+			s->client_seq = 1;
+			if (err.len)
+				sess_send_client(s, &err);
+			proto_buf_free(&out);
+			proto_buf_free(&err);
+			sess_close_after_flush(s);
+			return -1;
+		}
+		evbuffer_drain(in, MYSQL_HDR_LEN + len);
+		relay_track(r, 1, out.data, out.len);
+		bufferevent_write(s->bbev, out.data, out.len);
+		proto_buf_free(&out);
+		proto_buf_free(&err);
+	}
+	return 0;
+}
+
 static void relay_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct session *s = arg;
@@ -71,6 +111,9 @@ static void relay_read_cb(struct bufferevent *bev, void *arg)
 	size_t n = evbuffer_get_length(in);
 	size_t limit = s->sh->cfg->relay_buffer;
 
+	if (to_server && intercept_change_user(s, in) != 0)
+		return;
+	n = evbuffer_get_length(in);
 	if (!n)
 		return;
 	uint32_t ev = track_evbuffer(&s->relay, to_server, in);

@@ -70,6 +70,7 @@ struct session {
 	uint8_t backend_seq;
 	uint32_t backend_caps;           /* caps sent to the backend (= the session's caps) */
 	uint32_t backend_thread_id;      /* the backend's connection id */
+	uint8_t backend_scramble[PROTO_SCRAMBLE_LEN]; /* of its greeting (COM_CHANGE_USER) */
 
 	struct relay relay;              /* established-session state (user-space relay) */
 
@@ -131,9 +132,25 @@ int tunnel_start(struct session *s, const uint8_t *ok, size_t oklen, uint16_t st
 void tunnel_free(struct session *s);
 const char *tunnel_punt_name(unsigned reason);
 
+/* change_user.c: rewrites one client COM_CHANGE_USER (payload, 0x11
+ * first) for the backend: verifies the token against shunt's user table
+ * with the session's scramble, appends the backend's version (header
+ * included, sequence 0) to out and switches the session to the new user.
+ * On refusal returns -errno with the ERR payload for the client in err. */
+int sess_change_user(struct session *s, const uint8_t *payload, size_t len,
+		     struct proto_buf *out, struct proto_buf *err);
+/* change_user.c: copies client bytes to out, rewriting every complete
+ * COM_CHANGE_USER packet in them. 0, or -errno as sess_change_user. */
+int sess_split_change_users(struct session *s, const uint8_t *buf, size_t len,
+			    struct proto_buf *out, struct proto_buf *err);
+
 /* backend.c: picks a backend not yet tried and starts connecting to it;
  * fails the session with SHUNT_ER_NO_BACKEND when none is left. */
 void backend_start(struct session *s);
+/* backend.c: appends shunt's own connection attributes (_proxy=shunt and
+ * _client_addr), so the backend's performance_schema can tell who is
+ * behind the proxy. */
+void backend_put_proxy_attrs(const struct session *s, struct proto_buf *out);
 /* backend.c: the phase timer fired in a backend phase. */
 void backend_timeout(struct session *s);
 

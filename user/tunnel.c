@@ -69,19 +69,19 @@ static int write_all(int fd, const uint8_t *buf, size_t len)
 	return 0;
 }
 
-/* Reads everything queued on `from` and writes it to `to`. Returns the
- * number of bytes moved, or -ECONNRESET at EOF, or -errno. */
-static ssize_t move_available(int from, int to)
+/* Reads everything queued on fd into buf (appending). Returns the number
+ * of bytes read, -ECONNRESET at EOF with nothing read, or -errno. */
+static ssize_t read_available(int fd, struct proto_buf *buf)
 {
-	static __thread uint8_t buf[TUNNEL_IO_CHUNK];
+	static __thread uint8_t chunk[TUNNEL_IO_CHUNK];
 	ssize_t total = 0;
 
 	for (;;) {
-		ssize_t n = recv(from, buf, sizeof(buf), MSG_DONTWAIT);
+		ssize_t n = recv(fd, chunk, sizeof(chunk), MSG_DONTWAIT);
 		if (n > 0) {
-			int rc = write_all(to, buf, (size_t)n);
-			if (rc < 0)
-				return rc;
+			proto_put_bytes(buf, chunk, (size_t)n);
+			if (buf->err)
+				return buf->err;
 			total += n;
 			continue;
 		}
@@ -93,6 +93,24 @@ static ssize_t move_available(int from, int to)
 			return total;
 		return -errno;
 	}
+}
+
+/* Reads everything queued on `from` and writes it to `to`. Returns the
+ * number of bytes moved, or -ECONNRESET at EOF, or -errno. */
+static ssize_t move_available(int from, int to)
+{
+	struct proto_buf buf;
+	ssize_t n;
+
+	proto_buf_init(&buf);
+	n = read_available(from, &buf);
+	if (n > 0) {
+		int rc = write_all(to, buf.data, buf.len);
+		if (rc < 0)
+			n = rc;
+	}
+	proto_buf_free(&buf);
+	return n;
 }
 
 /* Re-arms the tunnel if the program is holding client bytes for us. */
@@ -124,6 +142,46 @@ static int client_quit(struct session *s)
 	return fp_tunnel_get(s->ccookie, &t) == 0 && t.conv.last_cmd == COM_QUIT;
 }
 
+/* Forwards held client bytes to the backend: as they are, except that a
+ * COM_CHANGE_USER gets a token for the backend's scramble (change_user.c).
+ * Returns the bytes taken from the client, or -errno (the session ends;
+ * a refused change-user has been answered). */
+static ssize_t forward_held(struct session *s, int fd)
+{
+	struct proto_buf in, out, err;
+	ssize_t n;
+	struct tunnel t;
+
+	proto_buf_init(&in);
+	proto_buf_init(&out);
+	proto_buf_init(&err);
+	n = read_available(fd, &in);
+	if (n > 0 && fp_tunnel_get(s->ccookie, &t) == 0 && t.state == TUN_ST_HELD &&
+	    t.punt_reason == TUN_PUNT_CHANGE_USER) {
+		int rc = sess_split_change_users(s, in.data, in.len, &out, &err);
+		if (rc < 0) {
+			if (err.len) {
+				struct proto_buf pkt;
+				uint8_t seq = 1;
+				proto_buf_init(&pkt);
+				proto_put_packet(&pkt, &seq, err.data, err.len);
+				write_all(s->cfd, pkt.data, pkt.len);
+				proto_buf_free(&pkt);
+			}
+			n = rc;
+		} else {
+			n = write_all(s->bfd, out.data, out.len) < 0 ? -EPIPE : n;
+		}
+	} else if (n > 0) {
+		if (write_all(s->bfd, in.data, in.len) < 0)
+			n = -EPIPE;
+	}
+	proto_buf_free(&in);
+	proto_buf_free(&out);
+	proto_buf_free(&err);
+	return n;
+}
+
 static void tunnel_client_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct session *s = arg;
@@ -132,7 +190,7 @@ static void tunnel_client_cb(evutil_socket_t fd, short what, void *arg)
 	/* Forward what the program passed (a punted command and whatever
 	 * followed it while held), re-arm, then take the bytes that may have
 	 * been passed between the read and the re-arm. */
-	ssize_t n = move_available(fd, s->bfd);
+	ssize_t n = forward_held(s, fd);
 	if (n >= 0) {
 		s->relay.bytes_c2s += (uint64_t)n;
 		STAT_ADD(s->sh, punted_bytes, (uint64_t)n);
@@ -148,7 +206,7 @@ static void tunnel_client_cb(evutil_socket_t fd, short what, void *arg)
 	if (n == -ECONNRESET || client_quit(s))
 		sess_log(s, LOG_DEBUG, "client closed (%s)", strerror((int)-n));
 	else
-		sess_log(s, LOG_INFO, "client side failed: %s", strerror((int)-n));
+		sess_log(s, LOG_INFO, "client side ended: %s", strerror((int)-n));
 	sess_free(s);
 }
 

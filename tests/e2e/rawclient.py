@@ -2,7 +2,8 @@
 """rawclient.py — a minimal MySQL protocol client that counts every byte.
 
 Logs in with mysql_native_password, then runs the given queries one by one
-(COM_QUERY, single statements), reading each response to its end, and
+(COM_QUERY, single statements; "\\change_user USER PASSWORD [DB]" sends a
+COM_CHANGE_USER instead), reading each response to its end, and
 counts the bytes it sent and received after the login. With --dump CMD it
 runs CMD (a shell command, e.g. bpftool or shuntctl) while the session is
 still open and prints its output, so a test can compare the kernel's tunnel
@@ -118,7 +119,33 @@ def login(c, user, password, deprecate_eof):
     _, r = c.read_packet()
     if r[0] != 0:
         raise RuntimeError("login failed: %r" % r)
-    return conn_id, mine
+    return conn_id, mine, scramble[:20]
+
+
+def change_user(c, spec, scramble, caps):
+    """spec "USER PASSWORD [DB]": COM_CHANGE_USER; returns ([], status or -errno)."""
+    parts = spec.split()
+    user, password, db = parts[0], parts[1], parts[2] if len(parts) > 2 else ""
+    stage1 = hashlib.sha1(password.encode()).digest()
+    mix = hashlib.sha1(scramble + hashlib.sha1(stage1).digest()).digest()
+    token = bytes(a ^ b for a, b in zip(stage1, mix))
+    pkt = b"\x11" + user.encode() + b"\0" + bytes([len(token)]) + token + db.encode() + b"\0"
+    pkt += struct.pack("<H", 45) + b"mysql_native_password\0"
+    c.send_packet(0, pkt)
+    seq, p = c.read_packet()
+    if p[0] == 0xFE:
+        # MariaDB answers with an AuthSwitchRequest carrying a new scramble.
+        plugin, _, data = p[1:].partition(b"\0")
+        if plugin != b"mysql_native_password":
+            raise RuntimeError("auth switch to %r" % plugin)
+        mix = hashlib.sha1(data[:20] + hashlib.sha1(stage1).digest()).digest()
+        c.send_packet(seq + 1, bytes(a ^ b for a, b in zip(stage1, mix)))
+        seq, p = c.read_packet()
+    if p[0] == 0xFF:
+        return [], -struct.unpack_from("<H", p, 1)[0]
+    if p[0] != 0:
+        raise RuntimeError("unexpected change-user reply %r" % p[:40])
+    return [], ok_status(p)
 
 
 def query(c, sql, caps):
@@ -167,11 +194,14 @@ def main():
     a = ap.parse_args()
 
     c = Conn(a.host, a.port)
-    conn_id, caps = login(c, a.user, a.password, a.deprecate_eof)
+    conn_id, caps, scramble = login(c, a.user, a.password, a.deprecate_eof)
     c.counting = True
     out = {"conn_id": conn_id, "rows": [], "status": [], "caps": caps}
     for q in a.queries:
-        rows, status = query(c, q, caps)
+        if q.startswith("\\change_user "):
+            rows, status = change_user(c, q[len("\\change_user "):], scramble, caps)
+        else:
+            rows, status = query(c, q, caps)
         out["rows"].append(rows)
         out["status"].append(status)
     out["sent"], out["received"] = c.sent, c.received
