@@ -82,6 +82,16 @@ $(BUILD)/tests/%: tests/unit/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(filter %.o,$^) $(LDFLAGS) $(LDLIBS)
 
+# BPF tests over real loopback sockets (tests/bpf/). They load the program
+# themselves (root; otherwise they print SKIP lines and exit 0).
+BPF_TEST_SRC := $(wildcard tests/bpf/test_*.c)
+BPF_TEST_BIN := $(BPF_TEST_SRC:tests/bpf/%.c=$(BUILD)/tests/bpf/%)
+$(BUILD)/tests/bpf/test_fastpath: $(BUILD)/user/fastpath.o $(BUILD)/user/log.o \
+	$(BUILD)/user/config.o $(BUILD)/user/auth.o
+$(BUILD)/tests/bpf/%: tests/bpf/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(filter %.o,$^) $(LDFLAGS) $(LDLIBS)
+
 $(E2E_CLIENT): tests/e2e/e2e_client.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) $(shell pkg-config --cflags --libs libmariadb) -lcrypto
@@ -93,7 +103,7 @@ $(BUILD)/fuzz_proto: tests/unit/fuzz_proto.c user/proto.c
 
 fuzz: $(BUILD)/fuzz_proto
 
-unit: $(UNIT_BIN)
+unit: $(UNIT_BIN) $(BPF_TEST_BIN)
 
 deps:
 	@tools/install-deps.sh

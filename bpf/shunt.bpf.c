@@ -125,7 +125,7 @@ static long kill_step(__u32 i, void *data)
 /* Whether the COM_QUERY text at off (n bytes of it in this skb) starts
  * with the keyword KILL, after blanks and complete comments. Only the
  * first TUN_KILL_SCAN bytes are looked at. */
-static __always_inline int query_is_kill(struct __sk_buff *skb, __u32 off, __u64 n)
+static __always_inline int query_is_kill(struct __sk_buff *skb, __u32 off, __u64 n, int whole)
 {
 	struct kill_scan k = {};
 
@@ -140,8 +140,8 @@ static __always_inline int query_is_kill(struct __sk_buff *skb, __u32 off, __u64
 		return 0;
 	k.n = (__u32)n;
 	bpf_loop(TUN_KILL_SCAN, kill_step, &k, 0);
-	/* "KILL" at the very end of the text counts too */
-	return k.result || (k.matched == 4 && k.n < TUN_KILL_SCAN && !k.slash);
+	/* "KILL" at the very end of the whole text counts too */
+	return k.result || (whole && k.matched == 4 && k.n < TUN_KILL_SCAN && !k.slash);
 }
 
 /* Whether a command byte could be punted (cheap, inside the walk). */
@@ -173,9 +173,11 @@ static __always_inline __u32 punt_reason(struct walk *w)
 		__u64 avail = w->len > text ? w->len - text : 0;
 		__u64 qlen = w->cand_len ? w->cand_len - 1 : 0;
 
+		int whole = avail >= qlen;
+
 		if (avail > qlen)
 			avail = qlen;
-		return query_is_kill(w->skb, text, avail) ? TUN_PUNT_KILL_QUERY : TUN_PUNT_NONE;
+		return query_is_kill(w->skb, text, avail, whole) ? TUN_PUNT_KILL_QUERY : TUN_PUNT_NONE;
 	}
 	default:
 		return TUN_PUNT_NONE;
@@ -239,9 +241,10 @@ static long walk_client(__u32 i, void *data)
 		w->cand_off = w->pkt_start;
 		w->cand_cmd = w->t->frame.pfx[0];
 		w->cand_len = w->t->frame.payload_len;
-	} else if ((ev & MT_EV_CMD_START) && !was_idle && w->t->frame.pfx[0] != COM_QUERY &&
+	} else if ((ev & MT_EV_CMD_START) && w->t->frame.pfx[0] != COM_QUERY &&
 		   may_punt(w, w->t->frame.pfx[0])) {
-		/* pipelined behind another command: no safe point to punt at */
+		/* pipelined behind another command, or its header began in an
+		 * skb already forwarded: no safe point to punt at */
 		ct->punt_missed++;
 	}
 	if (w->t->frame.hdr_have == 0)
@@ -274,11 +277,14 @@ static long walk_server(__u32 i, void *data)
 	return w->off >= w->len;
 }
 
-/* Forwards again once user space has taken the held bytes
- * (tunnel_ctl.rearm_gen == held_gen). */
+/* Forwards again once user space has taken every held byte
+ * (tunnel_ctl.rearm_gen == held_gen and passed_seen == passed_bytes): a
+ * byte passed after user space's last read keeps the tunnel held, so later
+ * bytes cannot overtake it. */
 static __always_inline void maybe_rearm(struct tunnel *ct, struct tunnel_ctl *ctl)
 {
-	if (ct->state == TUN_ST_HELD && ctl && ctl->rearm_gen == ct->held_gen)
+	if (ct->state == TUN_ST_HELD && ctl && ctl->rearm_gen == ct->held_gen &&
+	    ctl->passed_seen == ct->passed_bytes)
 		ct->state = TUN_ST_FORWARD;
 }
 

@@ -94,16 +94,20 @@ struct tunnel {
  *
  * The program tracks every byte, held or forwarded, so the conversation in
  * `tunnels` is always complete and user space never writes it: re-arming
- * is only "rearm_gen = held_gen" once user space has read (and forwarded)
- * the held bytes. */
+ * is only "rearm_gen = held_gen, passed_seen = what I read" once user space
+ * has read (and forwarded) the held bytes. */
 struct tunnel_ctl {
 	__u32 flags;             /* TUN_CTL_* */
-	__u32 rearm_gen;         /* == tunnel.held_gen: forward again */
+	__u32 rearm_gen;         /* == tunnel.held_gen: forward again ... */
+	__u64 passed_seen;       /* ... once user space has read this many passed
+				    bytes in all (== tunnel.passed_bytes): bytes
+				    passed after its last read keep the tunnel held,
+				    so nothing can overtake them */
 };
 
 #ifndef __bpf__
 _Static_assert(sizeof(struct tunnel) == 488, "struct tunnel is map ABI");
-_Static_assert(sizeof(struct tunnel_ctl) == 8, "struct tunnel_ctl is map ABI");
+_Static_assert(sizeof(struct tunnel_ctl) == 16, "struct tunnel_ctl is map ABI");
 #endif
 
 #endif

@@ -129,17 +129,19 @@ run_unit() {
 
 section "unit tests"
 shopt -s nullglob
-unit_src=(tests/unit/test_*.c)
+unit_src=(tests/unit/test_*.c tests/bpf/test_*.c)
 for src in "${unit_src[@]}"; do
 	t=$(basename "$src" .c)
+	sub=
+	[[ $src == tests/bpf/* ]] && sub=bpf/
 	for dir in build build-san; do
 		[ "$dir" = build-san ] && [ "${SKIP_SAN:-0}" = 1 ] && continue
-		prefix=unit/
-		[ "$dir" = build-san ] && prefix=san/unit/
-		if [ -x "$dir/tests/$t" ]; then
-			run_unit "$dir/tests/$t" "$prefix"
+		prefix=unit/$sub
+		[ "$dir" = build-san ] && prefix=san/unit/$sub
+		if [ -x "$dir/tests/$sub$t" ]; then
+			run_unit "$dir/tests/$sub$t" "$prefix"
 		else
-			fail "$prefix$t" "$dir/tests/$t was not built"
+			fail "$prefix$t" "$dir/tests/$sub$t was not built"
 		fi
 	done
 done

@@ -248,6 +248,7 @@ void fp_fini(void)
 			snprintf(path, sizeof(path), "%s/%s", fp.pin_path, pinned_maps[i]);
 			unlink(path);
 		}
+		rmdir(fp.pin_path);      /* only if empty: an operator's files stay */
 		fp.pinned = 0;
 	}
 	/* Destroying the skeleton closes the map and program fds; the kernel

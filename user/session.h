@@ -79,6 +79,9 @@ struct session {
 	int cfd, bfd;                    /* owned fds in kernel mode, else -1 */
 	uint64_t ccookie, bcookie;       /* socket cookies (map keys) */
 	struct event *cev, *bev_ev;      /* readable: punt or EOF / EOF */
+	uint64_t passed_read;            /* passed client bytes user space has read */
+	uint64_t user_written;           /* bytes user space wrote to the backend socket */
+	uint64_t bfd_base;               /* backend send-queue total at hand-over */
 	uint64_t kernel_bytes_c2s;       /* final tunnel counters, read at close */
 	uint64_t kernel_bytes_s2c;
 };

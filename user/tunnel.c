@@ -16,7 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <linux/sockios.h>
+#include <linux/tcp.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -113,7 +116,10 @@ static ssize_t move_available(int from, int to)
 	return n;
 }
 
-/* Re-arms the tunnel if the program is holding client bytes for us. */
+/* Re-arms the tunnel if the program is holding client bytes for us: tells
+ * it the held generation and how many passed bytes user space has read in
+ * all. If more were passed since the read, the program stays held (and the
+ * socket is readable again), so nothing overtakes them. */
 static void rearm_if_held(struct session *s)
 {
 	struct tunnel t;
@@ -123,14 +129,53 @@ static void rearm_if_held(struct session *s)
 		return;
 	if (fp_ctl_get(s->ccookie, &ctl) < 0)
 		return;
-	if (ctl.rearm_gen == t.held_gen)
+	if (ctl.rearm_gen == t.held_gen && ctl.passed_seen == s->passed_read)
 		return;
-	sess_log(s, LOG_DEBUG, "punted command 0x%02x (%s) forwarded by user space; re-arming",
-		 t.punt_cmd, tunnel_punt_name(t.punt_reason));
+	if (ctl.rearm_gen != t.held_gen) {
+		sess_log(s, LOG_DEBUG, "punted command 0x%02x (%s) forwarded by user space; re-arming",
+			 t.punt_cmd, tunnel_punt_name(t.punt_reason));
+		STAT_ADD(s->sh, punts, 1);
+	}
 	ctl.rearm_gen = t.held_gen;
+	ctl.passed_seen = s->passed_read;
 	if (fp_ctl_set(s->ccookie, &ctl) < 0)
 		sess_log(s, LOG_ERROR, "cannot re-arm the tunnel: %s", strerror(errno));
-	STAT_ADD(s->sh, punts, 1);
+}
+
+/* Bytes the backend socket has taken into its send queue since the
+ * tunnel started: acknowledged + still queued (SIOCOUTQ). */
+static int backend_bytes_queued(int fd, uint64_t *out)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+	int outq = 0;
+
+	memset(&ti, 0, sizeof(ti));
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0 || ioctl(fd, SIOCOUTQ, &outq) < 0)
+		return -errno;
+	*out = ti.tcpi_bytes_acked + (uint64_t)outq;
+	return 0;
+}
+
+/* The kernel redirects client bytes to the backend socket through a
+ * workqueue. Before user space writes held bytes to that socket, every
+ * byte the program redirected must have reached its send queue, or the
+ * held command could overtake (say) a COM_STMT_CLOSE redirected just
+ * before it. Waits (bounded: a redirect that was dropped never arrives)
+ * until the queue has taken all of them. */
+static void wait_redirects_queued(struct session *s)
+{
+	struct tunnel t;
+	uint64_t queued;
+
+	for (int i = 0; i < 200; i++) {
+		if (fp_tunnel_get(s->ccookie, &t) < 0 || backend_bytes_queued(s->bfd, &queued) < 0)
+			return;
+		if (queued - s->bfd_base >= s->user_written + t.bytes)
+			return;
+		usleep(100);
+	}
+	sess_log(s, LOG_DEBUG, "kernel redirects to the backend not all queued after 20 ms");
 }
 
 /* Whether the client's last command was COM_QUIT: then either side closing
@@ -156,6 +201,10 @@ static ssize_t forward_held(struct session *s, int fd)
 	proto_buf_init(&out);
 	proto_buf_init(&err);
 	n = read_available(fd, &in);
+	if (n > 0) {
+		s->passed_read += (uint64_t)n;
+		wait_redirects_queued(s);
+	}
 	if (n > 0 && fp_tunnel_get(s->ccookie, &t) == 0 && t.state == TUN_ST_HELD &&
 	    t.punt_reason == TUN_PUNT_CHANGE_USER) {
 		int rc = sess_split_change_users(s, in.data, in.len, &out, &err);
@@ -171,10 +220,12 @@ static ssize_t forward_held(struct session *s, int fd)
 			n = rc;
 		} else {
 			n = write_all(s->bfd, out.data, out.len) < 0 ? -EPIPE : n;
+			s->user_written += out.len;
 		}
 	} else if (n > 0) {
 		if (write_all(s->bfd, in.data, in.len) < 0)
 			n = -EPIPE;
+		s->user_written += in.len;
 	}
 	proto_buf_free(&in);
 	proto_buf_free(&out);
@@ -188,20 +239,15 @@ static void tunnel_client_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 
 	/* Forward what the program passed (a punted command and whatever
-	 * followed it while held), re-arm, then take the bytes that may have
-	 * been passed between the read and the re-arm. */
+	 * followed it while held), then re-arm. Bytes passed after the read
+	 * keep the tunnel held and make the socket readable again: the next
+	 * call takes them, in order. */
 	ssize_t n = forward_held(s, fd);
 	if (n >= 0) {
 		s->relay.bytes_c2s += (uint64_t)n;
 		STAT_ADD(s->sh, punted_bytes, (uint64_t)n);
 		rearm_if_held(s);
-		ssize_t m = move_available(fd, s->bfd);
-		if (m >= 0) {
-			s->relay.bytes_c2s += (uint64_t)m;
-			STAT_ADD(s->sh, punted_bytes, (uint64_t)m);
-			return;
-		}
-		n = m;
+		return;
 	}
 	if (n == -ECONNRESET || client_quit(s))
 		sess_log(s, LOG_DEBUG, "client closed (%s)", strerror((int)-n));
@@ -304,6 +350,8 @@ int tunnel_start(struct session *s, const uint8_t *ok, size_t oklen, uint16_t st
 	}
 	s->ccookie = spec.ccookie;
 	s->bcookie = spec.bcookie;
+	if (backend_bytes_queued(bfd, &s->bfd_base) < 0)
+		s->bfd_base = 0;
 	s->cfd = steal_fd(&s->cbev);
 	s->bfd = steal_fd(&s->bbev);
 	s->kernel = 1;

@@ -470,8 +470,9 @@ static int tun_get(const struct tun *t, struct tunnel *ct, struct tunnel *bt)
 	return 0;
 }
 
-/* Re-arms as user space does: rearm_gen = held_gen. */
-static int tun_rearm(const struct tun *t)
+/* Re-arms as user space does: rearm_gen = held_gen, passed_seen = the
+ * passed bytes read from P1 in all. */
+static int tun_rearm_seen(const struct tun *t, uint64_t seen)
 {
 	struct tunnel ct;
 	struct tunnel_ctl ctl;
@@ -479,7 +480,18 @@ static int tun_rearm(const struct tun *t)
 	if (tun_get(t, &ct, NULL) < 0 || fp_ctl_get(t->cc, &ctl) < 0)
 		return -1;
 	ctl.rearm_gen = ct.held_gen;
+	ctl.passed_seen = seen;
 	return fp_ctl_set(t->cc, &ctl);
+}
+
+/* The same when the caller has read every passed byte so far. */
+static int tun_rearm(const struct tun *t)
+{
+	struct tunnel ct;
+
+	if (tun_get(t, &ct, NULL) < 0)
+		return -1;
+	return tun_rearm_seen(t, ct.passed_bytes);
 }
 
 static uint64_t lat_total(const struct tunnel *ct)
@@ -1259,39 +1271,61 @@ static void probe_split_punts(void)
 	}
 }
 
-/* user/tunnel.c re-arms, then forwards what was passed "between the read
- * and the re-arm". Bytes redirected after the re-arm can reach the backend
- * before those: client A (punted), B (passed while held, still unread at
- * the re-arm), C (redirected after it). The backend should read A B C. */
-static void probe_rearm_window(void)
+/* The re-arm window: client A (punted), B (passed while held, not yet
+ * read when user space re-arms), C (sent after the re-arm). The program
+ * must keep the tunnel held while passed bytes are unread
+ * (tunnel_ctl.passed_seen < passed_bytes), so C is passed too and the
+ * backend reads A B C; once user space has read everything, D is
+ * redirected again. */
+static void test_rearm_window_keeps_order(void)
 {
 	struct tun t;
-	uint8_t a[64], b[64], c[64], want[192], got[192];
-	size_t al, bl, cl;
+	struct tunnel ct;
+	uint8_t a[64], b[64], c[64], d[64], want[256], got[256];
+	size_t al, bl, cl, dl;
 
 	if (tun_open(&t, CAPS_DEPRECATE, SERVER_STATUS_AUTOCOMMIT) < 0)
 		return;
 	al = put_cmd(a, COM_STMT_PREPARE, "SELECT ?", 8);
 	bl = put_cmd(b, COM_STMT_CLOSE, "\x01\0\0\0", 4);
 	cl = put_cmd(c, COM_STMT_CLOSE, "\x02\0\0\0", 4);
+	dl = put_cmd(d, COM_STMT_CLOSE, "\x03\0\0\0", 4);
 	memcpy(want, a, al);
 	memcpy(want + al, b, bl);
 	memcpy(want + al + bl, c, cl);
 	send_all(t.c, a, al);
-	read_exact(t.p1, got, al);              /* first move_available() */
+	CHECK(read_exact(t.p1, got, al) == 0);      /* user space reads A */
 	send_all(t.p2, got, al);
-	send_all(t.c, b, bl);                   /* passed: still held */
-	readable_within(t.p1, IDLE_MS);
-	tun_rearm(&t);                          /* rearm_if_held() */
-	send_all(t.c, c, cl);                   /* redirected */
+	send_all(t.c, b, bl);                       /* passed: still held */
+	CHECK(readable_within(t.p1, IDLE_MS));
+	CHECK(tun_rearm_seen(&t, al) == 0);         /* re-arm having read A only */
+	send_all(t.c, c, cl);                       /* must be passed, not redirected */
 	usleep(20000);
-	read_exact(t.p1, got, bl);              /* second move_available() */
-	send_all(t.p2, got, bl);
+	tun_get(&t, &ct, NULL);
+	CHECK_EQ(ct.state, TUN_ST_HELD);
+	CHECK(read_exact(t.p1, got, bl + cl) == 0); /* user space reads B C */
+	send_all(t.p2, got, bl + cl);
+	CHECK(tun_rearm_seen(&t, al + bl + cl) == 0);
+	tun_get(&t, &ct, NULL);
+	CHECK_EQ(ct.passed_bytes, al + bl + cl);
 	memset(got, 0, sizeof(got));
-	read_exact(t.s, got, al + bl + cl);
-	printf("NOTE: %s/re-arm window: the backend read the commands %s\n", mode_name,
-	       memcmp(got, want, al + bl + cl) == 0 ? "in order (A B C)" :
-	       memcmp(got + al, c, cl) == 0 ? "OUT OF ORDER (A C B)" : "garbled");
+	CHECK(read_exact(t.s, got, al + bl + cl) == 0);
+	CHECK_MEM(got, want, al + bl + cl);
+	send_all(t.c, d, dl);                       /* forwarded by the kernel again */
+	if (!readable_within(t.s, 200) && strcmp(mode_name, "stream_parser") == 0) {
+		/* Known: with a stream parser this segment waits in the
+		 * strparser until the next one arrives (kernel behaviour; the
+		 * verdict-only mode delivers it at once). */
+		printf("NOTE: %s/re-arm window: the segment after the re-arm waited for the next one\n",
+		       mode_name);
+		send_all(t.c, d, dl);
+		CHECK(read_exact(t.s, got, dl) == 0);
+	}
+	CHECK(read_exact(t.s, got, dl) == 0);
+	CHECK_MEM(got, d, dl);
+	CHECK(!readable_within(t.p1, 50));
+	tun_get(&t, &ct, NULL);
+	CHECK_EQ(ct.state, TUN_ST_FORWARD);
 	tun_close(&t);
 }
 
@@ -1401,13 +1435,13 @@ static void run_suite(void)
 	RUN_M(test_punt_at_boundary);
 	RUN_M(test_punt_pipelined_is_missed);
 	RUN_M(test_rearm_resumes_redirect);
+	RUN_M(test_rearm_window_keeps_order);
 	RUN_M(test_punt_order_after_redirect);
 	RUN_M(test_transaction_status);
 	RUN_M(test_close_not_forwarded);
 	RUN_M(test_insert_after_fin_refused);
 	if (!getenv("FP_ONLY") || getenv("FP_PROBES")) {
 		probe_split_punts();
-		probe_rearm_window();
 		probe_data_before_insert();
 	}
 	RUN_M(test_maps_empty_after_close);
