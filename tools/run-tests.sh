@@ -147,6 +147,24 @@ for src in "${unit_src[@]}"; do
 done
 [ ${#unit_src[@]} -eq 0 ] && skip "unit" "no tests/unit/test_*.c yet"
 
+# ---------------------------------------------------------------- fuzz
+
+# The codec under libFuzzer (ASan + UBSan) for a bounded time, seeded with
+# the captured packets in tests/unit/fuzz_corpus. New inputs go to a scratch
+# directory; any crash fails the run and leaves its input in $LOGDIR.
+section "fuzz"
+FUZZ_SECS=${FUZZ_SECS:-30}
+if build fuzz make-fuzz.log fuzz; then
+	fz=$(mktemp -d /tmp/shunt-fuzz.XXXXXX)
+	if timeout $((FUZZ_SECS + 60)) build/fuzz_proto -max_total_time="$FUZZ_SECS" \
+		-artifact_prefix="$LOGDIR/fuzz-" "$fz" tests/unit/fuzz_corpus >"$LOGDIR/fuzz.log" 2>&1; then
+		pass "fuzz.proto" "$(grep -o 'Done [0-9]* runs in [0-9]* second(s)' "$LOGDIR/fuzz.log"), no crash"
+	else
+		fail "fuzz.proto" "libFuzzer found a crash: $(grep -m1 -E 'ERROR|runtime error|deadly signal' "$LOGDIR/fuzz.log")"
+	fi
+	rm -rf "$fz"
+fi
+
 # ---------------------------------------------------------------- e2e
 
 MYSQL_DIR=$(mktemp -d /tmp/shunt-test-mariadb.XXXXXX)

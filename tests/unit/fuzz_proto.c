@@ -262,6 +262,25 @@ static void fuzz_frame(const uint8_t *p, size_t n)
 	free(joined);
 }
 
+/* COM_CHANGE_USER: parse, rebuild in the 1-byte auth form, parse again. */
+static void fuzz_change_user(const uint8_t *p, size_t n, uint32_t caps)
+{
+	struct proto_change_user a, b2;
+	struct proto_buf b;
+
+	caps |= CLIENT_SECURE_CONNECTION;
+	if (proto_parse_change_user(p, n, caps, &a))
+		return;
+	proto_buf_init(&b);
+	proto_build_change_user(&b, caps, &a);
+	if (b.err == 0) {
+		MUST(proto_parse_change_user(b.data, b.len, caps, &b2) == 0);
+		MUST(str_eq(&a.user, &b2.user) && str_eq(&a.auth_response, &b2.auth_response) &&
+		     str_eq(&a.database, &b2.database));
+	}
+	proto_buf_free(&b);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct proto_prepare_ok po;
@@ -295,6 +314,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_column_count(p, n);
 	(void)proto_parse_prepare_ok(p, n, &po);
 	fuzz_frame(p, n);
+	fuzz_change_user(p, n, caps);
 
 	free(p);
 	return 0;
