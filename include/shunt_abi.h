@@ -56,6 +56,18 @@
 #define TUN_PUNT_ALL          5          /* TUN_CTL_PUNT_ALL was set */
 #define TUN_PUNT__COUNT       6
 
+#ifndef __bpf__
+/* The words the daemon's log, shuntctl and the docs use for them. */
+static const char *const tun_punt_names[TUN_PUNT__COUNT] __attribute__((unused)) = {
+	[TUN_PUNT_NONE] = "none",
+	[TUN_PUNT_CHANGE_USER] = "change-user",
+	[TUN_PUNT_KILL_CMD] = "kill-command",
+	[TUN_PUNT_KILL_QUERY] = "kill-query",
+	[TUN_PUNT_PREPARE] = "prepare",
+	[TUN_PUNT_ALL] = "punt-all",
+};
+#endif
+
 /* One socket of an established session (value of `tunnels`). */
 struct tunnel {
 	__u64 peer_cookie;       /* the session's other socket */

@@ -25,7 +25,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 LOGDIR=${LOGDIR:-$ROOT/build/test-logs}
-E2E_TIMEOUT=${E2E_TIMEOUT:-900}
+E2E_TIMEOUT=${E2E_TIMEOUT:-300}
 # The sanitized daemon reruns these (sysbench is left out for time).
 SAN_E2E=${SAN_E2E:-"basic client big killmid sessions backend_down auth_timeout pymysql badpass"}
 # The stream-parser attachment runs these.

@@ -83,19 +83,9 @@ static const char *rstate_name(unsigned r)
 	return "?";
 }
 
-/* The same words as the daemon's log (user/tunnel.c). */
-static const char *const punt_names[TUN_PUNT__COUNT] = {
-	[TUN_PUNT_NONE] = "none",
-	[TUN_PUNT_CHANGE_USER] = "change-user",
-	[TUN_PUNT_KILL_CMD] = "kill-command",
-	[TUN_PUNT_KILL_QUERY] = "kill-query",
-	[TUN_PUNT_PREPARE] = "prepare",
-	[TUN_PUNT_ALL] = "punt-all",
-};
-
 static const char *punt_name(unsigned r)
 {
-	return r < TUN_PUNT__COUNT ? punt_names[r] : "?";
+	return r < TUN_PUNT__COUNT ? tun_punt_names[r] : "?";
 }
 
 static const char *mode_name(unsigned m)

@@ -35,15 +35,7 @@ static void client_gone_cb(struct bufferevent *bev, short what, void *arg)
 
 static int send_backend(struct session *s, const struct proto_buf *payload)
 {
-	struct proto_buf pkt;
-
-	if (payload->err)
-		return payload->err;
-	proto_buf_init(&pkt);
-	proto_put_packet(&pkt, &s->backend_seq, payload->data, payload->len);
-	int rc = pkt.err ? pkt.err : bufferevent_write(s->bbev, pkt.data, pkt.len);
-	proto_buf_free(&pkt);
-	return rc ? -ENOMEM : 0;
+	return sess_send_packet(s->bbev, &s->backend_seq, payload);
 }
 
 void backend_put_proxy_attrs(const struct session *s, struct proto_buf *out)

@@ -103,17 +103,22 @@ void sess_free(struct session *s)
 	free(s);
 }
 
-int sess_send_client(struct session *s, const struct proto_buf *payload)
+int sess_send_packet(struct bufferevent *bev, uint8_t *seq, const struct proto_buf *payload)
 {
 	struct proto_buf pkt;
 
 	if (payload->err)
 		return payload->err;
 	proto_buf_init(&pkt);
-	proto_put_packet(&pkt, &s->client_seq, payload->data, payload->len);
-	int rc = pkt.err ? pkt.err : bufferevent_write(s->cbev, pkt.data, pkt.len);
+	proto_put_packet(&pkt, seq, payload->data, payload->len);
+	int rc = pkt.err ? pkt.err : bufferevent_write(bev, pkt.data, pkt.len);
 	proto_buf_free(&pkt);
 	return rc ? -ENOMEM : 0;
+}
+
+int sess_send_client(struct session *s, const struct proto_buf *payload)
+{
+	return sess_send_packet(s->cbev, &s->client_seq, payload);
 }
 
 int sess_peek_packet(struct evbuffer *in, size_t max, const uint8_t **payload,

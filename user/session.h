@@ -104,6 +104,8 @@ void sess_free(struct session *s);
 /* Arms (or re-arms) the phase timer; ms == 0 disarms it. */
 void sess_arm_timer(struct session *s, unsigned ms);
 
+/* Queues one payload on bev as packet(s) numbered from *seq (advanced). */
+int sess_send_packet(struct bufferevent *bev, uint8_t *seq, const struct proto_buf *payload);
 /* Sends one payload to the client as packet(s) numbered from client_seq. */
 int sess_send_client(struct session *s, const struct proto_buf *payload);
 

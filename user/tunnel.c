@@ -30,18 +30,9 @@
 #define TUNNEL_IO_CHUNK (256 * 1024)
 #define TUNNEL_WRITE_TIMEOUT_MS 10000
 
-static const char *const punt_names[TUN_PUNT__COUNT] = {
-	[TUN_PUNT_NONE] = "none",
-	[TUN_PUNT_CHANGE_USER] = "change-user",
-	[TUN_PUNT_KILL_CMD] = "kill-command",
-	[TUN_PUNT_KILL_QUERY] = "kill-query",
-	[TUN_PUNT_PREPARE] = "prepare",
-	[TUN_PUNT_ALL] = "punt-all",
-};
-
 const char *tunnel_punt_name(unsigned reason)
 {
-	return reason < TUN_PUNT__COUNT ? punt_names[reason] : "?";
+	return reason < TUN_PUNT__COUNT ? tun_punt_names[reason] : "?";
 }
 
 /* Writes all of buf to a non-blocking socket, waiting for room with
@@ -239,16 +230,25 @@ static void tunnel_client_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 
 	/* Forward what the program passed (a punted command and whatever
-	 * followed it while held), then re-arm. Bytes passed after the read
-	 * keep the tunnel held and make the socket readable again: the next
-	 * call takes them, in order. */
-	ssize_t n = forward_held(s, fd);
-	if (n >= 0) {
+	 * followed it while held), re-arm, and read again until nothing is
+	 * left. Bytes passed after a read keep the tunnel held (passed_seen),
+	 * so the next round takes them in order. The read after the re-arm
+	 * matters in stream-parser mode too: a recv() on the socket is what
+	 * lets the kernel's strparser go on with a segment that arrived while
+	 * the tunnel was held (measured; verdict mode does not need it). */
+	ssize_t n;
+	for (int round = 0; round < 64; round++) {
+		n = forward_held(s, fd);
+		if (n < 0)
+			break;
 		s->relay.bytes_c2s += (uint64_t)n;
 		STAT_ADD(s->sh, punted_bytes, (uint64_t)n);
 		rearm_if_held(s);
-		return;
+		if (n == 0)
+			return;
 	}
+	if (n >= 0)
+		return;         /* still busy after 64 rounds: the event fires again */
 	if (n == -ECONNRESET || client_quit(s))
 		sess_log(s, LOG_DEBUG, "client closed (%s)", strerror((int)-n));
 	else
