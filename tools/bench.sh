@@ -87,8 +87,10 @@ TMP=$(mktemp -d /tmp/shunt-bench.XXXXXX)
 DB_PID=
 BG_PIDS=()      # shunt and haproxy instances
 CUR_PID=        # the client run in progress
+PIN_BASE=/sys/fs/bpf/shunt-bench-$$    # + -ID: bpffs pin path per fast-path daemon
+PINS=()
 cleanup() {
-	local pid i
+	local pid pin i
 	trap - EXIT INT TERM
 	if [ -n "$CUR_PID" ]; then
 		kill -TERM "$CUR_PID" 2>/dev/null
@@ -106,6 +108,10 @@ cleanup() {
 		wait "$pid" 2>/dev/null
 	done
 	[ -n "$DB_PID" ] && mariadb_stop "$DB_PID"
+	# A daemon unpins at a clean exit; this catches one that did not.
+	for pin in "${PINS[@]}"; do
+		case $pin in /sys/fs/bpf/shunt-bench-*) [ -d "$pin" ] && rm -rf "$pin" ;; esac
+	done
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -132,10 +138,10 @@ declare -A PORT LABEL STATUS REASON CMDLINE
 fmt_dur() { printf '%d min %d s' $(($1 / 60)) $(($1 % 60)); }
 
 # estimate NPATHS STREAM_SECS: seconds the warm-up and rounds will take.
-# A sysbench run costs about 1.5 s beyond --time (start, connect, report).
+# A sysbench run costs about 0.5 s beyond --time (start, connect, report).
 estimate() {
 	local n=$1 ss=$2
-	echo $((n * (WARMUP + 2) + ROUNDS * n * (4 * (TIME + 2) + ss)))
+	echo $((n * (WARMUP + 1) + ROUNDS * n * (4 * TIME + 2 + ss)))
 }
 
 # mysql_ping PORT: SELECT 1 as the sysbench user through PORT.
@@ -155,7 +161,7 @@ path_na() {
 # does not listen within 10 s (it printed an error and exited) or does not
 # answer SELECT 1 makes the path n/a.
 start_shunt() {
-	local id=$1 mode=$2 port log conf pid out args reason
+	local id=$1 mode=$2 port log conf pin pid out args reason
 	port=$(free_port) || { path_na "$id" "no free port"; return; }
 	log=$OUT/shunt-$id.log
 	args=(--listen "127.0.0.1:$port" --backend "127.0.0.1:$DB_PORT"
@@ -163,11 +169,15 @@ start_shunt() {
 	if [ "$mode" = off ]; then
 		args+=(--fastpath off)
 	else
+		# Its own pin path: a daemon removes the pins it finds at start-up,
+		# so two instances (or another engineer's) must not share one.
+		pin=$PIN_BASE-$id
+		PINS+=("$pin")
 		conf=$TMP/shunt-$id.ini
-		printf '[global]\nfastpath_mode = %s\n' "$mode" >"$conf"
+		printf '[global]\nfastpath_mode = %s\npin_path = %s\n' "$mode" "$pin" >"$conf"
 		args=(-c "$conf" "${args[@]}" --fastpath on)
 	fi
-	CMDLINE[$id]="${SHUNT_BIN#$ROOT/} ${args[*]}${conf:+  ($(basename "$conf"): [global] fastpath_mode = $mode)}"
+	CMDLINE[$id]="${SHUNT_BIN#$ROOT/} ${args[*]}${conf:+  ($(basename "$conf"): [global] fastpath_mode = $mode, pin_path = ${pin/$PIN_BASE/\/sys\/fs\/bpf\/shunt-bench-PID})}"
 	CMDLINE[$id]=${CMDLINE[$id]//$TMP\//}
 	"$SHUNT_BIN" "${args[@]}" 2>"$log" </dev/null &
 	pid=$!
@@ -320,10 +330,37 @@ run_one() {
 		"$R_QPS" "$R_P95" "$R_MBPS" "$R_SECS" "$(csv_field "$R_NOTE")" >>"$RAW"
 }
 
+# cpu_sample: "BUSY STEAL TOTAL OWN" in clock ticks. BUSY (user, nice,
+# system, irq, softirq) and TOTAL come from /proc/stat, all CPUs. OWN is the
+# CPU time of this bench: MariaDB, the proxies, and every client run it
+# waited for (cutime/cstime of this shell). BUSY - OWN over a window is what
+# other processes used, the noise this bench cannot remove. It is an upper
+# bound: it also holds softirq time not charged to our processes (loopback
+# TCP) and kernel threads working for us (kworkers, e.g. the fast path's
+# redirects), a few % on an otherwise idle machine.
+cpu_sample() {
+	local busy steal total own=0 pid f
+	read -r busy steal total < <(awk '/^cpu / {
+		print $2 + $3 + $4 + $7 + $8, $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat)
+	for pid in $$ $DB_PID "${BG_PIDS[@]}"; do
+		f=$(cut -d')' -f2- "/proc/$pid/stat" 2>/dev/null) || continue
+		own=$((own + $(echo "$f" | awk '{ print $12 + $13 + $14 + $15 }')))
+	done
+	echo "$busy $steal $total $own"
+}
+
+# cpu_other SAMPLE0 SAMPLE1: "OTHER% STEAL%" of the machine in the window.
+cpu_other() {
+	awk -v a="$1" -v b="$2" 'BEGIN {
+		split(a, x, " "); split(b, y, " ")
+		t = y[3] - x[3]; if (t <= 0) t = 1
+		o = (y[1] - x[1]) - (y[4] - x[4]); if (o < 0) o = 0
+		printf "%.1f %.1f", 100 * o / t, 100 * (y[2] - x[2]) / t }'
+}
+
 # ---------------------------------------------------------------- main
 
 T_START=$(date +%s)
-LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 rm -rf "$OUT"
 mkdir -p "$OUT/logs"
 RAW=$OUT/raw.csv
@@ -398,12 +435,16 @@ est=$(estimate "$NOK" "$ss_est")
 say "measuring ${OK_PATHS[*]}: expected about $(fmt_dur "$est") from now"
 
 say "warm-up: ${WARMUP} s oltp_point_select, 8 threads, per path"
+CPU_IDLE0=$(cpu_sample)
 for id in "${OK_PATHS[@]}"; do
 	run_sysbench "${PORT[$id]}" oltp_point_select 8 "$WARMUP" "$OUT/logs/warmup-$id.log"
 	say "  warm-up $id: ${R_QPS:-ERR $R_NOTE}${R_QPS:+ qps}"
 done
 
+read -r IDLE_OTHER _ < <(cpu_other "$CPU_IDLE0" "$(cpu_sample)")
+say "during the warm-up other processes used at most ${IDLE_OTHER}% of the CPU"
 T_MEASURE=$(date +%s)
+CPU0=$(cpu_sample)
 wi=0
 for r in $(seq 1 "$ROUNDS"); do
 	say "round $r of $ROUNDS"
@@ -419,7 +460,8 @@ for r in $(seq 1 "$ROUNDS"); do
 	done
 done
 T_END=$(date +%s)
-LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+read -r OTHER_PCT STEAL_PCT < <(cpu_other "$CPU0" "$(cpu_sample)")
+say "during the rounds other processes used at most ${OTHER_PCT}% of the machine's CPU, steal ${STEAL_PCT}%"
 
 # ---------------------------------------------------------------- report
 
@@ -448,18 +490,29 @@ META=$OUT/meta.tsv
 	printf 'bufpool_mb\t%s\n' "$BUFPOOL"
 	printf 'stream_bytes\t%s\n' "$STREAM_BYTES"
 	printf 'stream_sql\t%s\n' "$STREAM_SQL"
-	printf 'load\t%s at start, %s at end\n' "$LOAD_START" "$LOAD_END"
+	printf 'cpu_other\t%s\n' "$OTHER_PCT"
+	printf 'cpu_steal\t%s\n' "$STEAL_PCT"
 	printf 'duration_total\t%s\n' "$((T_END - T_START))"
 	printf 'duration_measure\t%s\n' "$((T_END - T_MEASURE))"
 	for id in $PATHS; do
 		printf 'path\t%s\t%s\t%s\t%s\t%s\n' "$id" "${LABEL[$id]}" "${STATUS[$id]}" \
 			"${REASON[$id]:-}" "${CMDLINE[$id]:-}"
 	done
-	# What the fast-path daemons said about the fast path at start-up.
-	for id in fp_verdict fp_stream; do
+	# What each shunt said about the fast path at start-up, and how its
+	# sessions ran ("mode=kernel" / "mode=user" on "session established").
+	for id in relay fp_verdict fp_stream; do
 		[ "${STATUS[$id]:-}" = ok ] || continue
-		grep -i -m3 -E 'fast ?path|sockmap|sockhash|bpf|fall' "$OUT/shunt-$id.log" 2>/dev/null |
+		log=$OUT/shunt-$id.log
+		grep -i -E 'fast ?path|fall' "$log" 2>/dev/null | grep -v 'session established' |
+			grep -v 'stale pin' | head -3 | sed 's/^[0-9T:.-]*Z //' |
 			while IFS= read -r line; do printf 'log\t%s\t%s\n' "$id" "$line"; done
+		modes=$(grep 'session established' "$log" 2>/dev/null |
+			sed -n 's/.* mode=\([a-z_-]*\).*/\1/p' | sort | uniq -c |
+			awk '{ printf "%s%s %s", sep, $1, $2; sep = ", " }')
+		[ -n "$modes" ] && printf 'log\t%s\tsessions by mode: %s\n' "$id" "$modes"
+		n=$(grep -c -E ' (ERROR|WARN) ' "$log" 2>/dev/null)
+		[ "${n:-0}" != 0 ] && printf 'log\t%s\t%s warning/error lines, first: %s\n' "$id" "$n" \
+			"$(grep -m1 -E ' (ERROR|WARN) ' "$log" | sed 's/^[0-9T:.-]*Z //')"
 	done
 } >"$META"
 

@@ -26,6 +26,25 @@ static void accept_error_cb(struct evconnlistener *evl, void *arg)
 		evutil_socket_error_to_string(err));
 }
 
+/* Fails with -EADDRINUSE when another process already listens on addr.
+ * Needed because SO_REUSEPORT would otherwise let a second shunt (or
+ * anything else of the same user with SO_REUSEPORT) silently share the
+ * port and take a share of the clients. A plain bind, without
+ * SO_REUSEPORT, is refused by any listener there. */
+static int check_port_free(const struct cfg_addr *addr)
+{
+	int one = 1, rc = 0;
+	int fd = socket(addr->sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)&addr->sa, addr->salen) < 0)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
 /* Opens a non-blocking SO_REUSEPORT socket bound to addr and listening. */
 static int open_listen_socket(const struct cfg_addr *addr)
 {
@@ -65,6 +84,14 @@ int worker_create_all(struct shunt *sh)
 	unsigned n = cfg->threads ? cfg->threads : (unsigned)(ncpu > 0 ? ncpu : 1);
 	int err = 0;
 
+	for (size_t j = 0; j < cfg->n_listeners; j++) {
+		int rc = check_port_free(&cfg->listeners[j].addr);
+		if (rc < 0) {
+			pr_err("listener %s: cannot listen on %s: %s", cfg->listeners[j].name,
+			       cfg->listeners[j].addr.text, strerror(-rc));
+			return rc;
+		}
+	}
 	sh->workers = calloc(n, sizeof(*sh->workers));
 	if (!sh->workers)
 		return -ENOMEM;

@@ -62,6 +62,15 @@ sum_field() {  # sum_field NAME: adds NAME's value over the last stats of both b
 act=$(sum_field active)
 tot=$(sum_field total)
 # 30 + 10 + 8*40 good + 8*40 backend-refused (they picked a backend) + 30
+# A second shunt on the same port must refuse to start: with SO_REUSEPORT
+# it would otherwise silently take a share of the clients.
+out=$(timeout 10 "$SHUNT_BIN" --listen "127.0.0.1:$SHUNT_PORT" --backend "127.0.0.1:$MYSQL_PORT" \
+	--user x:y --fastpath off 2>&1); rc=$?
+refused=no
+[ "$rc" != 0 ] && [ "$rc" != 124 ] && grep -q "Address already in use" <<<"$out" && refused=yes
+check port_taken "second shunt on 127.0.0.1:$SHUNT_PORT -> exit $rc: $(grep -m1 -o 'cannot listen.*' <<<"$out")" \
+	[ "$refused" = yes ]
+
 check pool_counts "after all clients left: $act active (expected 0), $tot routed (expected 710)" \
 	[ "$act" = 0 -a "$tot" = 710 ]
 e2e_finish

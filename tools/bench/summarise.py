@@ -194,7 +194,7 @@ class Report:
             if p["status"] != "ok":
                 notes.append("%s is n/a: %s" % (p["label"], p["reason"]))
         for pid, line in self.logs:
-            notes.append("%s log at start-up: `%s`" % (pid, line))
+            notes.append("%s log: `%s`" % (pid, line))
         errs = []
         for (w, pid), byround in sorted(self.runs.items()):
             for r, row in sorted(byround.items()):
@@ -251,8 +251,12 @@ class Report:
             if k in ("command", "kernel", "commit"):
                 v = "`%s`" % v
             L.append("- %s: %s" % (name, v))
-        L.append("- Load average (1, 5, 15 min): %s; other work on the machine "
-                 "during a run shows up here and as spread between rounds" % m.get("load", "?"))
+        L.append("- CPU used by other processes during the rounds: at most %s%% of the "
+                 "machine (busy time in /proc/stat minus the CPU time of the bench's "
+                 "own processes: MariaDB, the proxies, the clients; softirq time and "
+                 "kernel threads working for the bench count as other, so a few %% is "
+                 "normal on an idle machine); VM steal: %s%%. Other work shows up here and as spread "
+                 "between rounds." % (m.get("cpu_other", "?"), m.get("cpu_steal", "?")))
         L.append("- Duration: %d min %d s (measurement %d min %d s)" % (
             total // 60, total % 60,
             int(m.get("duration_measure", "0")) // 60, int(m.get("duration_measure", "0")) % 60))
