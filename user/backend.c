@@ -179,13 +179,13 @@ static void on_auth_reply(struct session *s, const uint8_t *payload, size_t len)
 			sess_log(s, LOG_INFO, "kernel fast path refused this session (%s); "
 				 "relaying in user space", why);
 		}
-		if (forward_to_client(s, payload, len) < 0) {
+		if (forward_to_client(s, payload, len) < 0 ||
+		    relay_start(s, s->backend_caps, ok.status) < 0) {
 			sess_free(s);
 			return;
 		}
 		sess_log(s, LOG_INFO, "session established: user=%s db=%s backend_thread=%u mode=user",
 			 s->user, s->db ? s->db : "-", s->backend_thread_id);
-		relay_start(s, s->backend_caps, ok.status);
 		return;
 	}
 	case MYSQL_ERR_HDR: {

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <unistd.h>
+#include <sys/socket.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -29,6 +31,9 @@
 
 /* Capabilities a client must share with shunt's greeting to be served. */
 #define SHUNT_REQUIRED_CAPS (CLIENT_PROTOCOL_41 | CLIENT_SECURE_CONNECTION)
+
+/* How long a synchronous write of a login packet may wait for room. */
+#define SESS_WRITE_TIMEOUT_MS 10000
 
 /* Largest login packet accepted (attributes included). */
 #define HANDSHAKE_MAX_PACKET (64 * 1024)
@@ -84,6 +89,11 @@ void sess_free(struct session *s)
 	if (!s)
 		return;
 	tunnel_free(s);
+	relay_free(s);
+	if (s->cfd >= 0)
+		close(s->cfd);
+	if (s->bfd >= 0)
+		close(s->bfd);
 	sess_log(s, LOG_DEBUG, "closed in state %s (relay c2s=%llu s2c=%llu, kernel c2s=%llu s2c=%llu bytes)",
 		 state_names[s->state], (unsigned long long)s->relay.bytes_c2s,
 		 (unsigned long long)s->relay.bytes_s2c, (unsigned long long)s->kernel_bytes_c2s,
@@ -101,6 +111,51 @@ void sess_free(struct session *s)
 	free(s->db);
 	free(s->attrs);
 	free(s);
+}
+
+int sess_write_all(int fd, const uint8_t *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+		if (n > 0) {
+			buf += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			struct pollfd p = { .fd = fd, .events = POLLOUT };
+			int rc = poll(&p, 1, SESS_WRITE_TIMEOUT_MS);
+			if (rc == 0)
+				return -ETIMEDOUT;
+			if (rc < 0 && errno != EINTR)
+				return -errno;
+			continue;
+		}
+		return n < 0 ? -errno : -EPIPE;
+	}
+	return 0;
+}
+
+int sess_steal_fd(struct bufferevent **bevp)
+{
+	struct bufferevent *bev = *bevp;
+	struct evbuffer *out = bufferevent_get_output(bev);
+	int fd = bufferevent_getfd(bev);
+
+	/* Whatever libevent still holds for the socket goes out first. */
+	size_t left = evbuffer_get_length(out);
+	if (left) {
+		const uint8_t *p = evbuffer_pullup(out, -1);
+		if (p)
+			sess_write_all(fd, p, left);
+	}
+	bufferevent_disable(bev, EV_READ | EV_WRITE);
+	bufferevent_setfd(bev, -1);
+	bufferevent_free(bev);
+	*bevp = NULL;
+	return fd;
 }
 
 int sess_send_packet(struct bufferevent *bev, uint8_t *seq, const struct proto_buf *payload)

@@ -74,9 +74,11 @@ struct session {
 
 	struct relay relay;              /* established-session state (user-space relay) */
 
+	/* established: relay.c or tunnel.c own the sockets' events */
+	int cfd, bfd;                    /* the sockets once taken from the
+					    bufferevents (closed in sess_free), else -1 */
 	/* kernel mode (tunnel.c): the sockets are in the sockhash */
 	int kernel;                      /* carried by the kernel */
-	int cfd, bfd;                    /* owned fds in kernel mode, else -1 */
 	uint64_t ccookie, bcookie;       /* socket cookies (map keys) */
 	struct event *cev, *bev_ev;      /* readable: punt or EOF / EOF */
 	uint64_t passed_read;            /* passed client bytes user space has read */
@@ -104,6 +106,14 @@ void sess_free(struct session *s);
 /* Arms (or re-arms) the phase timer; ms == 0 disarms it. */
 void sess_arm_timer(struct session *s, unsigned ms);
 
+/* Writes all of buf to a socket, waiting (bounded) for room when it is
+ * full. For the few writes shunt makes itself on an established session
+ * (a login OK, a punted command). 0 or -errno. */
+int sess_write_all(int fd, const uint8_t *buf, size_t len);
+/* Takes the socket out of a bufferevent (writing out whatever it still
+ * queued), frees the bufferevent and returns the fd, now owned by the
+ * caller (the session: closed in sess_free). */
+int sess_steal_fd(struct bufferevent **bevp);
 /* Queues one payload on bev as packet(s) numbered from *seq (advanced). */
 int sess_send_packet(struct bufferevent *bev, uint8_t *seq, const struct proto_buf *payload);
 /* Sends one payload to the client as packet(s) numbered from client_seq. */

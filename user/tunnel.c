@@ -28,39 +28,10 @@
 #include "session.h"
 
 #define TUNNEL_IO_CHUNK (256 * 1024)
-#define TUNNEL_WRITE_TIMEOUT_MS 10000
 
 const char *tunnel_punt_name(unsigned reason)
 {
 	return reason < TUN_PUNT__COUNT ? tun_punt_names[reason] : "?";
-}
-
-/* Writes all of buf to a non-blocking socket, waiting for room with
- * poll() (bounded). The only user-space writes on a tunnel are punted
- * commands, which are small and rare. 0 or -errno. */
-static int write_all(int fd, const uint8_t *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
-		if (n > 0) {
-			buf += n;
-			len -= (size_t)n;
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			struct pollfd p = { .fd = fd, .events = POLLOUT };
-			int rc = poll(&p, 1, TUNNEL_WRITE_TIMEOUT_MS);
-			if (rc == 0)
-				return -ETIMEDOUT;
-			if (rc < 0 && errno != EINTR)
-				return -errno;
-			continue;
-		}
-		return n < 0 ? -errno : -EPIPE;
-	}
-	return 0;
 }
 
 /* Reads everything queued on fd into buf (appending). Returns the number
@@ -99,7 +70,7 @@ static ssize_t move_available(int from, int to)
 	proto_buf_init(&buf);
 	n = read_available(from, &buf);
 	if (n > 0) {
-		int rc = write_all(to, buf.data, buf.len);
+		int rc = sess_write_all(to, buf.data, buf.len);
 		if (rc < 0)
 			n = rc;
 	}
@@ -205,16 +176,16 @@ static ssize_t forward_held(struct session *s, int fd)
 				uint8_t seq = 1;
 				proto_buf_init(&pkt);
 				proto_put_packet(&pkt, &seq, err.data, err.len);
-				write_all(s->cfd, pkt.data, pkt.len);
+				sess_write_all(s->cfd, pkt.data, pkt.len);
 				proto_buf_free(&pkt);
 			}
 			n = rc;
 		} else {
-			n = write_all(s->bfd, out.data, out.len) < 0 ? -EPIPE : n;
+			n = sess_write_all(s->bfd, out.data, out.len) < 0 ? -EPIPE : n;
 			s->user_written += out.len;
 		}
 	} else if (n > 0) {
-		if (write_all(s->bfd, in.data, in.len) < 0)
+		if (sess_write_all(s->bfd, in.data, in.len) < 0)
 			n = -EPIPE;
 		s->user_written += in.len;
 	}
@@ -294,19 +265,6 @@ static void tunnel_backend_cb(evutil_socket_t fd, short what, void *arg)
 		sess_free(s);
 }
 
-/* Takes the fd out of a bufferevent without closing it, frees the rest. */
-static int steal_fd(struct bufferevent **bevp)
-{
-	struct bufferevent *bev = *bevp;
-	int fd = bufferevent_getfd(bev);
-
-	bufferevent_disable(bev, EV_READ | EV_WRITE);
-	bufferevent_setfd(bev, -1);
-	bufferevent_free(bev);
-	*bevp = NULL;
-	return fd;
-}
-
 int tunnel_start(struct session *s, const uint8_t *ok, size_t oklen, uint16_t status,
 		 char *why, size_t whylen)
 {
@@ -341,7 +299,7 @@ int tunnel_start(struct session *s, const uint8_t *ok, size_t oklen, uint16_t st
 	/* The client socket is in the map; now it may get its OK. */
 	proto_buf_init(&pkt);
 	proto_put_packet(&pkt, &s->client_seq, ok, oklen);
-	rc = pkt.err ? pkt.err : write_all(cfd, pkt.data, pkt.len);
+	rc = pkt.err ? pkt.err : sess_write_all(cfd, pkt.data, pkt.len);
 	proto_buf_free(&pkt);
 	if (rc < 0) {
 		fp_tunnel_close(spec.ccookie, spec.bcookie);
@@ -352,8 +310,8 @@ int tunnel_start(struct session *s, const uint8_t *ok, size_t oklen, uint16_t st
 	s->bcookie = spec.bcookie;
 	if (backend_bytes_queued(bfd, &s->bfd_base) < 0)
 		s->bfd_base = 0;
-	s->cfd = steal_fd(&s->cbev);
-	s->bfd = steal_fd(&s->bbev);
+	s->cfd = sess_steal_fd(&s->cbev);
+	s->bfd = sess_steal_fd(&s->bbev);
 	s->kernel = 1;
 	s->cev = event_new(s->w->base, s->cfd, EV_READ | EV_PERSIST, tunnel_client_cb, s);
 	s->bev_ev = event_new(s->w->base, s->bfd, EV_READ | EV_PERSIST, tunnel_backend_cb, s);
