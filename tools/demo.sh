@@ -21,7 +21,11 @@ fi
 DIR=$(mktemp -d /tmp/shunt-demo.XXXXXX)
 DB_PID= SHUNT_PID=
 cleanup() {
-	trap - EXIT INT TERM
+	# Ignore further signals while cleaning up: Ctrl-C reaches the whole
+	# process group (make too, which passes its own interrupt on), and a
+	# second signal must not leave MariaDB or the scratch dir behind.
+	trap '' INT TERM
+	trap - EXIT
 	echo
 	echo "demo: stopping"
 	[ -n "$SHUNT_PID" ] && kill -TERM "$SHUNT_PID" 2>/dev/null && wait "$SHUNT_PID" 2>/dev/null
