@@ -238,38 +238,29 @@ static void on_auth_reply(struct session *s, const uint8_t *payload, size_t len)
 static void backend_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct session *s = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
+	uint8_t *payload;
+	size_t len;
+	uint8_t seq;
 
-	/* Loop: the greeting and nothing else can arrive together, but be
-	 * robust to several packets in one read. */
-	while (s->state == SESS_BACKEND_GREETING || s->state == SESS_BACKEND_AUTH) {
-		const uint8_t *payload;
-		size_t len;
-		uint8_t seq;
-		int rc = sess_peek_packet(in, BACKEND_MAX_HANDSHAKE_PACKET, &payload, &len, &seq);
-		if (rc == 0)
-			return;
-		if (rc < 0) {
-			backend_retry(s, "oversized handshake packet");
-			return;
-		}
-		uint8_t *copy = malloc(len ? len : 1);
-		if (!copy) {
-			sess_free(s);
-			return;
-		}
-		memcpy(copy, payload, len);
-		evbuffer_drain(in, 4 + len);
-		s->backend_seq = seq + 1;
-		if (s->state == SESS_BACKEND_GREETING)
-			on_greeting(s, copy, len);
-		else
-			on_auth_reply(s, copy, len);
-		free(copy);
-		/* on_* may have freed the session or moved it to RELAY; in both
-		 * cases s must not be touched through bev any more. */
+	if (s->state != SESS_BACKEND_GREETING && s->state != SESS_BACKEND_AUTH)
+		return;
+	int rc = sess_take_packet(bufferevent_get_input(bev), BACKEND_MAX_HANDSHAKE_PACKET,
+				  &payload, &len, &seq);
+	if (rc == 0)
+		return;
+	if (rc < 0) {
+		backend_retry(s, "oversized handshake packet");
 		return;
 	}
+	s->backend_seq = seq + 1;
+	/* Either handler may free the session or hand it to the relay or the
+	 * kernel: s is not touched after it. A second packet already in the
+	 * buffer would be a protocol error; it stays for whoever comes next. */
+	if (s->state == SESS_BACKEND_GREETING)
+		on_greeting(s, payload, len);
+	else
+		on_auth_reply(s, payload, len);
+	free(payload);
 }
 
 static void backend_event_cb(struct bufferevent *bev, short what, void *arg)

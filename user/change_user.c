@@ -20,10 +20,7 @@ static void access_denied(struct session *s, const struct proto_str *user, int u
 {
 	char msg[256], host[64];
 
-	snprintf(host, sizeof(host), "%s", s->client_addr);
-	char *colon = strrchr(host, ':');
-	if (colon)
-		*colon = '\0';
+	sess_client_host(s, host, sizeof(host));
 	snprintf(msg, sizeof(msg), "Access denied for user '%.*s'@'%s' (using password: %s)",
 		 (int)(user->len < 64 ? user->len : 64), (const char *)user->p, host,
 		 used_password ? "YES" : "NO");

@@ -198,6 +198,30 @@ int sess_peek_packet(struct evbuffer *in, size_t max, const uint8_t **payload,
 	return 1;
 }
 
+int sess_take_packet(struct evbuffer *in, size_t max, uint8_t **payload, size_t *len,
+		     uint8_t *seq)
+{
+	const uint8_t *p;
+	int rc = sess_peek_packet(in, max, &p, len, seq);
+
+	if (rc <= 0)
+		return rc;
+	*payload = malloc(*len ? *len : 1);
+	if (!*payload)
+		return -ENOMEM;
+	memcpy(*payload, p, *len);
+	evbuffer_drain(in, MYSQL_HDR_LEN + *len);
+	return 1;
+}
+
+void sess_client_host(const struct session *s, char *out, size_t n)
+{
+	snprintf(out, n, "%s", s->client_addr);
+	char *colon = strrchr(out, ':');
+	if (colon)
+		*colon = '\0';
+}
+
 /* Closes the session once the client's output queue is flushed. */
 static void closing_write_cb(struct bufferevent *bev, void *arg)
 {
@@ -316,10 +340,7 @@ static void fail_access(struct session *s, int used_password)
 {
 	STAT_ADD(s->sh, logins_failed, 1);
 	char host[64];
-	snprintf(host, sizeof(host), "%s", s->client_addr);
-	char *colon = strrchr(host, ':');
-	if (colon)
-		*colon = '\0';
+	sess_client_host(s, host, sizeof(host));
 	sess_fail(s, ER_ACCESS_DENIED_ERROR, "28000",
 		  "Access denied for user '%s'@'%s' (using password: %s)",
 		  s->user, host, used_password ? "YES" : "NO");
@@ -429,12 +450,14 @@ nomem:
 static void client_login_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct session *s = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
-	const uint8_t *payload;
+	uint8_t *payload;
 	size_t len;
 	uint8_t seq;
 
-	int rc = sess_peek_packet(in, HANDSHAKE_MAX_PACKET, &payload, &len, &seq);
+	/* The packet is taken off the buffer before acting on it, so that
+	 * whatever the handlers do to the bufferevent, it stays consistent. */
+	int rc = sess_take_packet(bufferevent_get_input(bev), HANDSHAKE_MAX_PACKET, &payload,
+				  &len, &seq);
 	if (rc == 0)
 		return;
 	if (rc < 0) {
@@ -443,28 +466,19 @@ static void client_login_read_cb(struct bufferevent *bev, void *arg)
 		return;
 	}
 	if (seq != s->client_seq) {
+		free(payload);
 		STAT_ADD(s->sh, logins_failed, 1);
 		sess_fail(s, ER_NET_PACKETS_OUT_OF_ORDER, "08S01", "Got packets out of order");
 		return;
 	}
 	s->client_seq = seq + 1;
-	/* The packet is consumed before acting on it so that whatever the
-	 * handlers do to the bufferevent, the buffer is consistent. */
-	uint8_t *copy = malloc(len ? len : 1);
-	if (!copy) {
-		sess_free(s);
-		return;
-	}
-	memcpy(copy, payload, len);
-	evbuffer_drain(in, 4 + len);
-
 	if (s->state == SESS_GREETING)
-		on_login(s, copy, len);
+		on_login(s, payload, len);
 	else if (s->state == SESS_AUTH_SWITCH)
-		verify_and_route(s, copy, len);
+		verify_and_route(s, payload, len);
 	else
 		sess_log(s, LOG_ERROR, "internal: login data in state %s", state_names[s->state]);
-	free(copy);
+	free(payload);
 }
 
 static void client_login_event_cb(struct bufferevent *bev, short what, void *arg)

@@ -125,6 +125,15 @@ int sess_send_client(struct session *s, const struct proto_buf *payload);
 int sess_peek_packet(struct evbuffer *in, size_t max, const uint8_t **payload,
 		     size_t *len, uint8_t *seq);
 
+/* Takes one complete packet off an input buffer, as sess_peek_packet but
+ * with *payload a malloc'd copy (the caller frees it) and the packet
+ * drained. 1, 0 if incomplete, or -errno. */
+int sess_take_packet(struct evbuffer *in, size_t max, uint8_t **payload, size_t *len,
+		     uint8_t *seq);
+
+/* The client's address without its port, as MySQL's error texts show it. */
+void sess_client_host(const struct session *s, char *out, size_t n);
+
 /* Session log lines carry the connection id, client and backend. */
 #define sess_log(s, lvl, fmt, ...) do { if (log_enabled(lvl)) \
 	log_msg((lvl), "conn=%u client=%s backend=%s " fmt, (s)->id, (s)->client_addr, \
