@@ -55,6 +55,11 @@ static void build_attrs(struct session *s, struct proto_buf *out)
 	backend_put_proxy_attrs(s, out);
 }
 
+/* Handles the backend's greeting: an ERR or a malformed greeting moves on
+ * to the next backend; otherwise remembers the backend's scramble and
+ * capabilities and sends the login (same user, token from the recovered
+ * SHA1(password), caps = client's ∩ backend's, the client's schema and
+ * attributes plus shunt's). May free the session. */
 static void on_greeting(struct session *s, const uint8_t *payload, size_t len)
 {
 	struct proto_greeting g;
@@ -141,6 +146,12 @@ static int forward_to_client(struct session *s, const uint8_t *payload, size_t l
 	return rc;
 }
 
+/* Handles the backend's answer to the login: OK establishes the session
+ * (kernel fast path when it takes it, else the relay) and the client gets
+ * the OK; ERR is relayed to the client as it is and the session ends; an
+ * AuthSwitchRequest to mysql_native_password is answered with a token for
+ * its new scramble; anything else ends the session with a clear error.
+ * May free the session. */
 static void on_auth_reply(struct session *s, const uint8_t *payload, size_t len)
 {
 	if (len == 0) {
@@ -263,6 +274,9 @@ static void backend_read_cb(struct bufferevent *bev, void *arg)
 	free(payload);
 }
 
+/* Connect completion and errors on the backend socket during the login:
+ * connected -> wait for the greeting; an error or EOF before the login was
+ * sent -> next backend; after it -> the session ends with an error. */
 static void backend_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct session *s = arg;

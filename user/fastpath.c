@@ -123,6 +123,7 @@ static void remove_stale_pins(const char *dir)
 	}
 }
 
+/* Pins the three maps under the pin path. 0, or -errno with why filled. */
 static int pin_maps(char *why, size_t n)
 {
 	struct bpf_map *maps[] = { fp.skel->maps.sock_map, fp.skel->maps.tunnels,
