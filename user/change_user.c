@@ -18,13 +18,24 @@
 static void access_denied(struct session *s, const struct proto_str *user, int used_password,
 			  struct proto_buf *err)
 {
-	char msg[256], host[64];
+	char msg[256];
 
-	sess_client_host(s, host, sizeof(host));
-	snprintf(msg, sizeof(msg), "Access denied for user '%.*s'@'%s' (using password: %s)",
-		 (int)(user->len < 64 ? user->len : 64), (const char *)user->p, host,
-		 used_password ? "YES" : "NO");
+	sess_access_denied_msg(s, (const char *)user->p, user->len, used_password, msg, sizeof(msg));
 	proto_build_err(err, ER_ACCESS_DENIED_ERROR, "28000", msg);
+}
+
+void sess_change_user_refuse(struct session *s, const struct proto_buf *err)
+{
+	struct proto_buf pkt;
+	uint8_t seq = 1;
+
+	if (!err->len)
+		return;
+	proto_buf_init(&pkt);
+	proto_put_packet(&pkt, &seq, err->data, err->len);
+	if (!pkt.err && sess_write_all(s->cfd, pkt.data, pkt.len) < 0)
+		sess_log(s, LOG_DEBUG, "could not send the ERR of a refused COM_CHANGE_USER");
+	proto_buf_free(&pkt);
 }
 
 int sess_change_user(struct session *s, const uint8_t *payload, size_t len,

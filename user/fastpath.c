@@ -67,12 +67,41 @@ static unsigned long long effective_caps(void)
 	return caps;
 }
 
-/* Makes sure dir is a directory on a bpffs, mounting one at /sys/fs/bpf
- * (or at dir itself when it is elsewhere) if needed. 0 or -errno. */
-static int ensure_bpffs_dir(const char *dir, char *why, size_t n)
+static int on_bpffs(const char *path)
 {
 	struct statfs sfs;
+
+	return statfs(path, &sfs) == 0 && sfs.f_type == BPF_FS_MAGIC;
+}
+
+/* mkdir that accepts an existing directory. 0 or -errno with why filled. */
+static int make_dir(const char *dir, char *why, size_t n)
+{
+	if (mkdir(dir, 0700) == 0 || errno == EEXIST)
+		return 0;
+	int err = errno;
+	snprintf(why, n, "cannot create pin path %s: %s", dir, strerror(err));
+	return -err;
+}
+
+static int mount_bpffs(const char *at, char *why, size_t n)
+{
+	if (mount("bpf", at, "bpf", 0, "mode=0700") == 0) {
+		pr_info("fast path: mounted bpffs at %s", at);
+		return 0;
+	}
+	int err = errno;
+	snprintf(why, n, "cannot mount bpffs at %s: %s", at, strerror(err));
+	return -err;
+}
+
+/* Makes sure dir is a directory on a bpffs: mounts one at /sys/fs/bpf when
+ * dir lives there and it is missing (it is not mounted by default on these
+ * machines), or on dir itself when dir is elsewhere. 0 or -errno. */
+static int ensure_bpffs_dir(const char *dir, char *why, size_t n)
+{
 	char parent[256];
+	int rc;
 
 	snprintf(parent, sizeof(parent), "%s", dir);
 	char *slash = strrchr(parent, '/');
@@ -81,34 +110,19 @@ static int ensure_bpffs_dir(const char *dir, char *why, size_t n)
 	else
 		snprintf(parent, sizeof(parent), "/");
 
-	if (statfs(parent, &sfs) == 0 && sfs.f_type == BPF_FS_MAGIC)
-		goto mkdir_pin;
-	if (strcmp(parent, "/sys/fs/bpf") == 0) {
-		if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700") < 0) {
-			snprintf(why, n, "cannot mount bpffs at /sys/fs/bpf: %s", strerror(errno));
-			return -errno;
+	if (!on_bpffs(parent)) {
+		if (strcmp(parent, "/sys/fs/bpf") != 0) {
+			/* A pin path outside /sys/fs/bpf gets a bpffs of its own. */
+			rc = make_dir(dir, why, n);
+			if (rc < 0 || on_bpffs(dir))
+				return rc;
+			return mount_bpffs(dir, why, n);
 		}
-		pr_info("fast path: mounted bpffs at /sys/fs/bpf");
-		goto mkdir_pin;
+		rc = mount_bpffs(parent, why, n);
+		if (rc < 0)
+			return rc;
 	}
-	/* A pin path outside /sys/fs/bpf: mount a bpffs on it. */
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-		snprintf(why, n, "cannot create pin path %s: %s", dir, strerror(errno));
-		return -errno;
-	}
-	if (statfs(dir, &sfs) == 0 && sfs.f_type == BPF_FS_MAGIC)
-		return 0;
-	if (mount("bpf", dir, "bpf", 0, "mode=0700") < 0) {
-		snprintf(why, n, "cannot mount bpffs at %s: %s", dir, strerror(errno));
-		return -errno;
-	}
-	return 0;
-mkdir_pin:
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-		snprintf(why, n, "cannot create pin path %s: %s", dir, strerror(errno));
-		return -errno;
-	}
-	return 0;
+	return make_dir(dir, why, n);
 }
 
 /* Removes pins a previous run left behind (crash, kill -9). */

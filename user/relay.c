@@ -119,16 +119,7 @@ static int filter_change_user(struct session *s, const uint8_t **data, size_t *l
 	int rc = sess_split_change_users(s, r->hold.data, r->hold.len, out, &err);
 	proto_buf_reset(&r->hold);
 	if (rc < 0) {
-		if (err.len) {
-			struct proto_buf pkt;
-			uint8_t eseq = 1;
-			proto_buf_init(&pkt);
-			proto_put_packet(&pkt, &eseq, err.data, err.len);
-			/* best effort: the session ends either way */
-			if (send(s->cfd, pkt.data, pkt.len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-				sess_log(s, LOG_DEBUG, "could not send the ERR: %s", strerror(errno));
-			proto_buf_free(&pkt);
-		}
+		sess_change_user_refuse(s, &err);
 		proto_buf_free(&err);
 		sess_free(s);
 		return -1;

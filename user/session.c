@@ -94,10 +94,11 @@ void sess_free(struct session *s)
 		close(s->cfd);
 	if (s->bfd >= 0)
 		close(s->bfd);
-	sess_log(s, LOG_DEBUG, "closed in state %s (relay c2s=%llu s2c=%llu, kernel c2s=%llu s2c=%llu bytes)",
-		 state_names[s->state], (unsigned long long)s->relay.bytes_c2s,
-		 (unsigned long long)s->relay.bytes_s2c, (unsigned long long)s->kernel_bytes_c2s,
-		 (unsigned long long)s->kernel_bytes_s2c);
+	sess_log(s, LOG_DEBUG, "closed in state %s (relay c2s=%llu s2c=%llu, kernel c2s=%llu s2c=%llu, "
+		 "punted %llu bytes)", state_names[s->state],
+		 (unsigned long long)s->relay.bytes_c2s, (unsigned long long)s->relay.bytes_s2c,
+		 (unsigned long long)s->kernel_bytes_c2s, (unsigned long long)s->kernel_bytes_s2c,
+		 (unsigned long long)s->passed_read);
 	if (s->timer)
 		event_free(s->timer);
 	if (s->cbev)
@@ -336,14 +337,23 @@ static void send_greeting(struct session *s)
 	proto_buf_free(&b);
 }
 
+void sess_access_denied_msg(const struct session *s, const char *user, size_t user_len,
+			    int used_password, char *out, size_t n)
+{
+	char host[64];
+
+	sess_client_host(s, host, sizeof(host));
+	snprintf(out, n, "Access denied for user '%.*s'@'%s' (using password: %s)",
+		 (int)(user_len < 64 ? user_len : 64), user, host, used_password ? "YES" : "NO");
+}
+
 static void fail_access(struct session *s, int used_password)
 {
+	char msg[256];
+
 	STAT_ADD(s->sh, logins_failed, 1);
-	char host[64];
-	sess_client_host(s, host, sizeof(host));
-	sess_fail(s, ER_ACCESS_DENIED_ERROR, "28000",
-		  "Access denied for user '%s'@'%s' (using password: %s)",
-		  s->user, host, used_password ? "YES" : "NO");
+	sess_access_denied_msg(s, s->user, strlen(s->user), used_password, msg, sizeof(msg));
+	sess_fail(s, ER_ACCESS_DENIED_ERROR, "28000", "%s", msg);
 }
 
 /* Checks a mysql_native_password token against the user table; on success

@@ -133,6 +133,10 @@ int sess_take_packet(struct evbuffer *in, size_t max, uint8_t **payload, size_t 
 
 /* The client's address without its port, as MySQL's error texts show it. */
 void sess_client_host(const struct session *s, char *out, size_t n);
+/* MySQL's text for a refused login: "Access denied for user 'U'@'HOST'
+ * (using password: YES|NO)". */
+void sess_access_denied_msg(const struct session *s, const char *user, size_t user_len,
+			    int used_password, char *out, size_t n);
 
 /* Session log lines carry the connection id, client and backend. */
 #define sess_log(s, lvl, fmt, ...) do { if (log_enabled(lvl)) \
@@ -163,6 +167,10 @@ const char *tunnel_punt_name(unsigned reason);
  * On refusal returns -errno with the ERR payload for the client in err. */
 int sess_change_user(struct session *s, const uint8_t *payload, size_t len,
 		     struct proto_buf *out, struct proto_buf *err);
+/* change_user.c: answers a refused COM_CHANGE_USER on the client socket
+ * (s->cfd, outside any bufferevent) with the ERR payload in err, sequence
+ * 1. Best effort: the session ends right after either way. */
+void sess_change_user_refuse(struct session *s, const struct proto_buf *err);
 /* change_user.c: copies client bytes to out, rewriting every complete
  * COM_CHANGE_USER packet in them. 0, or -errno as sess_change_user. */
 int sess_split_change_users(struct session *s, const uint8_t *buf, size_t len,

@@ -171,14 +171,7 @@ static ssize_t forward_held(struct session *s, int fd)
 	    t.punt_reason == TUN_PUNT_CHANGE_USER) {
 		int rc = sess_split_change_users(s, in.data, in.len, &out, &err);
 		if (rc < 0) {
-			if (err.len) {
-				struct proto_buf pkt;
-				uint8_t seq = 1;
-				proto_buf_init(&pkt);
-				proto_put_packet(&pkt, &seq, err.data, err.len);
-				sess_write_all(s->cfd, pkt.data, pkt.len);
-				proto_buf_free(&pkt);
-			}
+			sess_change_user_refuse(s, &err);
 			n = rc;
 		} else {
 			n = sess_write_all(s->bfd, out.data, out.len) < 0 ? -EPIPE : n;
@@ -212,7 +205,6 @@ static void tunnel_client_cb(evutil_socket_t fd, short what, void *arg)
 		n = forward_held(s, fd);
 		if (n < 0)
 			break;
-		s->relay.bytes_c2s += (uint64_t)n;
 		STAT_ADD(s->sh, punted_bytes, (uint64_t)n);
 		rearm_if_held(s);
 		if (n == 0)
