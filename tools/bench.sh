@@ -160,6 +160,21 @@ path_na() {
 # start_shunt ID MODE: MODE off, verdict or stream_parser. A daemon that
 # does not listen within 10 s (it printed an error and exited) or does not
 # answer SELECT 1 makes the path n/a.
+# path_up ID PORT PID: a path's process listens; keep it for clean-up,
+# check that SELECT 1 goes through, and mark the path usable (or n/a).
+path_up() {
+	local id=$1 port=$2 pid=$3 out
+	BG_PIDS+=("$pid")
+	out=$(mysql_ping "$port")
+	if [ "$out" != 1 ]; then
+		path_na "$id" "started but SELECT 1 failed: $(echo "$out" | head -1)"
+		return
+	fi
+	PORT[$id]=$port
+	STATUS[$id]=ok
+	say "${LABEL[$id]}: 127.0.0.1:$port (pid $pid)"
+}
+
 start_shunt() {
 	local id=$1 mode=$2 port log conf pin pid out args reason
 	port=$(free_port) || { path_na "$id" "no free port"; return; }
@@ -190,15 +205,7 @@ start_shunt() {
 		path_na "$id" "${reason:-shunt did not listen on 127.0.0.1:$port within 10 s}"
 		return
 	fi
-	BG_PIDS+=("$pid")
-	out=$(mysql_ping "$port")
-	if [ "$out" != 1 ]; then
-		path_na "$id" "started but SELECT 1 failed: $(echo "$out" | head -1)"
-		return
-	fi
-	PORT[$id]=$port
-	STATUS[$id]=ok
-	say "${LABEL[$id]}: 127.0.0.1:$port (pid $pid)"
+	path_up "$id" "$port" "$pid"
 }
 
 start_haproxy() {
@@ -235,15 +242,7 @@ start_haproxy() {
 		path_na "$id" "$(grep -m1 ALERT "$log" || grep -m1 . "$log")"
 		return
 	fi
-	BG_PIDS+=("$pid")
-	out=$(mysql_ping "$port")
-	if [ "$out" != 1 ]; then
-		path_na "$id" "started but SELECT 1 failed: $(echo "$out" | head -1)"
-		return
-	fi
-	PORT[$id]=$port
-	STATUS[$id]=ok
-	say "${LABEL[$id]}: 127.0.0.1:$port (pid $pid)"
+	path_up "$id" "$port" "$pid"
 }
 
 # ---------------------------------------------------------------- runs

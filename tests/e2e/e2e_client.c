@@ -34,18 +34,28 @@ static int g_fails, g_passes;
 
 /* ------------------------------------------------------------ reporting */
 
+/* Prints one result line: "PASS: scen.check (detail)" or
+ * "FAIL: scen.check: detail", and counts it. */
+static void vreport(int ok, const char *check, const char *fmt, va_list ap)
+{
+	printf(ok ? "PASS: %s.%s (" : "FAIL: %s.%s: ", g_scen, check);
+	vprintf(fmt, ap);
+	printf(ok ? ")\n" : "\n");
+	fflush(stdout);
+	if (ok)
+		g_passes++;
+	else
+		g_fails++;
+}
+
 static void __attribute__((format(printf, 2, 3)))
 pass(const char *check, const char *fmt, ...)
 {
 	va_list ap;
 
-	printf("PASS: %s.%s (", g_scen, check);
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	vreport(1, check, fmt, ap);
 	va_end(ap);
-	printf(")\n");
-	fflush(stdout);
-	g_passes++;
 }
 
 static void __attribute__((format(printf, 2, 3)))
@@ -53,13 +63,9 @@ fail(const char *check, const char *fmt, ...)
 {
 	va_list ap;
 
-	printf("FAIL: %s.%s: ", g_scen, check);
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	vreport(0, check, fmt, ap);
 	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-	g_fails++;
 }
 
 /* FAIL with the connection's error. */

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""malformed_check.py PORT USER PASS — bad input at shunt's front door.
+"""malformed_check.py PORT USER PASS LOG — bad input at shunt's front door.
 
 Each case opens a raw TCP connection, reads shunt's greeting and sends
 something wrong. Prints PASS:/FAIL: lines with what came back.
@@ -9,13 +9,14 @@ import os
 import socket
 import struct
 import sys
+import time
 
 spec = importlib.util.spec_from_file_location(
     "raw", os.path.join(os.path.dirname(os.path.abspath(__file__)), "rawclient.py"))
 raw = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(raw)
 
-port, user, pw = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+port, user, pw, log = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 
 
 def report(name, ok, detail):
@@ -23,10 +24,22 @@ def report(name, ok, detail):
 
 
 def greeted():
+    """A connection that has read shunt's greeting; c.conn_id is shunt's id."""
     c = raw.Conn("127.0.0.1", port)
     c.s.settimeout(10)
-    c.read_packet()
+    _, g = c.read_packet()
+    c.conn_id = struct.unpack_from("<I", g, g.index(b"\0", 1) + 1)[0]
     return c
+
+
+def logged(*parts, secs=5):
+    """Whether shunt's log gets one line containing every part within secs."""
+    for _ in range(secs * 10):
+        with open(log) as f:
+            if any(all(p in line for p in parts) for line in f):
+                return True
+        time.sleep(0.1)
+    return False
 
 
 def answer(c):
@@ -69,12 +82,15 @@ c.s.sendall(b"\xff\xff\xfe\x01")
 code, text, closed = answer(c)
 report("oversized_login", code == 1043 and closed, "-> ERR %s %r, %s" % (code, text, "closed" if closed else "open"))
 
-# A client that sends half a packet and vanishes: nothing to answer; the
-# runner checks shunt's fds afterwards.
+# A client that sends half a packet and vanishes: nothing to answer, but
+# shunt must notice, say so with the connection id, and let the socket go
+# (the runner checks shunt's fds afterwards).
 c = greeted()
 c.s.sendall(b"\x64\x00\x00\x01" + b"\x00" * 10)
 c.s.close()
-report("half_packet_then_gone", True, "sent 14 of 104 bytes and closed")
+ok = logged("conn=%d " % c.conn_id, "went away during login")
+report("half_packet_then_gone", ok, "sent 14 of 104 bytes and closed; shunt logged conn=%d going away: %s"
+       % (c.conn_id, "yes" if ok else "no"))
 
 # After a good login, an unknown command byte: the server's own ERR comes
 # back and the session goes on.

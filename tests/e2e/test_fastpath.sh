@@ -70,7 +70,7 @@ intrans() {  # intrans QUERY... -> prints in_trans of this session per shuntctl 
 	"${RAW[@]}" --dump "$SHUNTCTL -p $PIN -j tunnels" "$@" 2>&1 | "$PY" -c '
 import json, sys
 d = json.loads(sys.stdin.read())
-t = [x for x in json.loads(d["dump"]) if x.get("id", x.get("conn_id")) == d["conn_id"]]
+t = [x for x in json.loads(d["dump"]) if x["conn_id"] == d["conn_id"]]
 print(t[0]["in_trans"] if len(t) == 1 else "missing")' 2>&1
 }
 v=$(intrans "BEGIN" "SELECT 1")

@@ -10,7 +10,7 @@ e2e_init malformed
 mariadb_ensure
 shunt_start
 fd0=$(fd_count "$SHUNT_PID")
-run_checks malformed "$PY" "$(dirname "$0")/malformed_check.py" "$SHUNT_PORT" "$E2E_USER" "$E2E_PASS"
+run_checks malformed "$PY" "$(dirname "$0")/malformed_check.py" "$SHUNT_PORT" "$E2E_USER" "$E2E_PASS" "$SHUNT_LOG"
 n=$(grep -cE 'conn=[0-9]+ client=127\.0\.0\.1:[0-9]+ .*error (1043|1156|1251)' "$SHUNT_LOG")
 check log_lines "$n refusals logged with the connection id and client (expected at least 6)" [ "$n" -ge 6 ]
 wait_until 5 [ "$(fd_count "$SHUNT_PID")" -le "$fd0" ]
