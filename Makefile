@@ -10,7 +10,7 @@
 CC       ?= cc
 CLANG    ?= clang
 BPFTOOL  ?= bpftool
-PKGS     := libevent_core libevent_pthreads openssl inih libbpf
+PKGS     := libevent_core libevent_extra libevent_pthreads openssl inih libbpf jansson
 SAN      ?= 0
 
 ifeq ($(SAN),1)
@@ -71,8 +71,8 @@ $(BUILD)/tools/%.o: tools/%.c
 $(BUILD)/shunt: $(USER_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/shuntctl: $(BUILD)/tools/shuntctl.o
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/shuntctl: $(BUILD)/tools/shuntctl.o $(BUILD)/tools/http_client.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)
 
 # Unit tests link only the daemon objects they test.
 $(BUILD)/tests/test_proto: $(BUILD)/user/proto.o

@@ -48,8 +48,16 @@ struct {
 	__type(value, struct tunnel_ctl);
 } tunnel_ctl SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fp_stats);
+} fp_stats SEC(".maps");
+
 struct walk {
 	struct __sk_buff *skb;
+	struct fp_stats *st;        /* may be NULL */
 	struct tunnel *t;           /* this socket's entry: its frame */
 	struct tunnel *ct;          /* the client entry: the conversation */
 	struct tunnel_ctl *ctl;     /* may be NULL */
@@ -273,6 +281,11 @@ static long walk_server(__u32 i, void *data)
 		ct->cmd_start_ns = 0;
 		if (b < TUN_LAT_BUCKETS)
 			ct->lat_hist[b]++;
+		if (w->st && b < TUN_LAT_BUCKETS) {
+			w->st->lat_hist[b]++;
+			w->st->lat_count++;
+			w->st->lat_sum_ns += lat;
+		}
 	}
 	return w->off >= w->len;
 }
@@ -284,8 +297,15 @@ static long walk_server(__u32 i, void *data)
 static __always_inline void maybe_rearm(struct tunnel *ct, struct tunnel_ctl *ctl)
 {
 	if (ct->state == TUN_ST_HELD && ctl && ctl->rearm_gen == ct->held_gen &&
-	    ctl->passed_seen == ct->passed_bytes)
+	    ctl->passed_seen == ct->passed_bytes) {
 		ct->state = TUN_ST_FORWARD;
+		/* User space answered the held command itself: its response
+		 * will never come from the backend. */
+		if (ctl->answered_gen == ct->held_gen && !mt_idle(&ct->conv)) {
+			mt_resp_end(&ct->conv);
+			ct->cmd_start_ns = 0;
+		}
+	}
 }
 
 SEC("sk_skb")
@@ -313,6 +333,9 @@ int shunt_verdict(struct __sk_buff *skb)
 	ctl = bpf_map_lookup_elem(&tunnel_ctl, &ccookie);
 	maybe_rearm(ct, ctl);
 
+	__u32 zero = 0;
+	__u64 cmds_before = ct->conv.cmds_started;
+	w.st = bpf_map_lookup_elem(&fp_stats, &zero);
 	w.skb = skb;
 	w.t = t;
 	w.ct = ct;
@@ -336,16 +359,27 @@ int shunt_verdict(struct __sk_buff *skb)
 			ct->punt_reason = (__u8)why;
 			ct->punt_cmd = (__u8)w.cand_cmd;
 			ct->punts++;
+			if (w.st && why < TUN_PUNT__COUNT)
+				w.st->punts[why]++;
 		}
+		if (w.st)
+			w.st->commands += ct->conv.cmds_started - cmds_before;
 	}
 	if (w.client && ct->state == TUN_ST_HELD) {
 		t->passed_bytes += skb->len;
+		if (w.st)
+			w.st->passed_bytes += skb->len;
 		return SK_PASS;
 	}
 	t->bytes += skb->len;
+	if (w.st)
+		*(w.client ? &w.st->bytes_c2s : &w.st->bytes_s2c) += skb->len;
 	rc = bpf_sk_redirect_hash(skb, &sock_map, &t->peer_cookie, 0);
-	if (rc != SK_PASS)
+	if (rc != SK_PASS) {
 		t->drops++;
+		if (w.st)
+			w.st->drops++;
+	}
 	return rc;
 }
 

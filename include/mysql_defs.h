@@ -122,6 +122,15 @@
 #define ER_NOT_SUPPORTED_AUTH_MODE   1251
 #define ER_UNKNOWN_COM_ERROR         1047
 #define ER_CON_COUNT_ERROR           1040
+#define ER_OUT_OF_RESOURCES          1041
+#define ER_NO_SUCH_THREAD            1094
+#define ER_KILL_DENIED_ERROR         1095
+#define ER_UNKNOWN_ERROR             1105
+#define ER_SYNTAX_ERROR              1064
+#define ER_QUERY_INTERRUPTED         1317
+#define ER_CONNECTION_KILLED         1927
+#define ER_BAD_DB_ERROR              1049
+#define ER_SPECIFIC_ACCESS_DENIED    1227
 /* shunt's own "no backend could serve this session". Not 2003
  * (CR_CONN_HOST_ERROR): libmariadb turns any 2000-2999 code received from a
  * server into 2027 "malformed packet" and drops the text. 9001 is what
@@ -132,6 +141,13 @@
 
 /* Character sets */
 #define MYSQL_CHARSET_UTF8MB4_GENERAL_CI 45
+
+/* Column types and flags (ColumnDefinition41) */
+#define MYSQL_TYPE_TINY        0x01
+#define MYSQL_TYPE_DOUBLE      0x05
+#define MYSQL_TYPE_LONGLONG    0x08
+#define MYSQL_TYPE_VAR_STRING  0xfd
+#define MYSQL_NUM_FLAG         0x8000
 #define MYSQL_CHARSET_BINARY             63
 
 #endif

@@ -16,6 +16,10 @@
  *                         Written ONLY by user space (whole-value
  *                         updates, which the program sees atomically),
  *                         read by the program.
+ *   fp_stats    PERCPU_ARRAY  key 0 -> struct fp_stats: process-wide
+ *                         counters of every tunnel, live or closed
+ *                         (written by the program, summed over CPUs by
+ *                         user space for /metrics).
  * Keeping one writer per map is what makes the hand-over safe: a
  * user-space update of a hash value replaces the element, so if both sides
  * wrote the same value one side's writes would be lost. */
@@ -115,11 +119,29 @@ struct tunnel_ctl {
 				    bytes in all (== tunnel.passed_bytes): bytes
 				    passed after its last read keep the tunnel held,
 				    so nothing can overtake them */
+	__u32 answered_gen;      /* == held_gen at the re-arm: user space answered
+				    the held command itself (a KILL) instead of
+				    forwarding it, so the program ends that
+				    command's response in the conversation */
+	__u32 _pad;
+};
+
+/* Process-wide fast-path counters (value of `fp_stats`, per CPU). */
+struct fp_stats {
+	__u64 commands;          /* client commands started in kernel-carried sessions */
+	__u64 bytes_c2s;         /* bytes redirected client -> backend */
+	__u64 bytes_s2c;         /* bytes redirected backend -> client */
+	__u64 passed_bytes;      /* client bytes handed to user space (punts) */
+	__u64 drops;             /* redirects that failed */
+	__u64 punts[TUN_PUNT__COUNT]; /* commands punted, by TUN_PUNT_* */
+	__u64 lat_count;         /* commands timed (as in tunnel.lat_hist) */
+	__u64 lat_sum_ns;
+	__u64 lat_hist[TUN_LAT_BUCKETS];
 };
 
 #ifndef __bpf__
 _Static_assert(sizeof(struct tunnel) == 488, "struct tunnel is map ABI");
-_Static_assert(sizeof(struct tunnel_ctl) == 16, "struct tunnel_ctl is map ABI");
+_Static_assert(sizeof(struct tunnel_ctl) == 24, "struct tunnel_ctl is map ABI");
 #endif
 
 #endif

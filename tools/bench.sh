@@ -180,7 +180,7 @@ start_shunt() {
 	port=$(free_port) || { path_na "$id" "no free port"; return; }
 	log=$OUT/shunt-$id.log
 	args=(--listen "127.0.0.1:$port" --backend "127.0.0.1:$DB_PORT"
-		--user "$SB_USER:$SB_PASS")
+		--user "$SB_USER:$SB_PASS" --http off)
 	if [ "$mode" = off ]; then
 		args+=(--fastpath off)
 	else

@@ -11,12 +11,17 @@ cd "$ROOT"
 
 SHUNT=${SHUNT_BIN:-$ROOT/build/shunt}
 LISTEN_PORT=${DEMO_PORT:-6033}
+ADMIN_PORT=${DEMO_ADMIN_PORT:-6032}
+HTTP_PORT=${DEMO_HTTP_PORT:-6080}
 [ -x "$SHUNT" ] || { echo "demo: $SHUNT is missing; run 'make' first" >&2; exit 1; }
-if ss -Htln "sport = :$LISTEN_PORT" | grep -q .; then
-	echo "demo: 127.0.0.1:$LISTEN_PORT is already in use:" >&2
-	ss -Htlnp "sport = :$LISTEN_PORT" >&2
-	exit 1
-fi
+for p in "$LISTEN_PORT" "$ADMIN_PORT" "$HTTP_PORT"; do
+	if ss -Htln "sport = :$p" | grep -q .; then
+		echo "demo: 127.0.0.1:$p is already in use (DEMO_PORT, DEMO_ADMIN_PORT and" \
+			"DEMO_HTTP_PORT choose others):" >&2
+		ss -Htlnp "sport = :$p" >&2
+		exit 1
+	fi
+done
 
 DIR=$(mktemp -d /tmp/shunt-demo.XXXXXX)
 DB_PID= SHUNT_PID=
@@ -48,7 +53,8 @@ SQL
 
 echo "demo: starting shunt on 127.0.0.1:$LISTEN_PORT (log $DIR/shunt.log)"
 "$SHUNT" --listen "127.0.0.1:$LISTEN_PORT" --backend "127.0.0.1:$DB_PORT" \
-	--user demo:demo --log-level info 2>"$DIR/shunt.log" </dev/null &
+	--user demo:demo --admin "127.0.0.1:$ADMIN_PORT" --admin-user admin:admin \
+	--http "127.0.0.1:$HTTP_PORT" --log-level info 2>"$DIR/shunt.log" </dev/null &
 SHUNT_PID=$!
 if ! wait_port "$LISTEN_PORT" 10 "$SHUNT_PID"; then
 	echo "demo: shunt did not start:" >&2
@@ -64,6 +70,14 @@ Connect with:
     mariadb -h127.0.0.1 -P$LISTEN_PORT -udemo -pdemo
 
 and try:  SELECT * FROM demo.hello;
+
+Operate it (docs/admin.md):
+
+    mariadb -h127.0.0.1 -P$ADMIN_PORT -uadmin -padmin -e 'SHOW BACKENDS; SHOW TUNNELS'
+    curl -s http://127.0.0.1:$HTTP_PORT/metrics
+    build/shuntctl -H 127.0.0.1:$HTTP_PORT backends
+    build/shuntctl tunnels          # straight from the pinned BPF maps
+
 shunt's log follows. Press Ctrl-C to stop.
 
 MSG

@@ -1,12 +1,15 @@
 /* shuntctl — inspect and control a running shunt.
  *
- * Commands are a table of { name, handler, help }. Tunnels are read straight
- * from the BPF maps pinned under the pin path, so they can be listed even
- * when the daemon is busy: shuntctl never talks to the daemon, it only reads
- * the `tunnels` map (include/shunt_abi.h) with bpf(2).
+ * Commands are a table of { name, handler, usage, help }. Tunnels are read
+ * straight from the BPF maps pinned under the pin path, so they can be
+ * listed even when the daemon is busy: `tunnels` and `tunnel` never talk to
+ * the daemon, they only read the `tunnels` map (include/shunt_abi.h) with
+ * bpf(2). The control commands (backends, backend, kill, reload, stats) go
+ * through the daemon's HTTP API instead (tools/http_client.c, JSON bodies
+ * parsed with jansson).
  *
- * Exit status: 0 ok, 1 no such tunnel / no pinned maps / map unreadable,
- * 2 usage. */
+ * Exit status: 0 ok, 1 no such tunnel / no pinned maps / map unreadable /
+ * HTTP API unreachable or answering an error, 2 usage. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,20 +20,30 @@
 #include <sys/socket.h>
 #include <linux/types.h>
 #include <bpf/bpf.h>
+#include <jansson.h>
 #include "shunt_abi.h"
+#include "http_client.h"
 
 #define SHUNTCTL_VERSION "0.1.0"
 #define DEFAULT_PIN_PATH "/sys/fs/bpf/shunt"
+#define DEFAULT_HTTP_ADDR "127.0.0.1:6080"
 
+enum cmd_section { SEC_MAPS, SEC_HTTP, SEC_OTHER };
+
+/* Several entries may share a name (one per usage line in the help);
+ * the first is the one run. */
 struct cmd {
 	const char *name;
 	int (*func)(int argc, char **argv);
 	const char *usage;
 	const char *help;
+	enum cmd_section section;
 };
 
 static const char *pin_path = DEFAULT_PIN_PATH;
 static int json_output;
+static const char *http_addr = DEFAULT_HTTP_ADDR;   /* -H, $SHUNT_HTTP */
+static const char *http_token;                      /* -T, $SHUNT_HTTP_TOKEN */
 
 static int do_help(int argc, char **argv);
 
@@ -1048,38 +1061,623 @@ static int do_tunnel(int argc, char **argv)
 	return 0;
 }
 
+/* ------------------------------------------------------------ HTTP API
+ *
+ * The control commands talk to the daemon's HTTP API (docs: `http` in the
+ * [global] section). Every response body is JSON; errors are
+ * {"error":"message"} with a 4xx/5xx status. */
+
+/* Reals at 15 significant digits: 0.1 prints as 0.1, not 0.10000000000000001. */
+#define JSON_PRINT_FLAGS (JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY | \
+			  JSON_REAL_PRECISION(15))
+
+/* Pretty-prints v on stdout followed by a newline. */
+static void json_print(const json_t *v)
+{
+	json_dumpf(v, stdout, JSON_PRINT_FLAGS);
+	putchar('\n');
+}
+
+/* Removes -j/--json from a command's arguments (setting json_output), so
+ * they may also follow the command as with `tunnels -j`. Returns the new
+ * argc; argv[0] (the command name) is kept. */
+static int take_json_flags(int argc, char **argv)
+{
+	int n = 1;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-j") == 0 || strcmp(argv[i], "--json") == 0)
+			json_output = 1;
+		else
+			argv[n++] = argv[i];
+	}
+	argv[n] = NULL;
+	return n;
+}
+
+/* The message of an error response: the body's "error" string, else the
+ * body's first line if it is short text, else the reason phrase. */
+static void error_message(const struct http_response *r, char *buf, size_t n)
+{
+	json_t *root = json_loadb(r->body, r->body_len, 0, NULL);
+	json_t *e = root ? json_object_get(root, "error") : NULL;
+	size_t len;
+
+	if (json_is_string(e)) {
+		snprintf(buf, n, "%s", json_string_value(e));
+	} else if (!root && r->body_len && r->body_len < 200 &&
+		   (len = strcspn(r->body, "\r\n")) > 0) {
+		snprintf(buf, n, "%.*s", (int)len, r->body);
+	} else if (r->reason[0]) {
+		snprintf(buf, n, "%s", r->reason);
+	} else {
+		snprintf(buf, n, "request failed");
+	}
+	json_decref(root);
+}
+
+/* Sends method path (req, when non-NULL, as the JSON body) to the HTTP API
+ * and checks the answer. On a 2xx status returns 0 with *out set to the
+ * parsed body, or to NULL when the body is empty or (only if !need_json)
+ * not JSON; the caller json_decref()s it. Otherwise prints one line on
+ * stderr ("shuntctl: HTTP 404: no such backend", "shuntctl: cannot reach
+ * the HTTP API at ...") and returns the exit status: 2 for an invalid -H
+ * address, else 1. */
+static int api_call(const char *method, const char *path, const json_t *req, int need_json,
+		    json_t **out)
+{
+	struct http_response r;
+	char err[256], msg[512];
+	char *body = NULL;
+	json_error_t jerr;
+	enum http_err rc;
+
+	*out = NULL;
+	if (req) {
+		body = json_dumps(req, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		if (!body) {
+			fprintf(stderr, "shuntctl: out of memory\n");
+			return 1;
+		}
+	}
+	rc = http_request(http_addr, method, path, http_token, body, body ? strlen(body) : 0,
+			  &r, err, sizeof(err));
+	free(body);
+	switch (rc) {
+	case HTTP_OK:
+		break;
+	case HTTP_E_ADDR:
+		fprintf(stderr, "shuntctl: invalid HTTP API address: %s\n", err);
+		return 2;
+	case HTTP_E_CONNECT:
+		fprintf(stderr, "shuntctl: cannot reach the HTTP API at %s: %s\n", http_addr, err);
+		return 1;
+	default:
+		fprintf(stderr, "shuntctl: HTTP API at %s: %s\n", http_addr, err);
+		return 1;
+	}
+	if (r.status < 200 || r.status > 299) {
+		error_message(&r, msg, sizeof(msg));
+		fprintf(stderr, "shuntctl: HTTP %d: %s\n", r.status, msg);
+		if (r.status == 401 && !(http_token && *http_token))
+			fprintf(stderr, "shuntctl: the API wants a token: -T TOKEN or "
+					"SHUNT_HTTP_TOKEN\n");
+		http_response_free(&r);
+		return 1;
+	}
+	if (r.body_len) {
+		*out = json_loadb(r.body, r.body_len, 0, &jerr);
+		if (!*out && need_json) {
+			fprintf(stderr, "shuntctl: HTTP API at %s answered %s %s with invalid JSON "
+					"(%s at line %d column %d)\n", http_addr, method, path, jerr.text,
+				jerr.line, jerr.column);
+			http_response_free(&r);
+			return 1;
+		}
+	} else if (need_json && !json_output) {
+		fprintf(stderr, "shuntctl: HTTP API at %s answered %s %s with an empty body\n",
+			http_addr, method, path);
+		http_response_free(&r);
+		return 1;
+	}
+	http_response_free(&r);
+	return 0;
+}
+
+/* A JSON scalar as table/stats text: strings as they are, integers and
+ * reals as numbers, true/false, "-" for null or missing; arrays and
+ * objects compact JSON. Returns a malloc'd string (NULL: out of memory). */
+static char *json_text(const json_t *v)
+{
+	if (!v || json_is_null(v))
+		return strdup("-");
+	if (json_is_string(v))
+		return strdup(json_string_value(v));
+	return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
+}
+
+/* A string member of obj, or of obj.backend (write responses may wrap the
+ * backend), or NULL. */
+static const char *resp_str(const json_t *obj, const char *key)
+{
+	const json_t *v = json_object_get(obj, key);
+
+	if (!json_is_string(v))
+		v = json_object_get(json_object_get(obj, "backend"), key);
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* Parses a weight: a decimal integer 0..INT_MAX. */
+static int parse_weight(const char *s, json_int_t *w)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || end == s || *end || v < 0 || v > 0x7fffffff || s[0] == '+' || s[0] == ' ') {
+		fprintf(stderr, "shuntctl backend: weight '%s' is not an integer >= 0\n", s);
+		return -1;
+	}
+	*w = v;
+	return 0;
+}
+
+enum { BCOL_POOL, BCOL_ADDR, BCOL_WEIGHT, BCOL_STATE, BCOL_HEALTH, BCOL_SESS, BCOL_TOTAL,
+       BCOL_FAIL, NBCOLS };
+
+static const char *const bcol_heads[NBCOLS] = {
+	"POOL", "ADDRESS", "WEIGHT", "STATE", "HEALTH", "SESSIONS", "TOTAL", "FAILURES",
+};
+
+static const char *const bcol_keys[NBCOLS] = {
+	"pool", "address", "weight", "state", "health", "sessions", "sessions_total",
+	"connect_failures",
+};
+
+static const int bcol_right[NBCOLS] = {
+	[BCOL_WEIGHT] = 1, [BCOL_SESS] = 1, [BCOL_TOTAL] = 1, [BCOL_FAIL] = 1,
+};
+
+/* Prints the backends table (and any health check errors under it). */
+static int print_backends(const json_t *list)
+{
+	size_t n = json_array_size(list), i;
+	char **cells;
+	int width[NBCOLS], rc = 0;
+
+	if (n == 0) {
+		printf("no backends\n");
+		return 0;
+	}
+	cells = calloc(n * NBCOLS, sizeof(*cells));
+	if (!cells) {
+		fprintf(stderr, "shuntctl: out of memory\n");
+		return 1;
+	}
+	for (int k = 0; k < NBCOLS; k++)
+		width[k] = (int)strlen(bcol_heads[k]);
+	for (i = 0; i < n; i++) {
+		const json_t *b = json_array_get(list, i);
+
+		for (int k = 0; k < NBCOLS; k++) {
+			char *c = json_text(json_object_get(b, bcol_keys[k]));
+
+			if (!c) {
+				fprintf(stderr, "shuntctl: out of memory\n");
+				rc = 1;
+				goto out;
+			}
+			cells[i * NBCOLS + k] = c;
+			if ((int)strlen(c) > width[k])
+				width[k] = (int)strlen(c);
+		}
+	}
+	for (int k = 0; k < NBCOLS; k++)
+		printf("%s%*s", k ? "  " : "", bcol_right[k] ? width[k] : -width[k], bcol_heads[k]);
+	putchar('\n');
+	for (i = 0; i < n; i++) {
+		for (int k = 0; k < NBCOLS; k++)
+			printf("%s%*s", k ? "  " : "", bcol_right[k] ? width[k] : -width[k],
+			       cells[i * NBCOLS + k]);
+		putchar('\n');
+	}
+	for (i = 0; i < n; i++) {
+		const json_t *b = json_array_get(list, i);
+		const json_t *e = json_object_get(b, "health_error");
+
+		if (json_is_string(e) && *json_string_value(e))
+			printf("health check of %s: %s\n", cells[i * NBCOLS + BCOL_ADDR],
+			       json_string_value(e));
+	}
+out:
+	for (i = 0; i < n * NBCOLS; i++)
+		free(cells[i]);
+	free(cells);
+	return rc;
+}
+
+/* GET /api/backends: the table, or the body with -j. */
+static int do_backends(int argc, char **argv)
+{
+	json_t *body, *list;
+	int rc;
+
+	argc = take_json_flags(argc, argv);
+	if (argc > 1) {
+		fprintf(stderr, "shuntctl backends: unexpected argument '%s'\n", argv[1]);
+		return 2;
+	}
+	rc = api_call("GET", "/api/backends", NULL, 1, &body);
+	if (rc)
+		return rc;
+	if (json_output) {
+		if (body)
+			json_print(body);
+	} else {
+		list = json_object_get(body, "backends");
+		if (!json_is_array(list)) {
+			fprintf(stderr, "shuntctl: HTTP API at %s: GET /api/backends: no "
+					"\"backends\" array in the response\n", http_addr);
+			rc = 1;
+		} else {
+			rc = print_backends(list);
+		}
+	}
+	json_decref(body);
+	return rc;
+}
+
+static void backend_usage(void)
+{
+	fprintf(stderr, "usage: shuntctl backend add ADDR [pool P] [weight N]\n"
+			"       shuntctl backend set ADDR [state online|draining|offline] "
+			"[weight N]\n"
+			"       shuntctl backend remove ADDR\n");
+}
+
+/* Prints the body with -j, else the summary line. Takes over body. */
+static void write_done(json_t *body, const char *summary)
+{
+	if (json_output) {
+		if (body)
+			json_print(body);
+	} else {
+		printf("%s\n", summary);
+	}
+	json_decref(body);
+}
+
+/* backend add|set|remove ADDR ...: POST/PATCH/DELETE /api/backends[/ADDR]. */
+static int do_backend(int argc, char **argv)
+{
+	const char *sub, *addr, *pool = NULL, *state = NULL, *s;
+	json_int_t weight = -1;
+	json_t *req = NULL, *body = NULL;
+	char *esc = NULL, path[1024], summary[1024];
+	int rc, is_add, is_set;
+
+	argc = take_json_flags(argc, argv);
+	if (argc < 2) {
+		backend_usage();
+		return 2;
+	}
+	sub = argv[1];
+	is_add = strcmp(sub, "add") == 0;
+	is_set = strcmp(sub, "set") == 0;
+	if (!is_add && !is_set && strcmp(sub, "remove") != 0) {
+		fprintf(stderr, "shuntctl backend: unknown subcommand '%s'\n", sub);
+		backend_usage();
+		return 2;
+	}
+	if (argc < 3 || argv[2][0] == '-' || argv[2][0] == '\0') {
+		if (argc >= 3 && argv[2][0] == '-')
+			fprintf(stderr, "shuntctl backend %s: unknown option %s\n", sub, argv[2]);
+		else
+			fprintf(stderr, "shuntctl backend %s: missing ADDR\n", sub);
+		backend_usage();
+		return 2;
+	}
+	addr = argv[2];
+	for (int i = 3; i < argc; i += 2) {
+		const char *kw = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!is_add && !is_set) {
+			fprintf(stderr, "shuntctl backend remove: unexpected argument '%s'\n", kw);
+			return 2;
+		}
+		if (!val && (strcmp(kw, "weight") == 0 || strcmp(kw, "pool") == 0 ||
+			     strcmp(kw, "state") == 0)) {
+			fprintf(stderr, "shuntctl backend %s: '%s' needs a value\n", sub, kw);
+			return 2;
+		}
+		if (strcmp(kw, "weight") == 0 && weight < 0) {
+			if (parse_weight(val, &weight) < 0)
+				return 2;
+		} else if (is_add && strcmp(kw, "pool") == 0 && !pool) {
+			if (!*val) {
+				fprintf(stderr, "shuntctl backend add: empty pool name\n");
+				return 2;
+			}
+			pool = val;
+		} else if (is_set && strcmp(kw, "state") == 0 && !state) {
+			if (strcmp(val, "online") && strcmp(val, "draining") && strcmp(val, "offline")) {
+				fprintf(stderr, "shuntctl backend set: state '%s' is not online, "
+						"draining or offline\n", val);
+				return 2;
+			}
+			state = val;
+		} else {
+			fprintf(stderr, "shuntctl backend %s: unexpected or repeated argument '%s'\n",
+				sub, kw);
+			backend_usage();
+			return 2;
+		}
+	}
+	if (is_set && !state && weight < 0) {
+		fprintf(stderr, "shuntctl backend set: nothing to change (give state and/or "
+				"weight)\n");
+		backend_usage();
+		return 2;
+	}
+
+	esc = http_escape_segment(addr);
+	if (is_add || is_set) {
+		req = json_object();
+		if (!req || !esc)
+			goto oom;
+		if ((is_add && json_object_set_new(req, "address", json_string(addr))) ||
+		    (pool && json_object_set_new(req, "pool", json_string(pool))) ||
+		    (state && json_object_set_new(req, "state", json_string(state))) ||
+		    (weight >= 0 && json_object_set_new(req, "weight", json_integer(weight))))
+			goto oom;
+	}
+	if (!esc)
+		goto oom;
+	if (strlen(esc) > sizeof(path) - 32) {
+		fprintf(stderr, "shuntctl backend: address too long\n");
+		free(esc);
+		json_decref(req);
+		return 2;
+	}
+	if (is_add)
+		snprintf(path, sizeof(path), "/api/backends");
+	else
+		snprintf(path, sizeof(path), "/api/backends/%s", esc);
+	free(esc);
+	rc = api_call(is_add ? "POST" : is_set ? "PATCH" : "DELETE", path, req, json_output,
+		      &body);
+	json_decref(req);
+	if (rc)
+		return rc;
+
+	s = resp_str(body, "address");
+	if (s)
+		addr = s;
+	if (is_add) {
+		s = resp_str(body, "pool");
+		if (s)
+			pool = s;
+		if (pool)
+			snprintf(summary, sizeof(summary), "backend %s added to pool %s", addr, pool);
+		else
+			snprintf(summary, sizeof(summary), "backend %s added", addr);
+	} else if (is_set) {
+		char w[32];
+
+		snprintf(w, sizeof(w), "%lld", (long long)weight);
+		snprintf(summary, sizeof(summary), "backend %s: %s%s%s%s%s", addr,
+			 state ? "state " : "", state ? state : "", state && weight >= 0 ? ", " : "",
+			 weight >= 0 ? "weight " : "", weight >= 0 ? w : "");
+	} else {
+		snprintf(summary, sizeof(summary), "backend %s removed", addr);
+	}
+	write_done(body, summary);
+	return 0;
+oom:
+	free(esc);
+	json_decref(req);
+	fprintf(stderr, "shuntctl: out of memory\n");
+	return 1;
+}
+
+/* kill [--query] ID: POST /api/tunnels/ID/kill {"query":bool}. */
+static int do_kill(int argc, char **argv)
+{
+	const char *idstr = NULL;
+	unsigned long long id;
+	char *end, path[64], summary[96];
+	int query = 0, rc;
+	json_t *req, *body;
+
+	argc = take_json_flags(argc, argv);
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--query") == 0 || strcmp(argv[i], "-q") == 0) {
+			query = 1;
+		} else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+			fprintf(stderr, "shuntctl kill: unknown option %s\n", argv[i]);
+			return 2;
+		} else if (!idstr) {
+			idstr = argv[i];
+		} else {
+			fprintf(stderr, "shuntctl kill: unexpected argument '%s'\n", argv[i]);
+			return 2;
+		}
+	}
+	if (!idstr) {
+		fprintf(stderr, "usage: shuntctl kill [--query] ID\n");
+		return 2;
+	}
+	errno = 0;
+	id = strtoull(idstr, &end, 10);
+	if (errno || end == idstr || *end || id > 0xffffffffull || idstr[0] == '-' ||
+	    idstr[0] == '+' || idstr[0] == ' ') {
+		fprintf(stderr, "shuntctl kill: '%s' is not a session id (see 'shuntctl "
+				"tunnels')\n", idstr);
+		return 2;
+	}
+	req = json_pack("{s:b}", "query", query);
+	if (!req) {
+		fprintf(stderr, "shuntctl: out of memory\n");
+		return 1;
+	}
+	snprintf(path, sizeof(path), "/api/tunnels/%llu/kill", id);
+	rc = api_call("POST", path, req, json_output, &body);
+	json_decref(req);
+	if (rc)
+		return rc;
+	snprintf(summary, sizeof(summary), "killed %s%llu", query ? "query of session " :
+		 "session ", id);
+	write_done(body, summary);
+	return 0;
+}
+
+/* reload: POST /api/reload. */
+static int do_reload(int argc, char **argv)
+{
+	json_t *body;
+	int rc;
+
+	argc = take_json_flags(argc, argv);
+	if (argc > 1) {
+		fprintf(stderr, "shuntctl reload: unexpected argument '%s'\n", argv[1]);
+		return 2;
+	}
+	rc = api_call("POST", "/api/reload", NULL, json_output, &body);
+	if (rc)
+		return rc;
+	write_done(body, "config reloaded");
+	return 0;
+}
+
+/* stats: GET /api/stats, "name value" lines in the order returned. */
+static int do_stats(int argc, char **argv)
+{
+	json_t *body, *stats, *v;
+	const char *name;
+	int rc;
+
+	argc = take_json_flags(argc, argv);
+	if (argc > 1) {
+		fprintf(stderr, "shuntctl stats: unexpected argument '%s'\n", argv[1]);
+		return 2;
+	}
+	rc = api_call("GET", "/api/stats", NULL, 1, &body);
+	if (rc)
+		return rc;
+	if (json_output) {
+		if (body)
+			json_print(body);
+		json_decref(body);
+		return 0;
+	}
+	stats = json_object_get(body, "stats");
+	if (!json_is_object(stats)) {
+		fprintf(stderr, "shuntctl: HTTP API at %s: GET /api/stats: no \"stats\" object "
+				"in the response\n", http_addr);
+		json_decref(body);
+		return 1;
+	}
+	json_object_foreach(stats, name, v) {
+		char *t = json_text(v);
+
+		if (!t) {
+			fprintf(stderr, "shuntctl: out of memory\n");
+			json_decref(body);
+			return 1;
+		}
+		printf("%s %s\n", name, t);
+		free(t);
+	}
+	json_decref(body);
+	return 0;
+}
+
 static const struct cmd cmds[] = {
-	{ "tunnels", do_tunnels, "tunnels [-j]", "list live kernel tunnels from the pinned maps" },
-	{ "tunnel", do_tunnel, "tunnel ID [-j]", "one kernel tunnel in detail (ID: conn id)" },
-	{ "version", do_version, "version", "print the version" },
-	{ "help", do_help, "help", "this text" },
+	{ "tunnels", do_tunnels, "tunnels [-j]", "list live kernel tunnels from the pinned maps",
+	  SEC_MAPS },
+	{ "tunnel", do_tunnel, "tunnel ID [-j]", "one kernel tunnel in detail (ID: conn id)",
+	  SEC_MAPS },
+	{ "backends", do_backends, "backends", "list backends: state, health, sessions",
+	  SEC_HTTP },
+	{ "backend", do_backend, "backend add ADDR [pool P] [weight N]", "add a backend",
+	  SEC_HTTP },
+	{ "backend", do_backend, "backend set ADDR [state S] [weight N]",
+	  "change a backend (S: online, draining, offline)", SEC_HTTP },
+	{ "backend", do_backend, "backend remove ADDR", "remove a backend", SEC_HTTP },
+	{ "kill", do_kill, "kill [--query] ID",
+	  "close session ID (--query: kill only its running query)", SEC_HTTP },
+	{ "reload", do_reload, "reload", "reload the configuration file", SEC_HTTP },
+	{ "stats", do_stats, "stats", "daemon counters, one 'name value' per line", SEC_HTTP },
+	{ "version", do_version, "version", "print the version", SEC_OTHER },
+	{ "help", do_help, "help", "this text", SEC_OTHER },
 };
 
 static int do_help(int argc, char **argv)
 {
+	static const char *const section_heads[] = {
+		[SEC_MAPS] = "kernel fast path (reads the pinned BPF maps):",
+		[SEC_HTTP] = "daemon control (HTTP API):",
+		[SEC_OTHER] = "other:",
+	};
+	int w = 0;
+
 	(void)argc;
 	(void)argv;
-	printf("usage: shuntctl [-j] [-p PIN_PATH] COMMAND [ARGS]\n\n");
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		printf("  %-16s %s\n", cmds[i].usage, cmds[i].help);
-	printf("\n  -j          JSON output\n  -p PATH     BPF pin path (default %s)\n",
-	       DEFAULT_PIN_PATH);
-	printf("\nexit status: 0 ok, 1 no such tunnel or no pinned maps, 2 usage\n");
+		if ((int)strlen(cmds[i].usage) > w)
+			w = (int)strlen(cmds[i].usage);
+	printf("usage: shuntctl [-j] [-p PIN_PATH] [-H HOST:PORT] [-T TOKEN] COMMAND [ARGS]\n");
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (i == 0 || cmds[i].section != cmds[i - 1].section)
+			printf("\n%s\n", section_heads[cmds[i].section]);
+		printf("  %-*s  %s\n", w, cmds[i].usage, cmds[i].help);
+	}
+	printf("\noptions (before the command):\n"
+	       "  -j            JSON output (control commands: the API's response body)\n"
+	       "  -p PATH       BPF pin path (default %s)\n"
+	       "  -H HOST:PORT  HTTP API address, [IPV6]:PORT for IPv6 (default $SHUNT_HTTP,\n"
+	       "                else %s)\n"
+	       "  -T TOKEN      HTTP API bearer token (default $SHUNT_HTTP_TOKEN; the variable\n"
+	       "                keeps it out of ps)\n",
+	       DEFAULT_PIN_PATH, DEFAULT_HTTP_ADDR);
+	printf("\nexit status: 0 ok, 1 error (no such tunnel, no pinned maps, HTTP API\n"
+	       "unreachable or answering an error), 2 usage\n");
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
+	const char *env;
 	int i = 1;
 
+	env = getenv("SHUNT_HTTP");
+	if (env && *env)
+		http_addr = env;
+	env = getenv("SHUNT_HTTP_TOKEN");
+	if (env && *env)
+		http_token = env;
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "-j") == 0 || strcmp(argv[i], "--json") == 0) {
 			json_output = 1;
 		} else if ((strcmp(argv[i], "-p") == 0 || strcmp(argv[i], "--pin-path") == 0) &&
 			   i + 1 < argc) {
 			pin_path = argv[++i];
+		} else if ((strcmp(argv[i], "-H") == 0 || strcmp(argv[i], "--http") == 0) &&
+			   i + 1 < argc) {
+			http_addr = argv[++i];
+		} else if ((strcmp(argv[i], "-T") == 0 || strcmp(argv[i], "--token") == 0) &&
+			   i + 1 < argc) {
+			http_token = argv[++i];
 		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
 			return do_help(0, NULL);
+		} else if (i + 1 == argc && (strcmp(argv[i], "-p") == 0 || strcmp(argv[i], "-H") == 0 ||
+					     strcmp(argv[i], "-T") == 0 ||
+					     strcmp(argv[i], "--pin-path") == 0 ||
+					     strcmp(argv[i], "--http") == 0 ||
+					     strcmp(argv[i], "--token") == 0)) {
+			fprintf(stderr, "shuntctl: option %s needs an argument\n", argv[i]);
+			return 2;
 		} else {
 			fprintf(stderr, "shuntctl: unknown option %s\n", argv[i]);
 			return 2;

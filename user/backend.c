@@ -134,6 +134,28 @@ static void on_greeting(struct session *s, const uint8_t *payload, size_t len)
 	}
 }
 
+/* The metrics label of a tunnel_start() failure. */
+static enum fallback_reason fallback_reason_of(int rc)
+{
+	switch (rc) {
+	case -EBUSY:
+		return FALLBACK_QUEUED;
+	case -ENOSPC: case -E2BIG: case -ENOMEM:
+		return FALLBACK_MAP_FULL;
+	case -EOPNOTSUPP: case -ENOTCONN: case -EINVAL: case -ENOENT:
+		return FALLBACK_SOCKET;
+	default:
+		return FALLBACK_OTHER;
+	}
+}
+
+const char *const fallback_names[FALLBACK__COUNT] = {
+	[FALLBACK_QUEUED] = "bytes_queued",
+	[FALLBACK_MAP_FULL] = "map_full",
+	[FALLBACK_SOCKET] = "socket_refused",
+	[FALLBACK_OTHER] = "other",
+};
+
 /* Forwards a backend's final login packet (OK or ERR) to the client with
  * the client's sequence numbering. */
 static int forward_to_client(struct session *s, const uint8_t *payload, size_t len)
@@ -154,6 +176,8 @@ static int forward_to_client(struct session *s, const uint8_t *payload, size_t l
  * May free the session. */
 static void on_auth_reply(struct session *s, const uint8_t *payload, size_t len)
 {
+	char fallback_why[300];
+
 	if (len == 0) {
 		sess_fail(s, SHUNT_ER_NO_BACKEND, SHUNT_SQLSTATE_NO_BACKEND, "shunt: empty login reply from backend");
 		return;
@@ -170,12 +194,16 @@ static void on_auth_reply(struct session *s, const uint8_t *payload, size_t len)
 			sess_free(s);
 			return;
 		}
+		pool_lat_record(&s->backend->login_lat, sess_now_us() - s->phase_start_us);
+		pool_note_success(s->backend);
 		STAT_ADD(s->sh, established, 1);
+		const char *user_why = fp_user_space_reason();
 		if (fp_active()) {
 			char why[256];
 			int rc = tunnel_start(s, payload, len, ok.status, why, sizeof(why));
 			if (rc == 0) {
 				STAT_ADD(s->sh, sessions_kernel, 1);
+				sess_set_path(s, SESS_PATH_KERNEL, NULL);
 				sess_log(s, LOG_INFO, "session established: user=%s db=%s "
 					 "backend_thread=%u mode=kernel", s->user, s->db ? s->db : "-",
 					 s->backend_thread_id);
@@ -187,14 +215,18 @@ static void on_auth_reply(struct session *s, const uint8_t *payload, size_t len)
 				return;
 			}
 			STAT_ADD(s->sh, fallbacks, 1);
+			STAT_ADD(s->sh, fallback_by[fallback_reason_of(rc)], 1);
 			sess_log(s, LOG_INFO, "kernel fast path refused this session (%s); "
 				 "relaying in user space", why);
+			snprintf(fallback_why, sizeof(fallback_why), "kernel refused: %s", why);
+			user_why = fallback_why;
 		}
 		if (forward_to_client(s, payload, len) < 0 ||
 		    relay_start(s, s->backend_caps, ok.status) < 0) {
 			sess_free(s);
 			return;
 		}
+		sess_set_path(s, SESS_PATH_USER, user_why);
 		sess_log(s, LOG_INFO, "session established: user=%s db=%s backend_thread=%u mode=user",
 			 s->user, s->db ? s->db : "-", s->backend_thread_id);
 		return;
@@ -204,7 +236,7 @@ static void on_auth_reply(struct session *s, const uint8_t *payload, size_t len)
 		if (proto_parse_err(payload, len, &e) == 0)
 			sess_log(s, LOG_WARN, "backend refused login: %u (%s) %.*s", e.code,
 				 e.sqlstate, (int)e.message.len, (const char *)e.message.p);
-		STAT_ADD(s->sh, logins_failed, 1);
+		sess_login_failed(s, LOGIN_FAIL_BACKEND_DENIED);
 		/* Relayed as-is: the client sees the server's own error. */
 		forward_to_client(s, payload, len);
 		sess_close_after_flush(s);
@@ -284,12 +316,15 @@ static void backend_event_cb(struct bufferevent *bev, short what, void *arg)
 
 	if (what & BEV_EVENT_CONNECTED) {
 		int one = 1;
+		uint64_t now = sess_now_us();
+		pool_lat_record(&s->backend->connect_lat, now - s->phase_start_us);
+		s->phase_start_us = now;
 		setsockopt(bufferevent_getfd(s->bbev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		if (sess_set_state(s, SESS_BACKEND_GREETING) < 0) {
 			sess_free(s);
 			return;
 		}
-		sess_arm_timer(s, s->sh->cfg->backend_login_timeout_ms);
+		sess_arm_timer(s, shunt_cfg(s->sh)->backend_login_timeout_ms);
 		return;
 	}
 	if (s->state == SESS_BACKEND_AUTH) {
@@ -310,17 +345,17 @@ void backend_start(struct session *s)
 	struct pool *p = s->lc->pool;
 	struct backend *b = NULL;
 
-	if (s->tries < p->n_backends)
-		b = pool_pick(p, s->tried_mask);
+	if (s->tries < SESS_MAX_TRIES)
+		b = pool_pick(p, s->tried, s->tries);
 	if (!b) {
+		sess_login_failed(s, LOGIN_FAIL_NO_BACKEND);
 		sess_fail(s, SHUNT_ER_NO_BACKEND, SHUNT_SQLSTATE_NO_BACKEND,
 			  "shunt: no backend available in pool '%s'", p->name);
 		return;
 	}
 	s->backend = b;
-	s->tries++;
-	if (b->index < 64)
-		s->tried_mask |= 1ull << b->index;
+	s->tried[s->tries++] = b->serial;
+	s->phase_start_us = sess_now_us();
 	if (sess_set_state(s, SESS_BACKEND_CONNECT) < 0) {
 		sess_free(s);
 		return;
@@ -334,7 +369,7 @@ void backend_start(struct session *s)
 	s->backend_seq = 0;
 	bufferevent_setcb(s->bbev, backend_read_cb, NULL, backend_event_cb, s);
 	bufferevent_enable(s->bbev, EV_READ);
-	sess_arm_timer(s, s->sh->cfg->connect_timeout_ms);
+	sess_arm_timer(s, shunt_cfg(s->sh)->connect_timeout_ms);
 	sess_log(s, LOG_DEBUG, "connecting (try %u)", s->tries);
 	if (bufferevent_socket_connect(s->bbev, (struct sockaddr *)&b->addr.sa,
 				       (int)b->addr.salen) < 0) {
@@ -348,7 +383,7 @@ static void backend_retry(struct session *s, const char *why)
 {
 	sess_log(s, LOG_WARN, "backend unusable (%s), trying another", why);
 	STAT_ADD(s->sh, backend_failures, 1);
-	pool_note_failure(s->backend);
+	pool_note_failure(s->backend, why);
 	pool_release(s->backend);
 	s->backend = NULL;
 	if (s->bbev) {

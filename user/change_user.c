@@ -60,7 +60,7 @@ int sess_change_user(struct session *s, const uint8_t *payload, size_t len,
 				"shunt: COM_CHANGE_USER supports mysql_native_password only");
 		return -EOPNOTSUPP;
 	}
-	const struct cfg_user *u = config_find_user(s->sh->cfg, (const char *)cu.user.p, cu.user.len);
+	const struct cfg_user *u = config_find_user(shunt_cfg(s->sh), (const char *)cu.user.p, cu.user.len);
 	empty = cu.auth_response.len == 0 ||
 		(cu.auth_response.len == 1 && cu.auth_response.p[0] == 0);
 	if (!u || cu.user.len >= sizeof(s->user) ||

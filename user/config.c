@@ -29,12 +29,24 @@
 #include "auth.h"
 #include "config.h"
 
-#ifndef SHUNT_VERSION
-#define SHUNT_VERSION "0.1.0"
-#endif
 
 #define DEFAULT_NAME          "default"
+/* Where problems are printed: stderr, or a reload's message buffer. */
+static FILE *err_stream;
+
+static FILE *cfg_err_out(void)
+{
+	return err_stream ? err_stream : stderr;
+}
+
+void config_set_error_stream(FILE *f)
+{
+	err_stream = f;
+}
+
 #define DEFAULT_LISTEN        "127.0.0.1:6033"
+#define DEFAULT_ADMIN         "127.0.0.1:6032"
+#define DEFAULT_HTTP          "127.0.0.1:6080"
 #define MS_MAX                3600000ULL          /* one hour */
 #define RELAY_BUFFER_MIN      4096ULL
 #define RELAY_BUFFER_MAX      (1ULL << 30)        /* 1 GiB */
@@ -89,11 +101,11 @@ file_err(struct parse_ctx *c, unsigned line, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s:%u: ", c->path, line);
+	fprintf(cfg_err_out(), "%s:%u: ", c->path, line);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vfprintf(cfg_err_out(), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fputc('\n', cfg_err_out());
 	c->errors++;
 }
 
@@ -101,11 +113,11 @@ static void __attribute__((format(printf, 1, 2))) cli_err(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("shunt: ", stderr);
+	fputs("shunt: ", cfg_err_out());
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vfprintf(cfg_err_out(), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fputc('\n', cfg_err_out());
 }
 
 /* Appends one zeroed element to *arr (n elements of size sz).
@@ -445,6 +457,14 @@ void config_init(struct shunt_config *cfg)
 	strcpy(cfg->server_version, "5.5.5-10.11.0-shunt");
 	cfg->fastpath = FASTPATH_AUTO;
 	strcpy(cfg->pin_path, "/sys/fs/bpf/shunt");
+	cfg->admin_on = 1;
+	cfg->http_on = 1;
+	config_parse_addr(DEFAULT_ADMIN, &cfg->admin);
+	config_parse_addr(DEFAULT_HTTP, &cfg->http);
+	strcpy(cfg->admin_user.name, "admin");
+	cfg->http_write = 1;
+	cfg->health_interval_ms = 2000;
+	cfg->health_fail_threshold = 3;
 }
 
 /* Frees all arrays and the path, wiping the users' hashes first, and leaves
@@ -677,12 +697,15 @@ static char *ini_read_line(char *str, int num, void *stream)
 enum {
 	G_LOG_LEVEL, G_THREADS, G_CONNECT_TIMEOUT, G_LOGIN_TIMEOUT, G_AUTH_TIMEOUT,
 	G_RELAY_BUFFER, G_MAX_CONNECTIONS, G_SERVER_VERSION, G_FASTPATH, G_PIN_PATH,
-	G_ADMIN, G_HTTP, G_FASTPATH_MODE,
+	G_ADMIN, G_HTTP, G_FASTPATH_MODE, G_ADMIN_USER, G_ADMIN_PASSWORD, G_ADMIN_PASSWORD_HASH,
+	G_HTTP_TOKEN, G_HTTP_WRITE, G_HEALTH_INTERVAL, G_HEALTH_THRESHOLD,
 };
 static const char *const global_keys[] = {
 	"log_level", "threads", "connect_timeout_ms", "backend_login_timeout_ms",
 	"auth_timeout_ms", "relay_buffer", "max_connections", "server_version",
-	"fastpath", "pin_path", "admin", "http", "fastpath_mode", NULL,
+	"fastpath", "pin_path", "admin", "http", "fastpath_mode", "admin_user",
+	"admin_password", "admin_password_hash", "http_token", "http_write",
+	"health_interval_ms", "health_fail_threshold", NULL,
 };
 static const char *const listener_keys[] = { "listen", "pool", NULL };
 static const char *const pool_keys[] = { "backend", NULL };
@@ -724,6 +747,23 @@ static bool valid_server_version(const char *v)
 static bool valid_pin_path(const char *v)
 {
 	return v[0] == '/' && strlen(v) < sizeof(((struct shunt_config *)0)->pin_path);
+}
+
+/* admin = / http = : an address turns the listener on, "off" turns it off. */
+static int set_listen_or_off(struct shunt_config *cfg, int admin, const char *v,
+			     char *err, size_t errsz)
+{
+	int *on = admin ? &cfg->admin_on : &cfg->http_on;
+
+	if (strcmp(v, "off") == 0) {
+		*on = 0;
+	} else {
+		if (parse_addr(v, admin ? &cfg->admin : &cfg->http, err, errsz) < 0)
+			return -EINVAL;
+		*on = 1;
+	}
+	*(admin ? &cfg->admin_set : &cfg->http_set) = 1;
+	return 0;
 }
 
 /* Sets one [global] key from v. Returns 0 or -EINVAL with err filled. */
@@ -792,9 +832,53 @@ static int set_global(struct shunt_config *cfg, int key, const char *v, char *er
 		}
 		return 0;
 	case G_ADMIN: case G_HTTP:
-		if (parse_addr(v, key == G_ADMIN ? &cfg->admin : &cfg->http, err, errsz) < 0)
+		return set_listen_or_off(cfg, key == G_ADMIN, v, err, errsz);
+	case G_ADMIN_USER:
+		if (!valid_user_name(v, strlen(v))) {
+			snprintf(err, errsz, "'%s': expected a name of 1..63 bytes without spaces or ':'", v);
 			return -EINVAL;
-		*(key == G_ADMIN ? &cfg->admin_set : &cfg->http_set) = 1;
+		}
+		strcpy(cfg->admin_user.name, v);
+		return 0;
+	case G_ADMIN_PASSWORD:
+		config_set_user_password(&cfg->admin_user, v);
+		cfg->admin_password_set = 1;
+		return 0;
+	case G_ADMIN_PASSWORD_HASH:
+		if (v[0] != '*' || auth_parse_stage2_hex(v, cfg->admin_user.stage2) < 0) {
+			snprintf(err, errsz, "'%s': expected '*' followed by 40 hex digits", v);
+			return -EINVAL;
+		}
+		cfg->admin_user.empty_password = 0;
+		cfg->admin_password_set = 1;
+		return 0;
+	case G_HTTP_TOKEN:
+		if (strlen(v) >= sizeof(cfg->http_token) || strpbrk(v, " \t\"")) {
+			snprintf(err, errsz, "expected at most %zu characters without spaces or quotes",
+				 sizeof(cfg->http_token) - 1);
+			return -EINVAL;
+		}
+		strcpy(cfg->http_token, v);
+		return 0;
+	case G_HTTP_WRITE:
+		if (strcmp(v, "on") == 0)
+			cfg->http_write = 1;
+		else if (strcmp(v, "off") == 0)
+			cfg->http_write = 0;
+		else {
+			snprintf(err, errsz, "'%s': expected on or off", v);
+			return -EINVAL;
+		}
+		return 0;
+	case G_HEALTH_INTERVAL:
+		if (parse_num(v, 100, MS_MAX, false, &n, err, errsz) < 0)
+			return -EINVAL;
+		cfg->health_interval_ms = (unsigned)n;
+		return 0;
+	case G_HEALTH_THRESHOLD:
+		if (parse_num(v, 0, 1000, false, &n, err, errsz) < 0)
+			return -EINVAL;
+		cfg->health_fail_threshold = (unsigned)n;
 		return 0;
 	}
 	return -EINVAL;
@@ -947,18 +1031,28 @@ val_err(const struct src_map *m, enum sect_kind k, const char *name, const char 
 	va_list ap;
 
 	if (e && m->path)
-		fprintf(stderr, "%s:%u: ", m->path, e->line);
+		fprintf(cfg_err_out(), "%s:%u: ", m->path, e->line);
 	else
-		fputs("shunt: ", stderr);
+		fputs("shunt: ", cfg_err_out());
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vfprintf(cfg_err_out(), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fputc('\n', cfg_err_out());
 }
 
 static int validate(struct shunt_config *cfg, const struct src_map *m)
 {
 	int errors = 0;
+
+	if (cfg->admin_set && cfg->admin_on && !cfg->admin_password_set) {
+		cli_err("admin = %s: the admin port needs admin_password (or "
+			"admin_password_hash, or --admin-user NAME:PASSWORD)", cfg->admin.text);
+		errors++;
+	}
+	if (cfg->admin_on && cfg->http_on && addr_equal(&cfg->admin, &cfg->http)) {
+		cli_err("admin and http are both %s", cfg->admin.text);
+		errors++;
+	}
 
 	if (cfg->n_users == 0) {
 		cli_err("no users defined: add a [user NAME] section or --user NAME:PASSWORD");
@@ -1009,7 +1103,7 @@ int config_validate(struct shunt_config *cfg)
 
 enum {
 	OPT_LISTEN = 256, OPT_BACKEND, OPT_USER, OPT_FASTPATH, OPT_PIN_PATH,
-	OPT_ADMIN, OPT_HTTP, OPT_LOG_LEVEL, OPT_CHECK, OPT_FASTPATH_MODE,
+	OPT_ADMIN, OPT_HTTP, OPT_LOG_LEVEL, OPT_CHECK, OPT_FASTPATH_MODE, OPT_ADMIN_USER,
 };
 
 static const struct option long_opts[] = {
@@ -1021,6 +1115,7 @@ static const struct option long_opts[] = {
 	{ "pin-path",     required_argument, NULL, OPT_PIN_PATH },
 	{ "admin",        required_argument, NULL, OPT_ADMIN },
 	{ "http",         required_argument, NULL, OPT_HTTP },
+	{ "admin-user",   required_argument, NULL, OPT_ADMIN_USER },
 	{ "log-level",    required_argument, NULL, OPT_LOG_LEVEL },
 	{ "check-config", no_argument,       NULL, OPT_CHECK },
 	{ "help",         no_argument,       NULL, 'h' },
@@ -1032,8 +1127,8 @@ static void usage(FILE *f)
 {
 	fputs("Usage: shunt [-c FILE] [--listen HOST:PORT] [--backend HOST:PORT]...\n"
 	      "             [--user NAME:PASSWORD]... [--fastpath auto|on|off]\n"
-	      "             [--pin-path DIR] [--admin HOST:PORT] [--http HOST:PORT]\n"
-	      "             [--log-level error|warn|info|debug] [--check-config]\n"
+	      "             [--pin-path DIR] [--admin HOST:PORT|off] [--http HOST:PORT|off]\n"
+	      "             [--admin-user NAME:PASSWORD] [--log-level error|warn|info|debug] [--check-config]\n"
 	      "\n"
 	      "A MySQL-protocol proxy. Flags override the configuration file.\n"
 	      "\n"
@@ -1047,8 +1142,10 @@ static void usage(FILE *f)
 	      "  --fastpath MODE         auto, on or off\n"
 	      "  --fastpath-mode KIND    auto, verdict or stream_parser (how the program attaches)\n"
 	      "  --pin-path DIR          bpffs directory for pinned maps\n"
-	      "  --admin HOST:PORT       admin (MySQL protocol) listener\n"
-	      "  --http HOST:PORT        HTTP status/metrics listener\n"
+	      "  --admin HOST:PORT|off   SQL admin port (default 127.0.0.1:6032, opened\n"
+	      "                          when an admin password is set)\n"
+	      "  --http HOST:PORT|off    HTTP API and /metrics (default 127.0.0.1:6080)\n"
+	      "  --admin-user NAME:PASSWORD  the admin port's account\n"
 	      "  --log-level LEVEL       error, warn, info or debug\n"
 	      "  --check-config          check the configuration and exit\n"
 	      "  -h, --help              show this help\n"
@@ -1061,7 +1158,7 @@ static void usage(FILE *f)
 struct pending {
 	const char *file;
 	const char *listen;
-	const char *log_level, *fastpath, *pin_path, *admin, *http, *fastpath_mode;
+	const char *log_level, *fastpath, *pin_path, *admin, *http, *fastpath_mode, *admin_user;
 	const char **backends;  size_t n_backends;   /* point into argv */
 	const char **users;     size_t n_users;
 };
@@ -1098,20 +1195,25 @@ static int apply_flags(struct shunt_config *cfg, const struct pending *p)
 			cfg->pin_path_set = 1;
 		}
 	}
-	if (p->admin) {
-		if (parse_addr(p->admin, &cfg->admin, err, sizeof(err)) < 0) {
-			cli_err("--admin %s", err);
-			errors++;
-		} else {
-			cfg->admin_set = 1;
-		}
+	if (p->admin && set_listen_or_off(cfg, 1, p->admin, err, sizeof(err)) < 0) {
+		cli_err("--admin %s", err);
+		errors++;
 	}
-	if (p->http) {
-		if (parse_addr(p->http, &cfg->http, err, sizeof(err)) < 0) {
-			cli_err("--http %s", err);
+	if (p->http && set_listen_or_off(cfg, 0, p->http, err, sizeof(err)) < 0) {
+		cli_err("--http %s", err);
+		errors++;
+	}
+	if (p->admin_user) {
+		const char *colon = strchr(p->admin_user, ':');
+		if (!colon || !valid_user_name(p->admin_user, (size_t)(colon - p->admin_user))) {
+			cli_err("--admin-user: expected NAME:PASSWORD with a name of 1..63 bytes "
+				"without spaces or ':'");
 			errors++;
 		} else {
-			cfg->http_set = 1;
+			memcpy(cfg->admin_user.name, p->admin_user, (size_t)(colon - p->admin_user));
+			cfg->admin_user.name[colon - p->admin_user] = '\0';
+			config_set_user_password(&cfg->admin_user, colon + 1);
+			cfg->admin_password_set = 1;
 		}
 	}
 
@@ -1239,6 +1341,7 @@ int config_from_args(struct shunt_config *cfg, int argc, char **argv)
 		case OPT_PIN_PATH:  p.pin_path = optarg; break;
 		case OPT_ADMIN:     p.admin = optarg; break;
 		case OPT_HTTP:      p.http = optarg; break;
+		case OPT_ADMIN_USER: p.admin_user = optarg; break;
 		case OPT_LOG_LEVEL: p.log_level = optarg; break;
 		case OPT_CHECK:     cfg->check_only = 1; break;
 		case ':':

@@ -9,8 +9,11 @@
 
 #include <stdint.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/socket.h>
 #include "log.h"
+
+#define SHUNT_VERSION "0.2.0"
 
 #define CFG_NAME_MAX 64
 #define CFG_ADDR_MAX 300        /* "host:port" as written, for logs and views */
@@ -67,8 +70,19 @@ struct shunt_config {
 	enum fastpath_kind fastpath_kind;  /* default auto */
 	char pin_path[256];                /* default /sys/fs/bpf/shunt */
 	int fastpath_set, pin_path_set, admin_set, http_set; /* given explicitly */
-	struct cfg_addr admin;             /* later issue */
-	struct cfg_addr http;              /* later issue */
+	/* Operating shunt (docs/admin.md) */
+	int admin_on;                      /* SQL admin port; default on when an admin
+					      password is set */
+	struct cfg_addr admin;             /* default 127.0.0.1:6032 */
+	struct cfg_user admin_user;        /* default name "admin"; no password = port off */
+	int admin_password_set;
+	int http_on;                       /* HTTP API; default on */
+	struct cfg_addr http;              /* default 127.0.0.1:6080 */
+	char http_token[128];              /* required on write endpoints when set */
+	int http_write;                    /* write endpoints enabled; default 1 */
+	unsigned health_interval_ms;       /* probe of down backends; default 2000 */
+	unsigned health_fail_threshold;    /* consecutive failures that mark a backend
+					      down; default 3, 0 = never */
 
 	struct cfg_listener *listeners;
 	size_t n_listeners;
@@ -78,8 +92,14 @@ struct shunt_config {
 	size_t n_users;
 
 	char *path;                        /* config file, or NULL */
+	struct shunt_config *retired_next; /* the daemon's list of replaced configs */
 	int check_only;                    /* --check-config */
 };
+
+/* Sends the messages of the config_* functions to f instead of stderr
+ * (NULL: back to stderr). Not thread-safe: start-up and the control
+ * thread's reloads never run at the same time. */
+void config_set_error_stream(FILE *f);
 
 /* Fills every default; no listeners, pools or users. */
 void config_init(struct shunt_config *cfg);

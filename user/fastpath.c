@@ -32,12 +32,50 @@ static struct {
 	struct shunt_bpf *skel;
 	int active;
 	enum fastpath_kind kind;       /* the attachment in use */
-	int sock_map_fd, tunnels_fd, ctl_fd;
+	int sock_map_fd, tunnels_fd, ctl_fd, stats_fd;
 	char pin_path[256];
 	int pinned;
-} fp = { .sock_map_fd = -1, .tunnels_fd = -1, .ctl_fd = -1 };
+	char user_reason[300];         /* why sessions are relayed in user space */
+} fp = { .sock_map_fd = -1, .tunnels_fd = -1, .ctl_fd = -1, .stats_fd = -1 };
 
-static const char *const pinned_maps[] = { "sock_map", "tunnels", "tunnel_ctl" };
+static const char *const pinned_maps[] = { "sock_map", "tunnels", "tunnel_ctl", "fp_stats" };
+#define N_PINNED (sizeof(pinned_maps) / sizeof(pinned_maps[0]))
+
+void fp_note_user_space(const char *why)
+{
+	snprintf(fp.user_reason, sizeof(fp.user_reason), "%s", why);
+}
+
+const char *fp_user_space_reason(void)
+{
+	return fp.active ? NULL : fp.user_reason;
+}
+
+int fp_stats_read(struct fp_stats *sum)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u32 zero = 0;
+
+	memset(sum, 0, sizeof(*sum));
+	if (!fp.active || ncpu <= 0)
+		return -ENOENT;
+	struct fp_stats *per = calloc((size_t)ncpu, sizeof(*per));
+	if (!per)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fp.stats_fd, &zero, per) < 0) {
+		int err = -errno;
+		free(per);
+		return err;
+	}
+	for (int c = 0; c < ncpu; c++) {
+		__u64 *dst = (__u64 *)sum;
+		const __u64 *src = (const __u64 *)&per[c];
+		for (size_t i = 0; i < sizeof(*sum) / sizeof(__u64); i++)
+			dst[i] += src[i];
+	}
+	free(per);
+	return 0;
+}
 
 int fp_active(void)
 {
@@ -130,7 +168,7 @@ static void remove_stale_pins(const char *dir)
 {
 	char path[512];
 
-	for (size_t i = 0; i < sizeof(pinned_maps) / sizeof(pinned_maps[0]); i++) {
+	for (size_t i = 0; i < N_PINNED; i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, pinned_maps[i]);
 		if (unlink(path) == 0)
 			pr_info("fast path: removed stale pin %s", path);
@@ -141,10 +179,11 @@ static void remove_stale_pins(const char *dir)
 static int pin_maps(char *why, size_t n)
 {
 	struct bpf_map *maps[] = { fp.skel->maps.sock_map, fp.skel->maps.tunnels,
-				   fp.skel->maps.tunnel_ctl };
+				   fp.skel->maps.tunnel_ctl, fp.skel->maps.fp_stats };
 	char path[512];
 
-	for (size_t i = 0; i < 3; i++) {
+	_Static_assert(sizeof(maps) / sizeof(maps[0]) == N_PINNED, "one pin per map");
+	for (size_t i = 0; i < N_PINNED; i++) {
 		snprintf(path, sizeof(path), "%s/%s", fp.pin_path, pinned_maps[i]);
 		int rc = bpf_map__pin(maps[i], path);
 		if (rc < 0) {
@@ -241,6 +280,7 @@ int fp_init(const struct shunt_config *cfg, char *why, size_t whylen)
 	fp.sock_map_fd = bpf_map__fd(fp.skel->maps.sock_map);
 	fp.tunnels_fd = bpf_map__fd(fp.skel->maps.tunnels);
 	fp.ctl_fd = bpf_map__fd(fp.skel->maps.tunnel_ctl);
+	fp.stats_fd = bpf_map__fd(fp.skel->maps.fp_stats);
 	rc = attach(cfg->fastpath_kind, why, whylen);
 	if (rc < 0)
 		goto fail;
@@ -259,7 +299,7 @@ void fp_fini(void)
 {
 	if (fp.pinned) {
 		char path[512];
-		for (size_t i = 0; i < sizeof(pinned_maps) / sizeof(pinned_maps[0]); i++) {
+		for (size_t i = 0; i < N_PINNED; i++) {
 			snprintf(path, sizeof(path), "%s/%s", fp.pin_path, pinned_maps[i]);
 			unlink(path);
 		}
@@ -271,7 +311,7 @@ void fp_fini(void)
 	shunt_bpf__destroy(fp.skel);
 	fp.skel = NULL;
 	fp.active = 0;
-	fp.sock_map_fd = fp.tunnels_fd = fp.ctl_fd = -1;
+	fp.sock_map_fd = fp.tunnels_fd = fp.ctl_fd = fp.stats_fd = -1;
 }
 
 int fp_sock_cookie(int fd, uint64_t *cookie)

@@ -27,6 +27,15 @@ int fp_active(void);
 /* "verdict" or "stream_parser" (the active attachment), or "off". */
 const char *fp_mode_name(void);
 
+/* Remembers why sessions are relayed in user space when the fast path is
+ * not active (configured off, or unavailable: the start-up reason). */
+void fp_note_user_space(const char *why);
+/* That reason, or NULL when the fast path is active. */
+const char *fp_user_space_reason(void);
+/* Sums the program's per-CPU counters. 0, -ENOENT when the fast path is
+ * not active, or -errno. */
+int fp_stats_read(struct fp_stats *sum);
+
 /* The socket cookie of fd (SO_COOKIE). 0 or -errno. */
 int fp_sock_cookie(int fd, uint64_t *cookie);
 

@@ -7,28 +7,13 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 #include "config.h"
+#include "control.h"
 #include "fastpath.h"
 #include "log.h"
 #include "pool.h"
+#include "session.h"
 #include "shunt.h"
 #include "worker.h"
-
-/* Options parsed now but served by later releases. A clear refusal beats
- * silently ignoring an operator's intent. */
-static int refuse_unimplemented(const struct shunt_config *cfg)
-{
-	int bad = 0;
-
-	if (cfg->admin_set) {
-		fprintf(stderr, "shunt: --admin: the SQL admin port is not implemented in this version\n");
-		bad = 1;
-	}
-	if (cfg->http_set) {
-		fprintf(stderr, "shunt: --http: the HTTP API is not implemented in this version\n");
-		bad = 1;
-	}
-	return bad ? -EINVAL : 0;
-}
 
 /* Brings up the kernel fast path as configured. auto: one log line saying
  * why it is not used, then the user-space relay; on: refuse to start. */
@@ -38,6 +23,7 @@ static int start_fastpath(const struct shunt_config *cfg)
 
 	if (cfg->fastpath == FASTPATH_OFF) {
 		pr_info("fast path off (configured): sessions are relayed in user space");
+		fp_note_user_space("fast path off (configured)");
 		return 0;
 	}
 	if (fp_init(cfg, why, sizeof(why)) == 0)
@@ -47,6 +33,9 @@ static int start_fastpath(const struct shunt_config *cfg)
 		return -1;
 	}
 	pr_warn("fast path unavailable, relaying in user space: %s", why);
+	char reason[300];
+	snprintf(reason, sizeof(reason), "fast path unavailable: %s", why);
+	fp_note_user_space(reason);
 	return 0;
 }
 
@@ -56,6 +45,34 @@ static void on_usr1(evutil_socket_t sig, short what, void *arg)
 	(void)sig;
 	(void)what;
 	pool_log_stats(sh->pools, sh->n_pools);
+}
+
+static void on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	pr_info("SIGHUP: reloading the configuration");
+	control_request_reload(arg);
+}
+
+/* Frees the configurations reloads replaced, and the running one unless
+ * it is start-up's (on main's stack). */
+static void free_configs(struct shunt *sh, struct shunt_config *startup)
+{
+	struct shunt_config *c = sh->retired, *next;
+
+	if (sh->cfg && sh->cfg != startup) {
+		config_free(sh->cfg);
+		free(sh->cfg);
+	}
+	for (; c; c = next) {
+		next = c->retired_next;
+		if (c != startup) {
+			config_free(c);
+			free(c);
+		}
+	}
+	sh->cfg = sh->retired = NULL;
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -70,7 +87,7 @@ int main(int argc, char **argv)
 	struct shunt_config cfg;
 	struct shunt sh;
 	struct event_base *main_base = NULL;
-	struct event *sigint = NULL, *sigterm = NULL, *sigusr1 = NULL;
+	struct event *sigint = NULL, *sigterm = NULL, *sigusr1 = NULL, *sighup = NULL;
 	int rc, status = 1;
 
 	memset(&sh, 0, sizeof(sh));
@@ -88,8 +105,6 @@ int main(int argc, char **argv)
 		status = 0;
 		goto out_cfg;
 	}
-	if (refuse_unimplemented(&cfg) < 0)
-		goto out_cfg;
 
 	log_set_level(cfg.log_level);
 	signal(SIGPIPE, SIG_IGN);
@@ -102,7 +117,9 @@ int main(int argc, char **argv)
 	if (start_fastpath(&cfg) < 0)
 		goto out_cfg;
 	sh.cfg = &cfg;
-	atomic_init(&sh.next_conn_id, 1);
+	sh.argc = argc;
+	sh.argv = argv;
+	sh.started_ms = sess_wall_ms();
 	sh.pools = pool_create_all(&cfg);
 	sh.n_pools = cfg.n_pools;
 	if (!sh.pools)
@@ -115,11 +132,17 @@ int main(int argc, char **argv)
 	sigint = evsignal_new(main_base, SIGINT, on_signal, main_base);
 	sigterm = evsignal_new(main_base, SIGTERM, on_signal, main_base);
 	sigusr1 = evsignal_new(main_base, SIGUSR1, on_usr1, &sh);
-	if (!sigint || !sigterm || !sigusr1 || evsignal_add(sigint, NULL) < 0 ||
-	    evsignal_add(sigterm, NULL) < 0 || evsignal_add(sigusr1, NULL) < 0)
+	sighup = evsignal_new(main_base, SIGHUP, on_hup, &sh);
+	if (!sigint || !sigterm || !sigusr1 || !sighup || evsignal_add(sigint, NULL) < 0 ||
+	    evsignal_add(sigterm, NULL) < 0 || evsignal_add(sigusr1, NULL) < 0 ||
+	    evsignal_add(sighup, NULL) < 0)
 		goto out_workers;
 	if (worker_start_all(&sh) < 0) {
 		pr_err("cannot start worker threads");
+		goto out_workers;
+	}
+	if (control_start(&sh) < 0) {
+		pr_err("cannot start the admin port / HTTP API (see above)");
 		goto out_workers;
 	}
 	for (size_t i = 0; i < cfg.n_listeners; i++)
@@ -130,6 +153,7 @@ int main(int argc, char **argv)
 	event_base_loop(main_base, EVLOOP_NO_EXIT_ON_EMPTY);
 	status = 0;
 out_workers:
+	control_stop(&sh);
 	worker_stop_all(&sh);
 	/* After the workers: closing sessions adds their kernel counters. */
 	pr_info("sessions: %llu accepted, %llu logins ok, %llu failed, %llu established, %llu kernel, %llu fallbacks; "
@@ -153,12 +177,16 @@ out_workers:
 		event_free(sigterm);
 	if (sigusr1)
 		event_free(sigusr1);
+	if (sighup)
+		event_free(sighup);
 out_base:
 	event_base_free(main_base);
 out_pools:
 	pool_free_all(sh.pools, sh.n_pools);
+	free(sh.lstats);
 	fp_fini();
 out_cfg:
+	free_configs(&sh, &cfg);
 	config_free(&cfg);
 	libevent_global_shutdown();
 	return status;

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <event2/event.h>
+#include "kill.h"
 #include "log.h"
 #include "relay.h"
 #include "session.h"
@@ -42,7 +43,7 @@ uint32_t relay_track(struct relay *r, int to_server, const uint8_t *p, size_t le
 
 static size_t relay_chunk(const struct session *s)
 {
-	size_t c = s->sh->cfg->relay_buffer;
+	size_t c = shunt_cfg(s->sh)->relay_buffer;
 	return c < RELAY_CHUNK_MAX ? c : RELAY_CHUNK_MAX;
 }
 
@@ -130,6 +131,72 @@ static int filter_change_user(struct session *s, const uint8_t **data, size_t *l
 	return 0;
 }
 
+/* Command counts and latency (SHOW TUNNELS, /metrics): a command timed
+ * from its first byte to the end of its response, as the kernel does. */
+static void note_command(struct session *s, uint32_t ev, int to_server)
+{
+	struct relay *r = &s->relay;
+
+	if (to_server && (ev & MT_EV_CMD_START)) {
+		STAT_ADD(s->sh, relay_commands, 1);
+		if (!(ev & MT_EV_RESP_END))
+			r->cmd_start_us = sess_now_us();
+	} else if (!to_server && (ev & MT_EV_RESP_END) && r->cmd_start_us && mt_idle(&r->conv)) {
+		r->last_latency_us = sess_now_us() - r->cmd_start_us;
+		r->cmd_start_us = 0;
+	}
+}
+
+/* Answers the client's KILL (kill.c is done) and reads the client again;
+ * 1927 (the client killed its own connection) ends the session. */
+static void relay_kill_resume(struct session *s, const struct kill_result *res)
+{
+	struct proto_buf payload, pkt;
+	uint8_t seq = 1;
+	int rc;
+
+	proto_buf_init(&payload);
+	proto_buf_init(&pkt);
+	if (res->code) {
+		proto_build_err(&payload, res->code, res->sqlstate, res->msg);
+	} else {
+		struct proto_ok ok = { .status = s->relay.conv.status };
+		proto_build_ok(&payload, s->relay.conv.caps, &ok);
+	}
+	proto_put_packet(&pkt, &seq, payload.data, payload.len);
+	rc = pkt.err ? pkt.err : sess_write_all(s->cfd, pkt.data, pkt.len);
+	proto_buf_free(&payload);
+	proto_buf_free(&pkt);
+	if (rc < 0 || res->code == ER_CONNECTION_KILLED) {
+		sess_log(s, LOG_INFO, "%s", rc < 0 ? "client went away before its KILL was answered"
+			 : "the client killed its own connection");
+		sess_free(s);
+		return;
+	}
+	event_add(s->relay.crd, NULL);
+}
+
+/* A KILL at a command boundary that arrived whole, alone in this read,
+ * is carried out by shunt (kill.c) rather than by the backend, which
+ * knows nothing of shunt's connection ids. Returns 1 when taken (the
+ * client is not read until it is answered), 0 to forward the bytes. */
+static int filter_kill(struct session *s, const uint8_t *data, size_t len)
+{
+	struct relay *r = &s->relay;
+	uint32_t plen;
+	uint8_t seq;
+
+	if (!(mt_idle(&r->conv) && r->cf.hdr_have == 0 && r->cf.remaining == 0) ||
+	    proto_peek_header(data, len, &plen, &seq) < 0 || seq != 0 ||
+	    plen >= MYSQL_MAX_PAYLOAD || len != MYSQL_HDR_LEN + plen || plen == 0 ||
+	    (data[MYSQL_HDR_LEN] != COM_QUERY && data[MYSQL_HDR_LEN] != COM_PROCESS_KILL))
+		return 0;
+	if (!kill_from_client(s, data + MYSQL_HDR_LEN, plen, relay_kill_resume))
+		return 0;
+	event_del(r->crd);
+	return 1;
+}
+
 /* One direction is readable: read, track, send, until the source is empty,
  * the destination is full, or RELAY_READS_PER_EVENT reads were made. */
 static void relay_readable(struct session *s, int to_server)
@@ -171,11 +238,17 @@ static void relay_readable(struct session *s, int to_server)
 				proto_buf_free(&out);
 				continue;       /* collecting a COM_CHANGE_USER */
 			}
+			if (filter_kill(s, data, len)) {
+				proto_buf_free(&out);
+				return;         /* shunt answers it; reading resumes then */
+			}
 		}
 		uint32_t ev = relay_track(r, to_server, data, len);
 		if (ev & MT_EV_UNEXPECTED)
 			sess_log(s, LOG_DEBUG, "tracker: unexpected %s packet (state %u)",
 				 to_server ? "client" : "server", r->conv.rstate);
+		if (ev & (MT_EV_CMD_START | MT_EV_RESP_END))
+			note_command(s, ev, to_server);
 		if (to_server) {
 			r->bytes_c2s += len;
 			STAT_ADD(s->sh, relay_bytes_c2s, len);

@@ -37,6 +37,8 @@ struct relay {
 	struct mt_conv conv;        /* the conversation */
 	uint64_t bytes_c2s;         /* bytes forwarded client -> backend */
 	uint64_t bytes_s2c;
+	uint64_t cmd_start_us;      /* when the command in progress started */
+	uint64_t last_latency_us;   /* command start -> response end, last command */
 	struct relay_pending c2s;   /* waiting for the backend socket */
 	struct relay_pending s2c;   /* waiting for the client socket */
 	struct proto_buf hold;      /* a COM_CHANGE_USER being collected */

@@ -10,10 +10,12 @@
 #include <string.h>
 #include <poll.h>
 #include <unistd.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+#include "kill.h"
 #include "log.h"
 #include "session.h"
 
@@ -84,6 +86,45 @@ void sess_arm_timer(struct session *s, unsigned ms)
 	evtimer_add(s->timer, &tv);
 }
 
+const char *const login_fail_names[LOGIN_FAIL__COUNT] = {
+	[LOGIN_FAIL_ACCESS_DENIED] = "access_denied",
+	[LOGIN_FAIL_PROTOCOL] = "protocol",
+	[LOGIN_FAIL_UNSUPPORTED] = "unsupported",
+	[LOGIN_FAIL_TIMEOUT] = "timeout",
+	[LOGIN_FAIL_CLIENT_GONE] = "client_gone",
+	[LOGIN_FAIL_BACKEND_DENIED] = "backend_denied",
+	[LOGIN_FAIL_NO_BACKEND] = "no_backend",
+	[LOGIN_FAIL_TOO_MANY] = "too_many_connections",
+};
+
+void sess_login_failed(struct session *s, enum login_fail why)
+{
+	STAT_ADD(s->sh, logins_failed, 1);
+	STAT_ADD(s->sh, login_failed_by[why], 1);
+}
+
+uint64_t sess_now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+int64_t sess_wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void sess_set_path(struct session *s, enum sess_path path, const char *why)
+{
+	s->path = path;
+	snprintf(s->mode_why, sizeof(s->mode_why), "%s", why ? why : "");
+	STAT_ADD(s->sh, kernel_now, path == SESS_PATH_KERNEL);
+	STAT_ADD(s->sh, user_now, path == SESS_PATH_USER);
+}
+
 void sess_free(struct session *s)
 {
 	if (!s)
@@ -106,8 +147,14 @@ void sess_free(struct session *s)
 	if (s->bbev)
 		bufferevent_free(s->bbev);
 	pool_release(s->backend);
+	kill_session_gone(s);
 	TAILQ_REMOVE(&s->w->sessions, s, link);
 	STAT_SUB(s->sh, sessions_now, 1);
+	atomic_fetch_sub_explicit(&s->lc->stats->sessions_now, 1, memory_order_relaxed);
+	if (s->path == SESS_PATH_KERNEL)
+		STAT_SUB(s->sh, kernel_now, 1);
+	else if (s->path == SESS_PATH_USER)
+		STAT_SUB(s->sh, user_now, 1);
 	auth_wipe(s->stage1, sizeof(s->stage1));
 	free(s->db);
 	free(s->attrs);
@@ -287,9 +334,9 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 	switch (s->state) {
 	case SESS_GREETING:
 	case SESS_AUTH_SWITCH:
-		STAT_ADD(s->sh, logins_failed, 1);
+		sess_login_failed(s, LOGIN_FAIL_TIMEOUT);
 		sess_log(s, LOG_WARN, "handshake not completed within %u ms, closing",
-			 s->sh->cfg->auth_timeout_ms);
+			 shunt_cfg(s->sh)->auth_timeout_ms);
 		sess_free(s);
 		return;
 	case SESS_CLOSING:
@@ -313,7 +360,7 @@ static void send_greeting(struct session *s)
 	uint32_t pool_caps;
 	uint8_t charset;
 
-	pool_greeting_info(s->lc->pool, s->sh->cfg->server_version, version, sizeof(version),
+	pool_greeting_info(s->lc->pool, shunt_cfg(s->sh)->server_version, version, sizeof(version),
 			   &pool_caps, &charset);
 	memset(&g, 0, sizeof(g));
 	g.protocol = 10;
@@ -351,7 +398,7 @@ static void fail_access(struct session *s, int used_password)
 {
 	char msg[256];
 
-	STAT_ADD(s->sh, logins_failed, 1);
+	sess_login_failed(s, LOGIN_FAIL_ACCESS_DENIED);
 	sess_access_denied_msg(s, s->user, strlen(s->user), used_password, msg, sizeof(msg));
 	sess_fail(s, ER_ACCESS_DENIED_ERROR, "28000", "%s", msg);
 }
@@ -360,7 +407,7 @@ static void fail_access(struct session *s, int used_password)
  * keeps SHA1(password) and starts the backend login. */
 static void verify_and_route(struct session *s, const uint8_t *token, size_t token_len)
 {
-	const struct cfg_user *u = config_find_user(s->sh->cfg, s->user, strlen(s->user));
+	const struct cfg_user *u = config_find_user(shunt_cfg(s->sh), s->user, strlen(s->user));
 	/* Some clients send a single NUL for an empty password. */
 	int empty = token_len == 0 || (token_len == 1 && token[0] == 0);
 
@@ -391,18 +438,18 @@ static void on_login(struct session *s, const uint8_t *payload, size_t len)
 	struct proto_login l;
 
 	if (proto_parse_login(payload, len, &l) < 0) {
-		STAT_ADD(s->sh, logins_failed, 1);
+		sess_login_failed(s, LOGIN_FAIL_PROTOCOL);
 		sess_fail(s, ER_HANDSHAKE_ERROR, "08S01", "Bad handshake");
 		return;
 	}
 	if (l.is_ssl_request) {
-		STAT_ADD(s->sh, logins_failed, 1);
+		sess_login_failed(s, LOGIN_FAIL_UNSUPPORTED);
 		sess_fail(s, ER_HANDSHAKE_ERROR, "08S01",
 			  "shunt: TLS was requested but is not offered on this listener");
 		return;
 	}
 	if ((l.caps & SHUNT_REQUIRED_CAPS) != SHUNT_REQUIRED_CAPS) {
-		STAT_ADD(s->sh, logins_failed, 1);
+		sess_login_failed(s, LOGIN_FAIL_UNSUPPORTED);
 		sess_fail(s, ER_NOT_SUPPORTED_AUTH_MODE, "08004",
 			  "shunt: client does not support protocol 4.1 authentication");
 		return;
@@ -471,13 +518,13 @@ static void client_login_read_cb(struct bufferevent *bev, void *arg)
 	if (rc == 0)
 		return;
 	if (rc < 0) {
-		STAT_ADD(s->sh, logins_failed, 1);
+		sess_login_failed(s, LOGIN_FAIL_PROTOCOL);
 		sess_fail(s, ER_HANDSHAKE_ERROR, "08S01", "Bad handshake: packet too large");
 		return;
 	}
 	if (seq != s->client_seq) {
 		free(payload);
-		STAT_ADD(s->sh, logins_failed, 1);
+		sess_login_failed(s, LOGIN_FAIL_PROTOCOL);
 		sess_fail(s, ER_NET_PACKETS_OUT_OF_ORDER, "08S01", "Got packets out of order");
 		return;
 	}
@@ -497,7 +544,7 @@ static void client_login_event_cb(struct bufferevent *bev, short what, void *arg
 	(void)bev;
 	sess_log(s, LOG_INFO, "client went away during login (%s)",
 		 (what & BEV_EVENT_EOF) ? "EOF" : "error");
-	STAT_ADD(s->sh, logins_failed, 1);
+	sess_login_failed(s, LOGIN_FAIL_CLIENT_GONE);
 	sess_free(s);
 }
 
@@ -509,7 +556,7 @@ void sess_client_wait(struct session *s, bufferevent_event_cb on_event)
 	bufferevent_disable(s->cbev, EV_READ);
 }
 
-static void format_addr(const struct sockaddr *sa, char *out, size_t n)
+void sess_format_addr(const struct sockaddr *sa, char *out, size_t n)
 {
 	char ip[INET6_ADDRSTRLEN] = "?";
 	unsigned port = 0;
@@ -543,15 +590,20 @@ void sess_accept(struct listener_ctx *lc, int fd, const struct sockaddr *sa, int
 	s->sh = sh;
 	s->w = lc->w;
 	s->lc = lc;
-	s->id = atomic_fetch_add(&sh->next_conn_id, 1);
+	s->id = lc->w->next_id;
+	lc->w->next_id = lc->w->next_id > UINT32_MAX - sh->n_workers ? lc->w->idx + 1
+		: lc->w->next_id + sh->n_workers;
+	s->started_ms = sess_wall_ms();
 	s->state = SESS_GREETING;
 	s->cfd = s->bfd = -1;
 	TAILQ_INSERT_TAIL(&lc->w->sessions, s, link);
-	format_addr(sa, s->client_addr, sizeof(s->client_addr));
+	sess_format_addr(sa, s->client_addr, sizeof(s->client_addr));
 	if ((size_t)salen <= sizeof(s->client_sa))
 		memcpy(&s->client_sa, sa, (size_t)salen);
 	STAT_ADD(sh, sessions_total, 1);
 	STAT_ADD(sh, sessions_now, 1);
+	atomic_fetch_add_explicit(&lc->stats->sessions_total, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&lc->stats->sessions_now, 1, memory_order_relaxed);
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 
 	s->cbev = bufferevent_socket_new(lc->w->base, fd, BEV_OPT_CLOSE_ON_FREE);
@@ -565,13 +617,14 @@ void sess_accept(struct listener_ctx *lc, int fd, const struct sockaddr *sa, int
 	}
 	sess_log(s, LOG_DEBUG, "accepted on listener %s", lc->cl->name);
 
-	if (STAT_GET(sh, sessions_now) > sh->cfg->max_connections) {
+	if (STAT_GET(sh, sessions_now) > shunt_cfg(sh)->max_connections) {
 		s->client_seq = 0;
+		sess_login_failed(s, LOGIN_FAIL_TOO_MANY);
 		sess_fail(s, ER_CON_COUNT_ERROR, "08004", "Too many connections");
 		return;
 	}
 	bufferevent_setcb(s->cbev, client_login_read_cb, NULL, client_login_event_cb, s);
 	bufferevent_enable(s->cbev, EV_READ);
 	send_greeting(s);
-	sess_arm_timer(s, sh->cfg->auth_timeout_ms);
+	sess_arm_timer(s, shunt_cfg(sh)->auth_timeout_ms);
 }

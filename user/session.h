@@ -36,6 +36,13 @@ enum sess_state {
 	SESS__COUNT
 };
 
+enum sess_path { SESS_PATH_NONE = 0, SESS_PATH_KERNEL, SESS_PATH_USER };
+
+#define SESS_MAX_TRIES 16               /* backends one login tries at most */
+
+struct kill_req;
+struct kill_result;
+
 struct session {
 	struct shunt *sh;
 	struct worker *w;
@@ -63,9 +70,13 @@ struct session {
 	uint8_t stage1[AUTH_SHA1_LEN];   /* SHA1(password), recovered at login; wiped on free */
 	int empty_password;
 
+	int64_t started_ms;              /* CLOCK_REALTIME at accept (views) */
+	uint64_t phase_start_us;         /* CLOCK_MONOTONIC at connect / greeting
+					    (backend latency metrics) */
+
 	/* backend login */
 	struct backend *backend;         /* counted in its pool while set */
-	uint64_t tried_mask;             /* backends that failed for this session */
+	uint64_t tried[SESS_MAX_TRIES];  /* serials of the backends tried */
 	unsigned tries;
 	uint8_t backend_seq;
 	uint32_t backend_caps;           /* caps sent to the backend (= the session's caps) */
@@ -86,7 +97,25 @@ struct session {
 	uint64_t bfd_base;               /* backend send-queue total at hand-over */
 	uint64_t kernel_bytes_c2s;       /* final tunnel counters, read at close */
 	uint64_t kernel_bytes_s2c;
+	enum sess_path path;             /* who carries the established session */
+	char mode_why[96];               /* why user space relays it ("" in kernel mode) */
+
+	/* a KILL this session sent that shunt is carrying out (kill.c); its
+	   reply is owed to the client, and the client is not read meanwhile */
+	struct kill_req *kill_pending;
+	void (*kill_resume)(struct session *s, const struct kill_result *res);
 };
+
+/* Counts a failed client login (metrics: by reason). */
+void sess_login_failed(struct session *s, enum login_fail why);
+
+/* Monotonic microseconds (latency measurements). */
+uint64_t sess_now_us(void);
+/* CLOCK_REALTIME milliseconds (views). */
+int64_t sess_wall_ms(void);
+/* Records who carries the established session (why: the reason it is in
+ * user space, shown by SHOW TUNNELS) and counts it in the gauges. */
+void sess_set_path(struct session *s, enum sess_path path, const char *why);
 
 /* Accepts a client connection: takes ownership of fd. */
 void sess_accept(struct listener_ctx *lc, int fd, const struct sockaddr *sa, int salen);
@@ -130,6 +159,9 @@ int sess_peek_packet(struct evbuffer *in, size_t max, const uint8_t **payload,
  * drained. 1, 0 if incomplete, or -errno. */
 int sess_take_packet(struct evbuffer *in, size_t max, uint8_t **payload, size_t *len,
 		     uint8_t *seq);
+
+/* "ip:port" or "[ip6]:port" of sa. */
+void sess_format_addr(const struct sockaddr *sa, char *out, size_t n);
 
 /* The client's address without its port, as MySQL's error texts show it. */
 void sess_client_host(const struct session *s, char *out, size_t n);

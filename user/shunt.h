@@ -17,12 +17,20 @@
 
 struct shunt;
 
+/* Per-listener counters, shared by the workers (index = listener's
+ * position in the start-up configuration). */
+struct listener_stats {
+	atomic_uint_fast64_t sessions_total;
+	atomic_uint_fast64_t sessions_now;
+};
+
 /* A listener as one worker sees it (each worker has its own SO_REUSEPORT socket). */
 struct listener_ctx {
 	struct worker *w;
 	const struct cfg_listener *cl;
 	struct pool *pool;
 	struct evconnlistener *evl;
+	struct listener_stats *stats;
 };
 
 struct session;
@@ -35,16 +43,51 @@ struct worker {
 	pthread_t tid;
 	int started;                    /* tid is a running thread */
 	unsigned idx;
+	uint32_t next_id;               /* next connection id: ids of worker i are
+					   i+1 (mod n_workers), see worker_of_id() */
 	struct listener_ctx *lis;
 	size_t n_lis;
 };
 
-/* Process-wide counters (relaxed atomics; read for logs and later metrics). */
+/* Why a client login failed (metrics label). */
+enum login_fail {
+	LOGIN_FAIL_ACCESS_DENIED = 0,  /* unknown user or wrong password (shunt's check) */
+	LOGIN_FAIL_PROTOCOL,           /* malformed, oversized or out-of-order handshake */
+	LOGIN_FAIL_UNSUPPORTED,        /* TLS, missing capabilities, auth plugin */
+	LOGIN_FAIL_TIMEOUT,            /* the client did not finish in auth_timeout_ms */
+	LOGIN_FAIL_CLIENT_GONE,        /* the client closed during the login */
+	LOGIN_FAIL_BACKEND_DENIED,     /* the backend refused the login */
+	LOGIN_FAIL_NO_BACKEND,         /* no backend could be reached */
+	LOGIN_FAIL_TOO_MANY,           /* max_connections */
+	LOGIN_FAIL__COUNT
+};
+extern const char *const login_fail_names[LOGIN_FAIL__COUNT];
+
+/* Why an established session was relayed in user space instead of the kernel. */
+enum fallback_reason {
+	FALLBACK_QUEUED = 0,           /* bytes already queued in user space at hand-over */
+	FALLBACK_MAP_FULL,             /* the maps are full */
+	FALLBACK_SOCKET,               /* the kernel refused the socket (closed, unsupported) */
+	FALLBACK_OTHER,
+	FALLBACK__COUNT
+};
+extern const char *const fallback_names[FALLBACK__COUNT];
+
+/* Process-wide counters (relaxed atomics; read for logs and metrics). */
 struct shunt_stats {
 	atomic_uint_fast64_t sessions_total;     /* accepted client connections */
 	atomic_uint_fast64_t sessions_now;       /* open client connections */
 	atomic_uint_fast64_t logins_ok;
-	atomic_uint_fast64_t logins_failed;      /* bad user/password, protocol errors */
+	atomic_uint_fast64_t logins_failed;      /* all reasons */
+	atomic_uint_fast64_t login_failed_by[LOGIN_FAIL__COUNT];
+	atomic_uint_fast64_t fallback_by[FALLBACK__COUNT];
+	atomic_uint_fast64_t relay_commands;     /* commands the user-space relay carried */
+	atomic_uint_fast64_t kernel_now;         /* sessions carried by the kernel now */
+	atomic_uint_fast64_t user_now;           /* sessions relayed in user space now */
+	atomic_uint_fast64_t kills_ok;           /* KILL [QUERY] done (client, admin, HTTP) */
+	atomic_uint_fast64_t kills_failed;       /* refused or failed */
+	atomic_uint_fast64_t reloads_ok;
+	atomic_uint_fast64_t reloads_failed;
 	atomic_uint_fast64_t backend_failures;   /* connect/greeting failures and timeouts */
 	atomic_uint_fast64_t relay_bytes_c2s;    /* bytes the user-space relay forwarded */
 	atomic_uint_fast64_t relay_bytes_s2c;
@@ -57,15 +100,37 @@ struct shunt_stats {
 	atomic_uint_fast64_t kernel_bytes_s2c;
 };
 
+struct control;
+
 struct shunt {
-	struct shunt_config *cfg;
+	struct shunt_config *cfg;        /* the running configuration: read it with
+					    shunt_cfg(); replaced by a reload, and the
+					    old one kept until exit (sessions may hold
+					    pointers into it) */
+	struct shunt_config *retired;    /* configurations replaced by reloads */
 	struct pool *pools;
 	size_t n_pools;
 	struct worker *workers;
 	unsigned n_workers;
-	atomic_uint next_conn_id;
+	struct listener_stats *lstats;   /* one per start-up listener */
 	struct shunt_stats stats;
+	struct control *ctl;             /* admin port, HTTP API, health (control.c) */
+	int argc;                        /* the command line, for reloads */
+	char **argv;
+	int64_t started_ms;              /* CLOCK_REALTIME at start */
 };
+
+/* The running configuration. */
+static inline struct shunt_config *shunt_cfg(const struct shunt *sh)
+{
+	return __atomic_load_n(&sh->cfg, __ATOMIC_ACQUIRE);
+}
+
+/* The worker that owns connection id (see worker.next_id), or NULL. */
+static inline struct worker *worker_of_id(struct shunt *sh, uint32_t id)
+{
+	return id && sh->n_workers ? &sh->workers[(id - 1) % sh->n_workers] : NULL;
+}
 
 #define STAT_ADD(sh, field, n) atomic_fetch_add_explicit(&(sh)->stats.field, (n), memory_order_relaxed)
 #define STAT_SUB(sh, field, n) atomic_fetch_sub_explicit(&(sh)->stats.field, (n), memory_order_relaxed)

@@ -24,6 +24,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include "fastpath.h"
+#include "kill.h"
 #include "log.h"
 #include "session.h"
 
@@ -149,6 +150,8 @@ static int client_quit(struct session *s)
 	return fp_tunnel_get(s->ccookie, &t) == 0 && t.conv.last_cmd == COM_QUIT;
 }
 
+static int take_punted_kill(struct session *s, const struct proto_buf *in);
+
 /* Forwards held client bytes to the backend: as they are, except that a
  * COM_CHANGE_USER gets a token for the backend's scramble (change_user.c).
  * Returns the bytes taken from the client, or -errno (the session ends;
@@ -165,6 +168,10 @@ static ssize_t forward_held(struct session *s, int fd)
 	n = read_available(fd, &in);
 	if (n > 0) {
 		s->passed_read += (uint64_t)n;
+		if (take_punted_kill(s, &in)) {
+			proto_buf_free(&in);
+			return -EINPROGRESS;
+		}
 		wait_redirects_queued(s);
 	}
 	if (n > 0 && fp_tunnel_get(s->ccookie, &t) == 0 && t.state == TUN_ST_HELD &&
@@ -188,6 +195,78 @@ static ssize_t forward_held(struct session *s, int fd)
 	return n;
 }
 
+static void tunnel_client_cb(evutil_socket_t fd, short what, void *arg);
+
+/* kill.c is done with the client's punted KILL: answer it on the client
+ * socket, tell the program the held command was answered by user space
+ * (so its conversation does not wait for a backend response) and
+ * re-arm, then read the client again. */
+static void tunnel_kill_resume(struct session *s, const struct kill_result *res)
+{
+	struct proto_buf payload, pkt;
+	struct tunnel t;
+	struct tunnel_ctl ctl;
+	uint8_t seq = 1;
+	int rc;
+
+	if (fp_tunnel_get(s->ccookie, &t) < 0 || fp_ctl_get(s->ccookie, &ctl) < 0) {
+		sess_log(s, LOG_WARN, "tunnel entry gone while answering a KILL; closing");
+		sess_free(s);
+		return;
+	}
+	proto_buf_init(&payload);
+	proto_buf_init(&pkt);
+	if (res->code) {
+		proto_build_err(&payload, res->code, res->sqlstate, res->msg);
+	} else {
+		struct proto_ok ok = { .status = t.conv.status };
+		proto_build_ok(&payload, t.conv.caps, &ok);
+	}
+	proto_put_packet(&pkt, &seq, payload.data, payload.len);
+	rc = pkt.err ? pkt.err : sess_write_all(s->cfd, pkt.data, pkt.len);
+	proto_buf_free(&payload);
+	proto_buf_free(&pkt);
+	if (rc < 0 || res->code == ER_CONNECTION_KILLED) {
+		sess_log(s, LOG_INFO, "%s", rc < 0 ? "client went away before its KILL was answered"
+			 : "the client killed its own connection");
+		sess_free(s);
+		return;
+	}
+	STAT_ADD(s->sh, punts, 1);
+	ctl.answered_gen = t.held_gen;
+	ctl.rearm_gen = t.held_gen;
+	ctl.passed_seen = s->passed_read;
+	if (fp_ctl_set(s->ccookie, &ctl) < 0) {
+		sess_log(s, LOG_ERROR, "cannot re-arm the tunnel after a KILL: %s", strerror(errno));
+		sess_free(s);
+		return;
+	}
+	event_add(s->cev, NULL);
+	/* Bytes passed while the KILL ran (or the strparser's nudge). */
+	tunnel_client_cb(s->cfd, EV_READ, s);
+}
+
+/* The held bytes are exactly one KILL that shunt handles: take them.
+ * Returns 1 when kill.c took it (the client socket is not watched until
+ * the answer), 0 to forward them as they are. */
+static int take_punted_kill(struct session *s, const struct proto_buf *in)
+{
+	struct tunnel t;
+	uint32_t plen;
+	uint8_t seq;
+
+	if (fp_tunnel_get(s->ccookie, &t) < 0 || t.state != TUN_ST_HELD ||
+	    (t.punt_reason != TUN_PUNT_KILL_QUERY && t.punt_reason != TUN_PUNT_KILL_CMD) ||
+	    t.passed_bytes != s->passed_read ||
+	    proto_peek_header(in->data, in->len, &plen, &seq) < 0 || seq != 0 || plen == 0 ||
+	    plen >= MYSQL_MAX_PAYLOAD || in->len != MYSQL_HDR_LEN + plen)
+		return 0;
+	if (!kill_from_client(s, in->data + MYSQL_HDR_LEN, plen, tunnel_kill_resume))
+		return 0;
+	event_del(s->cev);
+	return 1;
+}
+
 static void tunnel_client_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct session *s = arg;
@@ -203,6 +282,8 @@ static void tunnel_client_cb(evutil_socket_t fd, short what, void *arg)
 	ssize_t n;
 	for (int round = 0; round < 64; round++) {
 		n = forward_held(s, fd);
+		if (n == -EINPROGRESS)
+			return;         /* a KILL shunt carries out; resumed after */
 		if (n < 0)
 			break;
 		STAT_ADD(s->sh, punted_bytes, (uint64_t)n);
@@ -275,7 +356,7 @@ int tunnel_start(struct session *s, const uint8_t *ok, size_t oklen, uint16_t st
 	spec.cfd = cfd;
 	spec.bfd = bfd;
 	spec.conn_id = s->id;
-	spec.backend_id = (uint32_t)s->backend->index;
+	spec.backend_id = (uint32_t)s->backend->serial;
 	spec.caps = s->backend_caps;
 	spec.status = status;
 	spec.client_sa = (const struct sockaddr *)&s->client_sa;

@@ -1,5 +1,6 @@
 /* worker.c — worker threads, listening sockets and accept. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -79,7 +80,7 @@ static void worker_free(struct worker *w)
 
 int worker_create_all(struct shunt *sh)
 {
-	const struct shunt_config *cfg = sh->cfg;
+	const struct shunt_config *cfg = shunt_cfg(sh);
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned n = cfg->threads ? cfg->threads : (unsigned)(ncpu > 0 ? ncpu : 1);
 	int err = 0;
@@ -93,13 +94,15 @@ int worker_create_all(struct shunt *sh)
 		}
 	}
 	sh->workers = calloc(n, sizeof(*sh->workers));
-	if (!sh->workers)
+	sh->lstats = calloc(cfg->n_listeners ? cfg->n_listeners : 1, sizeof(*sh->lstats));
+	if (!sh->workers || !sh->lstats)
 		return -ENOMEM;
 	sh->n_workers = n;
 	for (unsigned i = 0; i < n; i++) {
 		struct worker *w = &sh->workers[i];
 		w->sh = sh;
 		w->idx = i;
+		w->next_id = i + 1;
 		TAILQ_INIT(&w->sessions);
 		w->base = event_base_new();
 		w->lis = calloc(cfg->n_listeners, sizeof(*w->lis));
@@ -112,6 +115,7 @@ int worker_create_all(struct shunt *sh)
 			struct listener_ctx *lc = &w->lis[j];
 			lc->w = w;
 			lc->cl = &cfg->listeners[j];
+			lc->stats = &sh->lstats[j];
 			lc->pool = pool_find(sh->pools, sh->n_pools, lc->cl->pool);
 			int fd = open_listen_socket(&lc->cl->addr);
 			if (fd < 0) {
@@ -137,6 +141,45 @@ fail:
 	sh->workers = NULL;
 	sh->n_workers = 0;
 	return err;
+}
+
+struct sync_call {
+	struct worker *w;
+	void (*fn)(struct worker *w, void *arg);
+	void *arg;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int done;
+};
+
+static void sync_call_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sync_call *c = arg;
+	(void)fd;
+	(void)what;
+	c->fn(c->w, c->arg);
+	pthread_mutex_lock(&c->lock);
+	c->done = 1;
+	pthread_cond_signal(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
+int worker_call_sync(struct worker *w, void (*fn)(struct worker *w, void *arg), void *arg)
+{
+	struct sync_call c = { .w = w, .fn = fn, .arg = arg };
+
+	pthread_mutex_init(&c.lock, NULL);
+	pthread_cond_init(&c.cond, NULL);
+	int rc = event_base_once(w->base, -1, EV_TIMEOUT, sync_call_cb, &c, NULL);
+	if (rc == 0) {
+		pthread_mutex_lock(&c.lock);
+		while (!c.done)
+			pthread_cond_wait(&c.cond, &c.lock);
+		pthread_mutex_unlock(&c.lock);
+	}
+	pthread_mutex_destroy(&c.lock);
+	pthread_cond_destroy(&c.cond);
+	return rc < 0 ? -ENOMEM : 0;
 }
 
 static void *worker_main(void *arg)

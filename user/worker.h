@@ -16,4 +16,9 @@ int worker_start_all(struct shunt *sh);
  * every remaining session and frees the workers. */
 void worker_stop_all(struct shunt *sh);
 
+/* Runs fn(w, arg) on w's thread and waits for it to return. For the
+ * control thread only (never from a worker: it would wait for itself).
+ * Returns 0, or -errno if the call could not be queued. */
+int worker_call_sync(struct worker *w, void (*fn)(struct worker *w, void *arg), void *arg);
+
 #endif

@@ -264,6 +264,9 @@ shunt_spawn() {
 	fi
 	idx=${#E2E_PIDS[@]}
 	SHUNT_LOG=$E2E_TMP/shunt.$idx.log
+	# The HTTP API defaults to 127.0.0.1:6080, which concurrent instances
+	# would fight over: off unless the test asks for it (later flags win).
+	set -- --http off "$@"
 	if [ -n "${E2E_FASTPATH:-}" ]; then
 		set -- "$@" --fastpath "$E2E_FASTPATH" --pin-path "/sys/fs/bpf/shunt-e2e-$$-$idx"
 		[ -n "${E2E_FASTPATH_MODE:-}" ] && set -- "$@" --fastpath-mode "$E2E_FASTPATH_MODE"

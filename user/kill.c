@@ -1,0 +1,542 @@
+/* kill.c — KILL [CONNECTION | QUERY] <shunt id> (see kill.h). */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include "auth.h"
+#include "kill.h"
+#include "log.h"
+#include "mysql_defs.h"
+#include "session.h"
+
+#define KILL_MAX_PACKET (64 * 1024)
+
+/* ---- the statement ------------------------------------------------------ */
+
+/* Skips blanks and comments (slash-star, "-- ", "#") from *i. */
+static void skip_space(const uint8_t *q, size_t len, size_t *i)
+{
+	while (*i < len) {
+		if (isspace(q[*i])) {
+			(*i)++;
+		} else if (q[*i] == '/' && *i + 1 < len && q[*i + 1] == '*') {
+			const uint8_t *end = NULL;
+			for (size_t j = *i + 2; j + 1 < len; j++)
+				if (q[j] == '*' && q[j + 1] == '/') {
+					end = q + j + 2;
+					break;
+				}
+			*i = end ? (size_t)(end - q) : len;
+		} else if (q[*i] == '#' || (q[*i] == '-' && *i + 2 < len && q[*i + 1] == '-' &&
+					    isspace(q[*i + 2]))) {
+			while (*i < len && q[*i] != '\n')
+				(*i)++;
+		} else {
+			return;
+		}
+	}
+}
+
+/* Reads one word of letters (case-insensitive) into w (upper case). */
+static size_t read_word(const uint8_t *q, size_t len, size_t *i, char *w, size_t wsz)
+{
+	size_t n = 0;
+
+	skip_space(q, len, i);
+	while (*i < len && (isalnum(q[*i]) || q[*i] == '_')) {
+		if (n + 1 < wsz)
+			w[n++] = (char)toupper(q[*i]);
+		else
+			n = wsz;        /* too long: no keyword we know */
+		(*i)++;
+	}
+	w[n < wsz ? n : wsz - 1] = '\0';
+	return n;
+}
+
+int kill_parse(const uint8_t *q, size_t len, struct kill_stmt *st)
+{
+	char w[24];
+	size_t i = 0;
+
+	memset(st, 0, sizeof(*st));
+	if (!read_word(q, len, &i, w, sizeof(w)) || strcmp(w, "KILL") != 0)
+		return 0;
+	size_t save = i;
+	read_word(q, len, &i, w, sizeof(w));
+	if (strcmp(w, "HARD") == 0 || strcmp(w, "SOFT") == 0) {
+		save = i;
+		read_word(q, len, &i, w, sizeof(w));
+	}
+	if (strcmp(w, "QUERY") == 0) {
+		st->query_only = 1;
+	} else if (strcmp(w, "CONNECTION") != 0) {
+		i = save;               /* KILL <id> */
+	}
+	skip_space(q, len, &i);
+	uint64_t id = 0;
+	size_t digits = 0;
+	while (i < len && isdigit(q[i]) && digits < 12) {
+		id = id * 10 + (uint64_t)(q[i] - '0');
+		i++;
+		digits++;
+	}
+	if (!digits || id > UINT32_MAX || (i < len && isalnum(q[i])))
+		return 0;               /* KILL USER x, KILL QUERY ID n, an expression */
+	skip_space(q, len, &i);
+	if (i < len && q[i] == ';') {
+		i++;
+		skip_space(q, len, &i);
+	}
+	if (i != len)
+		return 0;
+	st->id = (uint32_t)id;
+	return 1;
+}
+
+/* ---- the request ---------------------------------------------------------- */
+
+struct kill_req {
+	struct shunt *sh;
+	struct event_base *reply_base;
+	uint32_t id;
+	int query_only;
+	int as_admin;
+	char user[CFG_NAME_MAX];
+	kill_done_fn done;
+	void *ctx;
+	int cancelled;                  /* requester's thread only */
+	struct kill_result res;
+
+	/* the side connection (target's thread) */
+	struct event_base *base;
+	struct bufferevent *bev;
+	struct event *timer;
+	struct cfg_addr addr;
+	char tuser[CFG_NAME_MAX];
+	uint8_t stage1[AUTH_SHA1_LEN];
+	int empty_password;
+	uint32_t thread_id;
+	uint8_t seq;
+	int phase;                      /* 0 greeting, 1 login reply, 2 query reply */
+};
+
+static void set_result(struct kill_result *r, uint16_t code, const char *sqlstate,
+		       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void set_result(struct kill_result *r, uint16_t code, const char *sqlstate,
+		       const char *fmt, ...)
+{
+	va_list ap;
+
+	r->code = code;
+	snprintf(r->sqlstate, sizeof(r->sqlstate), "%s", sqlstate);
+	va_start(ap, fmt);
+	vsnprintf(r->msg, sizeof(r->msg), fmt, ap);
+	va_end(ap);
+}
+
+/* Requester's thread: hands the result over, unless cancelled. */
+static void deliver_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct kill_req *r = arg;
+	(void)fd;
+	(void)what;
+
+	if (!r->cancelled) {
+		STAT_ADD(r->sh, kills_ok, r->res.code == 0);
+		STAT_ADD(r->sh, kills_failed, r->res.code != 0);
+		r->done(r->ctx, &r->res);
+	}
+	auth_wipe(r->stage1, sizeof(r->stage1));
+	free(r);
+}
+
+/* Target's thread: the request is finished; send it back. */
+static void finish(struct kill_req *r)
+{
+	if (r->bev) {
+		bufferevent_free(r->bev);
+		r->bev = NULL;
+	}
+	if (r->timer) {
+		event_free(r->timer);
+		r->timer = NULL;
+	}
+	auth_wipe(r->stage1, sizeof(r->stage1));
+	if (event_base_once(r->reply_base, -1, EV_TIMEOUT, deliver_cb, r, NULL) < 0) {
+		pr_err("kill: cannot deliver the result of KILL %u", r->id);
+		free(r);
+	}
+}
+
+static int side_send(struct kill_req *r, const struct proto_buf *payload)
+{
+	struct proto_buf pkt;
+	int rc;
+
+	proto_buf_init(&pkt);
+	proto_put_packet(&pkt, &r->seq, payload->data, payload->len);
+	rc = pkt.err ? pkt.err : bufferevent_write(r->bev, pkt.data, pkt.len);
+	proto_buf_free(&pkt);
+	return rc;
+}
+
+/* The backend's greeting: log in as the target session's user. */
+static int side_login(struct kill_req *r, const uint8_t *p, size_t len)
+{
+	struct proto_greeting g;
+	struct proto_login l;
+	struct proto_buf b, attrs;
+	uint8_t token[AUTH_SHA1_LEN];
+	int rc;
+
+	if (proto_parse_greeting(p, len, &g) < 0 || g.scramble_len < PROTO_SCRAMBLE_LEN)
+		return -EPROTO;
+	memset(&l, 0, sizeof(l));
+	l.caps = (CLIENT_LONG_PASSWORD | CLIENT_PROTOCOL_41 | CLIENT_SECURE_CONNECTION |
+		  CLIENT_PLUGIN_AUTH | CLIENT_TRANSACTIONS | CLIENT_CONNECT_ATTRS) & g.caps;
+	l.max_packet = 1 << 24;
+	l.charset = g.charset;
+	l.user.p = (const uint8_t *)r->tuser;
+	l.user.len = strlen(r->tuser);
+	if (!r->empty_password) {
+		auth_native_token(g.scramble, r->stage1, token);
+		l.auth_response.p = token;
+		l.auth_response.len = AUTH_SHA1_LEN;
+	}
+	l.auth_plugin.p = (const uint8_t *)AUTH_NATIVE_PLUGIN;
+	l.auth_plugin.len = strlen(AUTH_NATIVE_PLUGIN);
+	proto_buf_init(&attrs);
+	proto_put_lenenc_str(&attrs, "_proxy", 6);
+	proto_put_lenenc_str(&attrs, "shunt", 5);
+	proto_put_lenenc_str(&attrs, "program_name", 12);
+	proto_put_lenenc_str(&attrs, "shunt-kill", 10);
+	if (l.caps & CLIENT_CONNECT_ATTRS) {
+		l.has_attrs = 1;
+		l.attrs.p = attrs.data;
+		l.attrs.len = attrs.len;
+	}
+	proto_buf_init(&b);
+	proto_build_login(&b, &l);
+	auth_wipe(token, sizeof(token));
+	rc = side_send(r, &b);
+	proto_buf_free(&b);
+	proto_buf_free(&attrs);
+	return rc;
+}
+
+static int side_query(struct kill_req *r)
+{
+	struct proto_buf b;
+	char q[64];
+	int rc;
+
+	snprintf(q, sizeof(q), "KILL QUERY %u", r->thread_id);
+	proto_buf_init(&b);
+	proto_put_u8(&b, COM_QUERY);
+	proto_put_bytes(&b, q, strlen(q));
+	r->seq = 0;
+	rc = side_send(r, &b);
+	proto_buf_free(&b);
+	return rc;
+}
+
+/* Copies a backend ERR into the result, prefixed with where it came from. */
+static void backend_err(struct kill_req *r, const uint8_t *p, size_t len, const char *when)
+{
+	struct proto_err e;
+
+	if (proto_parse_err(p, len, &e) == 0)
+		set_result(&r->res, e.code, e.sqlstate, "shunt: %s on backend %s: %.*s", when,
+			   r->addr.text, (int)e.message.len, (const char *)e.message.p);
+	else
+		set_result(&r->res, ER_UNKNOWN_ERROR, "HY000", "shunt: %s on backend %s failed",
+			   when, r->addr.text);
+}
+
+/* One packet of the side connection. Returns 1 when finished. */
+static int side_packet(struct kill_req *r, const uint8_t *p, size_t len)
+{
+	if (r->phase == 0) {
+		if (len && p[0] == MYSQL_ERR_HDR) {
+			backend_err(r, p, len, "connecting for KILL QUERY");
+			return 1;
+		}
+		if (side_login(r, p, len) < 0) {
+			set_result(&r->res, ER_UNKNOWN_ERROR, "HY000",
+				   "shunt: KILL QUERY: bad greeting from backend %s", r->addr.text);
+			return 1;
+		}
+		r->phase = 1;
+		return 0;
+	}
+	if (r->phase == 1) {
+		if (len && p[0] == MYSQL_OK_HDR) {
+			r->phase = 2;
+			if (side_query(r) < 0) {
+				set_result(&r->res, ER_UNKNOWN_ERROR, "HY000",
+					   "shunt: KILL QUERY: cannot write to backend %s", r->addr.text);
+				return 1;
+			}
+			return 0;
+		}
+		if (len && p[0] == MYSQL_AUTH_SWITCH_HDR) {
+			struct proto_auth_switch sw;
+			struct proto_buf b;
+			uint8_t token[AUTH_SHA1_LEN];
+
+			if (proto_parse_auth_switch(p, len, &sw) < 0 || sw.data.len < PROTO_SCRAMBLE_LEN ||
+			    sw.plugin.len != strlen(AUTH_NATIVE_PLUGIN) ||
+			    memcmp(sw.plugin.p, AUTH_NATIVE_PLUGIN, sw.plugin.len) != 0) {
+				set_result(&r->res, ER_NOT_SUPPORTED_AUTH_MODE, "08004",
+					   "shunt: KILL QUERY: backend %s wants an auth plugin shunt "
+					   "does not speak", r->addr.text);
+				return 1;
+			}
+			proto_buf_init(&b);
+			if (!r->empty_password) {
+				auth_native_token(sw.data.p, r->stage1, token);
+				proto_put_bytes(&b, token, sizeof(token));
+				auth_wipe(token, sizeof(token));
+			}
+			int rc = side_send(r, &b);
+			proto_buf_free(&b);
+			if (rc < 0) {
+				set_result(&r->res, ER_UNKNOWN_ERROR, "HY000",
+					   "shunt: KILL QUERY: cannot write to backend %s", r->addr.text);
+				return 1;
+			}
+			return 0;
+		}
+		backend_err(r, p, len, "logging in for KILL QUERY");
+		return 1;
+	}
+	if (len && p[0] == MYSQL_OK_HDR) {
+		r->res.code = 0;
+		return 1;
+	}
+	if (len && p[0] == MYSQL_ERR_HDR) {
+		struct proto_err e;
+		/* The thread ended between the lookup and now: nothing runs. */
+		if (proto_parse_err(p, len, &e) == 0 && e.code == ER_NO_SUCH_THREAD) {
+			r->res.code = 0;
+			return 1;
+		}
+	}
+	backend_err(r, p, len, "KILL QUERY");
+	return 1;
+}
+
+static void side_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct kill_req *r = arg;
+	uint8_t *payload;
+	size_t len;
+	uint8_t seq;
+	int rc;
+
+	while ((rc = sess_take_packet(bufferevent_get_input(bev), KILL_MAX_PACKET, &payload,
+				      &len, &seq)) == 1) {
+		r->seq = seq + 1;
+		int done = side_packet(r, payload, len);
+		free(payload);
+		if (done) {
+			finish(r);
+			return;
+		}
+	}
+	if (rc < 0) {
+		set_result(&r->res, ER_UNKNOWN_ERROR, "HY000",
+			   "shunt: KILL QUERY: oversized packet from backend %s", r->addr.text);
+		finish(r);
+	}
+}
+
+static void side_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct kill_req *r = arg;
+	(void)bev;
+
+	if (what & BEV_EVENT_CONNECTED) {
+		int one = 1;
+		setsockopt(bufferevent_getfd(r->bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		return;
+	}
+	set_result(&r->res, ER_UNKNOWN_ERROR, "HY000",
+		   "shunt: KILL QUERY: backend %s %s", r->addr.text,
+		   (what & BEV_EVENT_EOF) ? "closed the connection" : "connection failed");
+	finish(r);
+}
+
+static void side_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct kill_req *r = arg;
+	(void)fd;
+	(void)what;
+	set_result(&r->res, ER_UNKNOWN_ERROR, "HY000",
+		   "shunt: KILL QUERY: backend %s did not answer in time", r->addr.text);
+	finish(r);
+}
+
+/* Target's thread: opens the side connection to the session's backend. */
+static void side_start(struct kill_req *r, struct session *t)
+{
+	const struct shunt_config *cfg = shunt_cfg(r->sh);
+	unsigned ms = cfg->connect_timeout_ms + cfg->backend_login_timeout_ms;
+	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+
+	r->base = t->w->base;
+	r->addr = t->backend->addr;
+	snprintf(r->tuser, sizeof(r->tuser), "%s", t->user);
+	memcpy(r->stage1, t->stage1, sizeof(r->stage1));
+	r->empty_password = t->empty_password;
+	r->thread_id = t->backend_thread_id;
+	r->bev = bufferevent_socket_new(r->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	r->timer = evtimer_new(r->base, side_timeout_cb, r);
+	if (!r->bev || !r->timer || evtimer_add(r->timer, &tv) < 0) {
+		set_result(&r->res, ER_OUT_OF_RESOURCES, "HY000", "shunt: out of memory");
+		finish(r);
+		return;
+	}
+	bufferevent_setcb(r->bev, side_read_cb, NULL, side_event_cb, r);
+	bufferevent_enable(r->bev, EV_READ);
+	sess_log(t, LOG_INFO, "KILL QUERY: killing backend thread %u", r->thread_id);
+	if (bufferevent_socket_connect(r->bev, (struct sockaddr *)&r->addr.sa, (int)r->addr.salen) < 0) {
+		set_result(&r->res, ER_UNKNOWN_ERROR, "HY000",
+			   "shunt: KILL QUERY: cannot connect to backend %s", r->addr.text);
+		finish(r);
+	}
+}
+
+/* Target's thread: find the session, check the owner, act. */
+static void on_target_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct kill_req *r = arg;
+	struct worker *w = worker_of_id(r->sh, r->id);
+	struct session *t = NULL;
+	(void)fd;
+	(void)what;
+
+	if (w)
+		TAILQ_FOREACH(t, &w->sessions, link)
+			if (t->id == r->id && t->state != SESS_CLOSING)
+				break;
+	if (!t) {
+		set_result(&r->res, ER_NO_SUCH_THREAD, "HY000", "Unknown thread id: %u", r->id);
+		finish(r);
+		return;
+	}
+	if (!r->as_admin && strcmp(t->user, r->user) != 0) {
+		set_result(&r->res, ER_KILL_DENIED_ERROR, "HY000", "You are not owner of thread %u", r->id);
+		finish(r);
+		return;
+	}
+	if (!r->query_only) {
+		sess_log(t, LOG_INFO, "killed (KILL CONNECTION by %s)", r->as_admin ? "the admin" : r->user);
+		sess_free(t);
+		r->res.code = 0;
+		finish(r);
+		return;
+	}
+	if (t->state != SESS_RELAY || !t->backend) {
+		r->res.code = 0;        /* logging in: no query runs yet */
+		finish(r);
+		return;
+	}
+	side_start(r, t);
+}
+
+struct kill_req *kill_start(struct shunt *sh, struct event_base *reply_base, uint32_t id,
+			    int query_only, const char *user, kill_done_fn done, void *ctx)
+{
+	struct kill_req *r = calloc(1, sizeof(*r));
+	struct worker *w = worker_of_id(sh, id);
+
+	if (!r)
+		return NULL;
+	r->sh = sh;
+	r->reply_base = reply_base;
+	r->id = id;
+	r->query_only = query_only;
+	r->as_admin = user == NULL;
+	if (user)
+		snprintf(r->user, sizeof(r->user), "%s", user);
+	r->done = done;
+	r->ctx = ctx;
+	if (!w) {
+		set_result(&r->res, ER_NO_SUCH_THREAD, "HY000", "Unknown thread id: %u", id);
+		finish(r);
+	} else if (event_base_once(w->base, -1, EV_TIMEOUT, on_target_cb, r, NULL) < 0) {
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+void kill_cancel(struct kill_req *r)
+{
+	if (r)
+		r->cancelled = 1;
+}
+
+void kill_session_gone(struct session *s)
+{
+	kill_cancel(s->kill_pending);
+	s->kill_pending = NULL;
+}
+
+/* ---- a client's own KILL ---------------------------------------------------- */
+
+static void client_kill_done(void *ctx, const struct kill_result *res)
+{
+	struct session *s = ctx;
+
+	s->kill_pending = NULL;
+	if (res->code)
+		sess_log(s, LOG_INFO, "KILL answered with %u: %s", res->code, res->msg);
+	s->kill_resume(s, res);
+}
+
+int kill_from_client(struct session *s, const uint8_t *payload, size_t len,
+		     void (*resume)(struct session *s, const struct kill_result *res))
+{
+	struct kill_stmt st;
+	struct kill_req *r;
+
+	if (len >= 5 && payload[0] == COM_PROCESS_KILL) {
+		st.id = (uint32_t)payload[1] | (uint32_t)payload[2] << 8 |
+			(uint32_t)payload[3] << 16 | (uint32_t)payload[4] << 24;
+		st.query_only = 0;
+	} else if (len < 1 || payload[0] != COM_QUERY || !kill_parse(payload + 1, len - 1, &st)) {
+		return 0;
+	}
+	sess_log(s, LOG_INFO, "KILL %s%u from the client", st.query_only ? "QUERY " : "", st.id);
+	s->kill_resume = resume;
+	if (st.id != s->id) {
+		r = kill_start(s->sh, s->w->base, st.id, st.query_only, s->user, client_kill_done, s);
+	} else {
+		/* MySQL: killing one's own connection ends it with 1927; killing
+		 * one's own query is a no-op (this KILL is the query). Answered
+		 * through the same asynchronous path as any other. */
+		r = calloc(1, sizeof(*r));
+		if (r) {
+			r->sh = s->sh;
+			r->reply_base = s->w->base;
+			r->id = st.id;
+			r->done = client_kill_done;
+			r->ctx = s;
+			if (!st.query_only)
+				set_result(&r->res, ER_CONNECTION_KILLED, "70100", "Connection was killed");
+			finish(r);
+		}
+	}
+	if (!r)
+		return 0;
+	s->kill_pending = r;
+	return 1;
+}

@@ -1,0 +1,70 @@
+/* kill.h — KILL [CONNECTION | QUERY] <id>, as MySQL clients expect it.
+ *
+ * Clients see shunt's connection id (the greeting's), so a KILL names a
+ * shunt session, never a backend thread. `KILL <id>` closes that session;
+ * `KILL QUERY <id>` logs in to the session's backend on a separate
+ * connection, as the session's own user (with the SHA1(password)
+ * recovered at login), and sends `KILL QUERY <backend thread id>` there:
+ * the running statement ends with ER_QUERY_INTERRUPTED (1317) and the
+ * session lives on. A user may only kill their own sessions; the admin
+ * port and the HTTP API may kill any. Errors are MySQL's: 1094 unknown
+ * thread, 1095 not owner.
+ *
+ * Threads: the requester (a session's worker, or the control thread)
+ * calls kill_start(); the work runs on the target session's worker; the
+ * result comes back on the requester's event base. Nothing blocks. */
+#ifndef SHUNT_KILL_H
+#define SHUNT_KILL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <event2/event.h>
+
+struct shunt;
+struct session;
+
+/* A parsed KILL statement. */
+struct kill_stmt {
+	uint32_t id;
+	int query_only;          /* KILL QUERY */
+};
+
+/* Parses the text of a COM_QUERY (without the command byte). Returns 1
+ * for `KILL [HARD|SOFT] [CONNECTION|QUERY] <number> [;]` (comments and
+ * blanks allowed where MySQL allows them), 0 for anything else (other
+ * KILL forms such as KILL USER or KILL QUERY ID are not shunt's: the
+ * caller forwards them to the backend). */
+int kill_parse(const uint8_t *q, size_t len, struct kill_stmt *st);
+
+/* The outcome: code 0 is success, else a MySQL error. */
+struct kill_result {
+	uint16_t code;
+	char sqlstate[6];
+	char msg[256];
+};
+
+typedef void (*kill_done_fn)(void *ctx, const struct kill_result *res);
+
+struct kill_req;
+
+/* Starts KILL [QUERY] id on behalf of `user` (NULL: the admin, who may
+ * kill anything). done(ctx, result) is called later on reply_base's
+ * thread, unless kill_cancel() was called first. Returns the request (for
+ * kill_cancel), or NULL when out of memory. */
+struct kill_req *kill_start(struct shunt *sh, struct event_base *reply_base, uint32_t id,
+			    int query_only, const char *user, kill_done_fn done, void *ctx);
+/* The requester is gone: done will not be called (requester's thread). */
+void kill_cancel(struct kill_req *r);
+/* sess_free() hook: cancels the session's own pending KILL, if any. */
+void kill_session_gone(struct session *s);
+
+/* Parses and carries out a client's COM_QUERY KILL on the client's own
+ * session s (payload: the whole command, 0x03 first; or COM_PROCESS_KILL
+ * 0x0C + u32). Returns 1 when shunt took it (the reply will be written to
+ * the client and then resume(s) is called on s's worker; a KILL of s
+ * itself is answered with 1927 and s is closed), 0 when it is not a KILL
+ * shunt handles (forward it). */
+int kill_from_client(struct session *s, const uint8_t *payload, size_t len,
+		     void (*resume)(struct session *s, const struct kill_result *res));
+
+#endif
