@@ -56,7 +56,8 @@ static struct {
 	unsigned next_id;
 } adm;
 
-#define admin_log(c, lvl, fmt, ...) log_msg((lvl), "admin=%u client=%s " fmt, (c)->id, (c)->peer, ##__VA_ARGS__)
+#define admin_log(c, lvl, fmt, ...) do { if (log_enabled(lvl)) \
+	log_msg((lvl), "admin=%u client=%s " fmt, (c)->id, (c)->peer, ##__VA_ARGS__); } while (0)
 
 static void conn_free(struct admin_conn *c)
 {

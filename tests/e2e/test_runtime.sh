@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# test_runtime.sh — changing backends while shunt runs, through the admin
+# port, and reloading the configuration file:
+#   - a backend added at run time receives the next sessions (it has the
+#     fewest), and its sessions work;
+#   - a removed backend receives no new session, while the sessions it
+#     already had keep working until they end;
+#   - a broken file is refused by RELOAD CONFIG and by SIGHUP with its
+#     FILE:LINE message, and the running configuration stays;
+#   - a reload that changes a listener is refused (needs a restart);
+#   - a good file is applied: a backend it adds appears, a user it adds
+#     can log in.
+# The second backend is the same MariaDB behind an HAProxy TCP forwarder.
+. "$(dirname "$0")/lib.sh"
+e2e_init runtime
+mariadb_ensure
+FWD_PORT=$(free_port) || die "no free port"
+cat >"$E2E_TMP/haproxy.cfg" <<CFG
+global
+	maxconn 2000
+defaults
+	mode tcp
+	timeout connect 5s
+	timeout client 1h
+	timeout server 1h
+listen fwd
+	bind 127.0.0.1:$FWD_PORT
+	server db 127.0.0.1:$MYSQL_PORT
+CFG
+haproxy -f "$E2E_TMP/haproxy.cfg" -db >"$E2E_TMP/haproxy.log" 2>&1 &
+bg_track $!
+wait_port "$FWD_PORT" 10 $! || die "haproxy did not start: $(tail -3 "$E2E_TMP/haproxy.log")"
+
+SHUNT_PORT=$(free_port) || die "no free port"
+ADMIN_PORT=$(free_port) || die "no free port"
+A=127.0.0.1:$MYSQL_PORT
+B=127.0.0.1:$FWD_PORT
+write_config() {  # write_config EXTRA_POOL_LINES [EXTRA_SECTIONS]
+	cat >"$E2E_TMP/shunt.ini" <<CFG
+[global]
+admin = 127.0.0.1:$ADMIN_PORT
+admin_user = admin
+admin_password = admin-pw
+
+[listener default]
+listen = 127.0.0.1:$SHUNT_PORT
+pool = default
+
+[pool default]
+backend = $A
+$1
+
+[user $E2E_USER]
+password = $E2E_PASS
+$2
+CFG
+}
+write_config ""
+shunt_config "$E2E_TMP/shunt.ini" "$SHUNT_PORT"
+wait_port "$ADMIN_PORT" 5 "$SHUNT_PID" || die "admin port not listening"
+
+admin() { mariadb --no-defaults -h127.0.0.1 -P"$ADMIN_PORT" -uadmin -padmin-pw -N -B -e "$1" 2>&1; }
+# sessions ADDR: the "sessions" column of SHOW BACKENDS for ADDR ("" if absent)
+sessions() { admin "SHOW BACKENDS" | awk -F'\t' -v a="$1" '$2 == a { print $7 }'; }
+# tunnels_on ADDR: established sessions on ADDR in SHOW TUNNELS
+tunnels_on() { admin "SHOW TUNNELS" | awk -F'\t' -v a="$1" '$6 == a && $5 == "established"' | wc -l; }
+# hold N: N sessions running SELECT SLEEP(20) through shunt
+hold() {
+	local i
+	for i in $(seq 1 "$1"); do
+		mariadb --no-defaults -h127.0.0.1 -P"$SHUNT_PORT" -u"$E2E_USER" -p"$E2E_PASS" \
+			-N -B -e "SELECT SLEEP(20)" >/dev/null 2>&1 &
+		bg_track $!
+	done
+}
+q() { mariadb --no-defaults -h127.0.0.1 -P"$SHUNT_PORT" -u"${2:-$E2E_USER}" -p"${3:-$E2E_PASS}" -N -B -e "$1" 2>&1; }
+
+hold 4
+wait_until 5 eval '[ "$(tunnels_on "$A")" = 4 ]'
+check before_add "4 sessions, all on $A: $(tunnels_on "$A") established there" [ "$(tunnels_on "$A")" = 4 ]
+
+out=$(admin "ADD BACKEND '$B' TO POOL default WEIGHT 1")
+check add "ADD BACKEND '$B' TO POOL default -> '$out'; SHOW BACKENDS lists it with $(sessions "$B") sessions" \
+	eval '[ -z "$out" ] && [ "$(sessions "$B")" = 0 ]'
+hold 4
+wait_until 5 eval '[ "$(tunnels_on "$B")" = 4 ]'
+nb=$(tunnels_on "$B"); na=$(tunnels_on "$A")
+check added_gets_sessions "4 new sessions after the add: $nb on the new backend $B, $na on $A (least connections)" \
+	[ "$nb" = 4 -a "$na" = 4 ]
+out=$(q "SELECT 40 + 2")
+check new_backend_works "a session through shunt with both backends online: SELECT 40 + 2 -> $out" [ "$out" = 42 ]
+
+out=$(admin "REMOVE BACKEND '$B'")
+listed=$(admin "SHOW BACKENDS" | awk -F'\t' -v a="$B" '$2 == a' | wc -l)
+check remove "REMOVE BACKEND '$B' -> '$out'; listed afterwards: $listed" [ -z "$out" -a "$listed" = 0 ]
+hold 4
+sleep 1
+nb=$(tunnels_on "$B"); na=$(tunnels_on "$A")
+check removed_gets_none "4 new sessions after the remove: $na on $A (expected 8), the removed $B still carries its old $nb (expected 4)" \
+	[ "$na" = 8 -a "$nb" = 4 ]
+for i in 1 2 3 4 5 6; do out=$(q "SELECT 1"); [ "$out" = 1 ] || break; done
+check removed_no_login "6 more logins after the remove all work and none lands on $B: $(tunnels_on "$B") there" \
+	[ "$out" = 1 -a "$(tunnels_on "$B")" = 4 ]
+
+# A broken file: refused, the running configuration stays.
+cp "$E2E_TMP/shunt.ini" "$E2E_TMP/good.ini"
+printf '\n[global2]\nfrob = 1\n' >>"$E2E_TMP/shunt.ini"
+out=$(admin "RELOAD CONFIG")
+check reload_broken_admin "RELOAD CONFIG with an unknown section -> '$out'" \
+	eval 'grep -q "ERROR 1105.*reload refused.*shunt.ini:[0-9]*: unknown section" <<<"$out"'
+kill -HUP "$SHUNT_PID"
+wait_until 5 grep -q "reload refused.*unknown section" "$SHUNT_LOG"
+n=$(grep -c "reload refused.*unknown section" "$SHUNT_LOG")
+check reload_broken_sighup "SIGHUP with the broken file: $n 'reload refused' lines in the log; shunt still answers: $(q 'SELECT 3')" \
+	[ "$n" -ge 2 -a "$(q 'SELECT 3')" = 3 ]
+
+# A listener change needs a restart.
+sed "s/^listen = 127.0.0.1:$SHUNT_PORT/listen = 127.0.0.1:$FWD_PORT/" "$E2E_TMP/good.ini" >"$E2E_TMP/shunt.ini"
+out=$(admin "RELOAD CONFIG")
+check reload_listener "a file that moves the listener -> '$out'" \
+	eval 'grep -q "listeners changed, which needs a restart" <<<"$out"'
+
+# A good file: backend B back (weight 3) and a new user.
+write_config "backend = $B weight=3" "
+[user shunt_other]
+password = other_pw"
+out=$(q "SELECT 1" shunt_other other_pw)
+check user_before_reload "shunt_other before the reload: refused by shunt ($out)" \
+	eval 'grep -q "ERROR 1045" <<<"$out"'
+kill -HUP "$SHUNT_PID"
+wait_until 5 grep -q "configuration reloaded" "$SHUNT_LOG"
+w=$(admin "SHOW BACKENDS" | awk -F'\t' -v a="$B" '$2 == a { print $3 }')
+out=$(q "SELECT CURRENT_USER()" shunt_other other_pw)
+check reload_applied "SIGHUP with a good file: $B listed with weight '$w' (3); shunt_other logs in as '$out'" \
+	[ "$w" = 3 -a "$out" = "shunt_other@%" ]
+stats=$(admin "SHOW STATS" | awk -F'\t' '$1 == "reloads_ok" || $1 == "reloads_failed" { printf "%s=%s ", $1, $2 }')
+check reload_counters "SHOW STATS: $stats" eval '[[ "$stats" == *"reloads_ok=1 "* && "$stats" == *"reloads_failed=3 "* ]]'
+e2e_finish
