@@ -18,12 +18,14 @@
 #include <string.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <sys/queue.h>
 #include "control.h"
 #include "log.h"
 #include "mysql_defs.h"
 #include "proto.h"
 
 static struct {
+	LIST_HEAD(, probe) probes;  /* in flight */
 	struct shunt *sh;
 	struct event_base *base;
 	struct event *tick;
@@ -32,17 +34,15 @@ static struct {
 } hc;
 
 struct probe {
+	LIST_ENTRY(probe) link;     /* in hc.probes */
 	struct backend *b;          /* a reference (pool_release_ref) */
 	struct bufferevent *bev;
 	struct event *timer;
 };
 
-static void probe_end(struct probe *p, const char *failure)
+static void probe_free(struct probe *p)
 {
-	if (failure)
-		pool_note_failure(p->b, failure);
-	else
-		pool_note_success(p->b);
+	LIST_REMOVE(p, link);
 	if (p->bev)
 		bufferevent_free(p->bev);
 	if (p->timer)
@@ -50,6 +50,15 @@ static void probe_end(struct probe *p, const char *failure)
 	pool_release_ref(p->b);
 	free(p);
 	hc.inflight--;
+}
+
+static void probe_end(struct probe *p, const char *failure)
+{
+	if (failure)
+		pool_note_failure(p->b, failure);
+	else
+		pool_note_success(p->b);
+	probe_free(p);
 }
 
 static void probe_read_cb(struct bufferevent *bev, void *arg)
@@ -119,6 +128,7 @@ static void probe_start(struct backend *b, void *arg)
 		return;
 	}
 	p->b = b;
+	LIST_INSERT_HEAD(&hc.probes, p, link);
 	hc.inflight++;
 	p->bev = bufferevent_socket_new(hc.base, -1, BEV_OPT_CLOSE_ON_FREE);
 	p->timer = evtimer_new(hc.base, probe_timeout_cb, p);
@@ -153,6 +163,7 @@ int health_start(struct shunt *sh, struct event_base *base)
 {
 	hc.sh = sh;
 	hc.base = base;
+	LIST_INIT(&hc.probes);
 	hc.interval_ms = shunt_cfg(sh)->health_interval_ms;
 	struct timeval tv = { .tv_sec = hc.interval_ms / 1000, .tv_usec = (hc.interval_ms % 1000) * 1000 };
 	hc.tick = event_new(base, -1, EV_PERSIST, tick_cb, NULL);
@@ -166,6 +177,6 @@ void health_stop(void)
 	if (hc.tick)
 		event_free(hc.tick);
 	hc.tick = NULL;
-	/* Probes still in flight are freed with the base's events; their
-	 * backend references no longer matter at exit. */
+	while (!LIST_EMPTY(&hc.probes))
+		probe_free(LIST_FIRST(&hc.probes));
 }

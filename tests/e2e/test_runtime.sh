@@ -9,7 +9,10 @@
 #     FILE:LINE message, and the running configuration stays;
 #   - a reload that changes a listener is refused (needs a restart);
 #   - a good file is applied: a backend it adds appears, a user it adds
-#     can log in.
+#     can log in;
+#   - health: a backend nobody listens on is marked down after 3 failed
+#     logins (which fail over to a live backend), and up again by the probe
+#     once something listens there.
 # The second backend is the same MariaDB behind an HAProxy TCP forwarder.
 . "$(dirname "$0")/lib.sh"
 e2e_init runtime
@@ -41,6 +44,7 @@ write_config() {  # write_config EXTRA_POOL_LINES [EXTRA_SECTIONS]
 admin = 127.0.0.1:$ADMIN_PORT
 admin_user = admin
 admin_password = admin-pw
+health_interval_ms = 300
 
 [listener default]
 listen = 127.0.0.1:$SHUNT_PORT
@@ -135,4 +139,32 @@ check reload_applied "SIGHUP with a good file: $B listed with weight '$w' (3); s
 	[ "$w" = 3 -a "$out" = "shunt_other@%" ]
 stats=$(admin "SHOW STATS" | awk -F'\t' '$1 == "reloads_ok" || $1 == "reloads_failed" { printf "%s=%s ", $1, $2 }')
 check reload_counters "SHOW STATS: $stats" eval '[[ "$stats" == *"reloads_ok=1 "* && "$stats" == *"reloads_failed=3 "* ]]'
+
+# Health: a dead backend goes down, and comes back up by itself.
+C_PORT=$(free_port) || die "no free port"
+C=127.0.0.1:$C_PORT
+admin "ADD BACKEND '$C' TO POOL default WEIGHT 1000" >/dev/null
+ok=0
+for i in 1 2 3 4; do [ "$(q 'SELECT 5')" = 5 ] && ok=$((ok + 1)); done
+row=$(admin "SHOW BACKENDS" | awk -F'\t' -v a="$C" '$2 == a { print $4 "|" $6 "|" $10 "|" $12 }')
+check health_down "4 logins with a dead backend first in line: $ok answered; its row state|health|consecutive|error: $row" \
+	eval '[ "$ok" = 4 ] && [[ "$row" == down\|down\|*\|*connect* ]]'
+cat >"$E2E_TMP/haproxy2.cfg" <<CFG
+global
+	maxconn 100
+defaults
+	mode tcp
+	timeout connect 5s
+	timeout client 1h
+	timeout server 1h
+listen back
+	bind $C
+	server db 127.0.0.1:$MYSQL_PORT
+CFG
+haproxy -f "$E2E_TMP/haproxy2.cfg" -db >"$E2E_TMP/haproxy2.log" 2>&1 &
+bg_track $!
+wait_until 5 eval '[ "$(admin "SHOW BACKENDS" | awk -F"\t" -v a="$C" "\$2 == a { print \$6 }")" = up ]'
+row=$(admin "SHOW BACKENDS" | awk -F'\t' -v a="$C" '$2 == a { print $4 "|" $6 "|" $10 }')
+check health_up "once something listens on $C the probe marks it up: $row; log: $(grep -o "backend $C is up again" "$SHUNT_LOG" | head -1)" \
+	eval '[ "$row" = "online|up|0" ] && grep -q "backend $C is up again" "$SHUNT_LOG"'
 e2e_finish
