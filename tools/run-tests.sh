@@ -146,6 +146,10 @@ for src in "${unit_src[@]}"; do
 	done
 done
 [ ${#unit_src[@]} -eq 0 ] && skip "unit" "no tests/unit/test_*.c yet"
+# Script unit tests (the test tools themselves, e.g. the metrics checker).
+for t in tests/unit/test_*.sh; do
+	run_unit "$t" unit/
+done
 
 # ---------------------------------------------------------------- fuzz
 

@@ -221,6 +221,12 @@ static void test_full_file(void)
 	CHECK_EQ(cfg.http.sa.ss_family, AF_INET6);
 	CHECK_EQ(port_of(&cfg.http), 19104);
 	CHECK(strcmp(cfg.path, CONF("full.ini")) == 0);
+	CHECK(cfg.admin_on && cfg.admin_password_set && cfg.http_on);
+	CHECK(strcmp(cfg.admin_user.name, "boss") == 0);
+	CHECK(strcmp(cfg.http_token, "tok-123") == 0);
+	CHECK_EQ(cfg.http_write, 0);
+	CHECK_EQ(cfg.health_interval_ms, 500);
+	CHECK_EQ(cfg.health_fail_threshold, 5);
 
 	CHECK_EQ(cfg.n_listeners, 2);
 	struct cfg_listener *l = listener(&cfg, "main");
@@ -688,7 +694,8 @@ static void test_cli_only(void)
 
 	CHECK_EQ(run_args(&cfg, "--backend", "127.0.0.1:3306", "--user", "root:secret",
 			  "--fastpath", "off", "--pin-path", "/sys/fs/bpf/x",
-			  "--admin", "127.0.0.1:16090", "--http", "localhost:16091", NULL), 0);
+			  "--admin", "127.0.0.1:16090", "--admin-user", "root2:pw",
+			  "--http", "localhost:16091", NULL), 0);
 	CHECK(cfg.path == NULL);
 	CHECK_EQ(cfg.n_listeners, 1);
 	CHECK(strcmp(cfg.listeners[0].addr.text, "127.0.0.1:6033") == 0);
@@ -699,7 +706,24 @@ static void test_cli_only(void)
 	CHECK_EQ(cfg.admin_set, 1);
 	CHECK_EQ(port_of(&cfg.admin), 16090);
 	CHECK_EQ(cfg.http_set, 1);
+	CHECK(strcmp(cfg.admin_user.name, "root2") == 0 && cfg.admin_password_set);
 	CHECK_EQ(cfg.check_only, 0);
+	config_free(&cfg);
+
+	/* defaults: HTTP on 6080, admin on 6032 but only with a password */
+	CHECK_EQ(run_args(&cfg, "--backend", "127.0.0.1:3306", "--user", "root:secret", NULL), 0);
+	CHECK(cfg.http_on && port_of(&cfg.http) == 6080 && cfg.http_write == 1);
+	CHECK(cfg.admin_on && port_of(&cfg.admin) == 6032 && !cfg.admin_password_set);
+	CHECK_EQ(cfg.health_fail_threshold, 3);
+	config_free(&cfg);
+	CHECK_EQ(run_args(&cfg, "--backend", "127.0.0.1:3306", "--user", "root:secret",
+			  "--admin", "off", "--http", "off", NULL), 0);
+	CHECK(!cfg.admin_on && !cfg.http_on);
+	config_free(&cfg);
+	/* an explicit admin address without a password is refused */
+	CHECK_EQ(run_args(&cfg, "--backend", "127.0.0.1:3306", "--user", "root:secret",
+			  "--admin", "127.0.0.1:16090", NULL), -EINVAL);
+	CHECK(strstr(captured, "the admin port needs admin_password") != NULL);
 	config_free(&cfg);
 
 	CHECK_EQ(run_args(&cfg, "--backend", "127.0.0.1:3306", "--user", "root:secret",
@@ -745,7 +769,7 @@ static void test_cli_help_version(void)
 	struct shunt_config cfg;
 
 	CHECK_EQ(run_args(&cfg, "--version", NULL), 1);
-	CHECK(strcmp(captured, "shunt 0.1.0\n") == 0);
+	CHECK(strcmp(captured, "shunt " SHUNT_VERSION "\n") == 0);
 	config_free(&cfg);
 	CHECK_EQ(run_args(&cfg, "-V", NULL), 1);
 	config_free(&cfg);
