@@ -16,6 +16,7 @@
  * 4xx/5xx status. Write endpoints (POST, PATCH, DELETE) are refused with
  * 403 when http_write = off, and need "Authorization: Bearer TOKEN" when
  * http_token is set (401 otherwise). docs/admin.md has examples. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,7 +49,7 @@ static void reply_json(struct evhttp_request *req, int status, json_t *doc)
 		evbuffer_add(out, "\n", 1);
 	}
 	free(text);
-	evhttp_send_reply(req, status, status < 300 ? "OK" : status == 404 ? "Not Found" :
+	evhttp_send_reply(req, status, status == 201 ? "Created" : status < 300 ? "OK" : status == 404 ? "Not Found" :
 			  status == 401 ? "Unauthorized" : status == 403 ? "Forbidden" :
 			  status == 405 ? "Method Not Allowed" : status == 409 ? "Conflict" :
 			  status == 503 ? "Service Unavailable" : status < 500 ? "Bad Request" :
@@ -124,7 +125,8 @@ static json_t *body_object(struct evhttp_request *req)
 
 	if (len == 0)
 		return json_object();
-	doc = json_loadb((const char *)evbuffer_pullup(in, -1), len, 0, &jerr);
+	doc = json_loadb((const char *)evbuffer_pullup(in, -1), len,
+			 JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
 	if (!doc) {
 		reply_error(req, 400, "invalid JSON: %s (line %d, column %d)", jerr.text, jerr.line,
 			    jerr.column);
@@ -329,7 +331,7 @@ static void post_kill(struct evhttp_request *req, const char *id_s)
 	json_t *o, *q;
 	struct http_kill *hk;
 
-	if (!*id_s || *end || id == 0 || id > UINT32_MAX) {
+	if (!isdigit((unsigned char)id_s[0]) || *end || id == 0 || id > UINT32_MAX) {
 		reply_error(req, 400, "'%s' is not a session id", id_s);
 		return;
 	}
@@ -421,6 +423,8 @@ static void route(struct evhttp_request *req, void *arg)
 	char *decoded = NULL;
 	(void)arg;
 
+	if (m == EVHTTP_REQ_HEAD)
+		m = EVHTTP_REQ_GET;     /* evhttp sends the headers only */
 	if (!path) {
 		reply_error(req, 400, "bad request URI");
 		return;
@@ -473,7 +477,12 @@ static void route(struct evhttp_request *req, void *arg)
 		}
 		if (!write_allowed(req))
 			return;
-		decoded = evhttp_uridecode(path + 14, 0, NULL);
+		size_t dlen = 0;
+		decoded = evhttp_uridecode(path + 14, 0, &dlen);
+		if (decoded && strlen(decoded) != dlen) {      /* an encoded NUL */
+			free(decoded);
+			decoded = NULL;
+		}
 		struct evkeyvalq q = { 0 };
 		const char *query = evhttp_uri_get_query(uri);
 		const char *pool = NULL;
@@ -502,7 +511,7 @@ static void route(struct evhttp_request *req, void *arg)
 	if (strncmp(path, "/api/tunnels/", 13) == 0) {
 		const char *id = path + 13, *slash = strchr(id, '/');
 		if (slash && strcmp(slash, "/kill") == 0) {
-			char ids[16];
+			char ids[32];
 			size_t n = (size_t)(slash - id);
 			if (m != EVHTTP_REQ_POST) {
 				not_allowed(req, "POST");
@@ -510,8 +519,8 @@ static void route(struct evhttp_request *req, void *arg)
 			}
 			if (!write_allowed(req))
 				return;
-			snprintf(ids, sizeof(ids), "%.*s", (int)(n < 15 ? n : 15), id);
-			post_kill(req, n < 15 ? ids : "");
+			snprintf(ids, sizeof(ids), "%.*s", (int)(n < 31 ? n : 31), id);
+			post_kill(req, ids);
 			return;
 		}
 	}

@@ -236,7 +236,7 @@ static int side_query(struct kill_req *r)
 	char q[64];
 	int rc;
 
-	snprintf(q, sizeof(q), "KILL QUERY %u", r->thread_id);
+	snprintf(q, sizeof(q), r->query_only ? "KILL QUERY %u" : "KILL %u", r->thread_id);
 	proto_buf_init(&b);
 	proto_put_u8(&b, COM_QUERY);
 	proto_put_bytes(&b, q, strlen(q));
@@ -379,7 +379,7 @@ static void side_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	set_result(&r->res, ER_UNKNOWN_ERROR, "HY000",
-		   "shunt: KILL QUERY: backend %s did not answer in time", r->addr.text);
+		   "shunt: KILL: backend %s did not answer in time", r->addr.text);
 	finish(r);
 }
 
@@ -405,7 +405,8 @@ static void side_start(struct kill_req *r, struct session *t)
 	}
 	bufferevent_setcb(r->bev, side_read_cb, NULL, side_event_cb, r);
 	bufferevent_enable(r->bev, EV_READ);
-	sess_log(t, LOG_INFO, "KILL QUERY: killing backend thread %u", r->thread_id);
+	sess_log(t, LOG_INFO, "%s: killing backend thread %u", r->query_only ? "KILL QUERY" : "KILL",
+		 r->thread_id);
 	if (bufferevent_socket_connect(r->bev, (struct sockaddr *)&r->addr.sa, (int)r->addr.salen) < 0) {
 		set_result(&r->res, ER_UNKNOWN_ERROR, "HY000",
 			   "shunt: KILL QUERY: cannot connect to backend %s", r->addr.text);
@@ -436,19 +437,25 @@ static void on_target_cb(evutil_socket_t fd, short what, void *arg)
 		finish(r);
 		return;
 	}
-	if (!r->query_only) {
-		sess_log(t, LOG_INFO, "killed (KILL CONNECTION by %s)", r->as_admin ? "the admin" : r->user);
-		sess_free(t);
+	if (t->state != SESS_RELAY || !t->backend) {
+		/* Logging in: no statement runs yet. */
+		if (!r->query_only) {
+			sess_log(t, LOG_INFO, "killed during login (KILL by %s)",
+				 r->as_admin ? "the admin" : r->user);
+			sess_free(t);
+		}
 		r->res.code = 0;
 		finish(r);
 		return;
 	}
-	if (t->state != SESS_RELAY || !t->backend) {
-		r->res.code = 0;        /* logging in: no query runs yet */
-		finish(r);
-		return;
-	}
 	side_start(r, t);
+	if (!r->query_only) {
+		/* As MySQL's KILL: the backend thread goes too (the side
+		 * connection kills it, so a running statement stops now rather
+		 * than when the server next notices the closed socket). */
+		sess_log(t, LOG_INFO, "killed (KILL CONNECTION by %s)", r->as_admin ? "the admin" : r->user);
+		sess_free(t);
+	}
 }
 
 struct kill_req *kill_start(struct shunt *sh, struct event_base *reply_base, uint32_t id,
