@@ -198,6 +198,8 @@ static void send_result(struct admin_conn *c, struct table *t, const struct ctl_
 static const struct table_col help_cols[] = { { "statement", COL_STR }, { "description", COL_STR } };
 static const struct table_col vc_cols[] = { { "@@version_comment", COL_STR } };
 
+static void admin_read_cb(struct bufferevent *bev, void *arg);
+
 static void kill_done(void *ctx, const struct kill_result *res)
 {
 	struct admin_conn *c = ctx;
@@ -211,6 +213,10 @@ static void kill_done(void *ctx, const struct kill_result *res)
 		send_ok(c, 0, NULL);
 	}
 	bufferevent_enable(c->bev, EV_READ);
+	/* Statements pipelined behind the KILL are already buffered: no new
+	 * read event will come for them. */
+	if (evbuffer_get_length(bufferevent_get_input(c->bev)))
+		admin_read_cb(c->bev, c);
 }
 
 /* Runs one statement and answers it. */
@@ -333,6 +339,7 @@ static void login_done(struct admin_conn *c, int ok, const char *user, int used_
 		return;
 	}
 	c->state = ADMIN_READY;
+	bufferevent_set_timeouts(c->bev, NULL, NULL);   /* the login deadline only */
 	admin_log(c, LOG_INFO, "admin logged in as %s", user);
 	send_ok(c, 0, NULL);
 }

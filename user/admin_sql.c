@@ -119,6 +119,7 @@ static void next(struct lexer *lx)
 		lx->kind = T_SEMI;
 	} else {
 		lx->pos++;
+		put_char(lx, &n, c);
 		lx->kind = T_OTHER;
 	}
 	lx->text[n] = '\0';
@@ -175,8 +176,8 @@ static int take_pool(struct lexer *lx, struct admin_stmt *st, char *err, size_t 
 	return 0;
 }
 
-static int take_number(struct lexer *lx, unsigned long long max, unsigned long long *out,
-		       const char *what, char *err, size_t errsz)
+static int take_number(struct lexer *lx, unsigned long long min, unsigned long long max,
+		       unsigned long long *out, const char *what, char *err, size_t errsz)
 {
 	char *end;
 
@@ -184,7 +185,7 @@ static int take_number(struct lexer *lx, unsigned long long max, unsigned long l
 		return syntax(lx, err, errsz, what);
 	errno = 0;
 	*out = strtoull(lx->text, &end, 10);
-	if (errno || *end || *out > max)
+	if (errno || *end || *out < min || *out > max)
 		return syntax(lx, err, errsz, what);
 	next(lx);
 	return 0;
@@ -194,10 +195,10 @@ static int take_weight(struct lexer *lx, struct admin_stmt *st, char *err, size_
 {
 	unsigned long long w;
 
-	if (take_number(lx, 1000, &w, "a weight from 1 to 1000", err, errsz) < 0)
+	if (lx->kind == T_OTHER && lx->text[0] == '=')
+		next(lx);
+	if (take_number(lx, 1, 1000, &w, "a weight from 1 to 1000", err, errsz) < 0)
 		return -1;
-	if (w == 0)
-		return syntax(lx, err, errsz, "a weight from 1 to 1000");
 	st->weight = (unsigned)w;
 	return 0;
 }
@@ -256,8 +257,6 @@ static int parse_set(struct lexer *lx, struct admin_stmt *st, char *err, size_t 
 				return -1;
 		} else if (is_kw(lx, "WEIGHT") && !st->weight) {
 			next(lx);
-			if (lx->kind == T_OTHER && lx->text[0] == '=')
-				next(lx);
 			if (take_weight(lx, st, err, errsz) < 0)
 				return -1;
 		} else {
@@ -281,10 +280,8 @@ static int parse_kill(struct lexer *lx, struct admin_stmt *st, char *err, size_t
 	} else if (is_kw(lx, "CONNECTION")) {
 		next(lx);
 	}
-	if (take_number(lx, UINT32_MAX, &id, "a session id", err, errsz) < 0)
+	if (take_number(lx, 1, UINT32_MAX, &id, "a session id", err, errsz) < 0)
 		return -1;
-	if (id == 0)
-		return syntax(lx, err, errsz, "a session id");
 	st->id = (uint32_t)id;
 	st->verb = ADM_KILL;
 	return 0;
@@ -351,7 +348,7 @@ int admin_parse(const char *q, size_t len, struct admin_stmt *st, char *err, siz
 		if (is_kw(&lx, "LIMIT")) {
 			unsigned long long n;
 			next(&lx);
-			rc = take_number(&lx, UINT32_MAX, &n, "a number", err, errsz);
+			rc = take_number(&lx, 0, UINT32_MAX, &n, "a number", err, errsz);
 		}
 		st->verb = ADM_VERSION_COMMENT;
 	} else {

@@ -11,19 +11,24 @@
 #   - ADD BACKEND (a second address: an HAProxy TCP forwarder to the same
 #     MariaDB) takes the next session; SET ... STATE draining / offline keeps
 #     new sessions off it, STATE online + WEIGHT bring them back; REMOVE
-#     makes it disappear; a dead backend added at run time is failed over;
+#     makes it disappear while a session on it carries on to its end; a
+#     dead backend added at run time is failed over;
 #   - SHOW TUNNELS / SHOW [FULL] PROCESSLIST list a live session with the
 #     backend thread id MariaDB itself reports, its db, its transaction, its
-#     mode (kernel or user);
+#     mode (kernel or user), and a client that has not logged in yet;
 #   - KILL QUERY ends only the running statement; KILL [CONNECTION] closes
-#     the session (the client sees the connection lost, the row goes away);
+#     the session (the client sees the connection lost, the row goes away),
+#     also one that never logged in;
 #   - every error: syntax (1064 42000, naming what was expected), unknown
 #     statement, unknown backend/pool, duplicate add, bad weight, bad state
 #     (1064 or 1105 HY000), KILL of an unknown id (1094);
 #   - RELOAD CONFIG of a shunt started with -c FILE: a broken file is refused
 #     with its FILE:LINE messages and the running configuration stays; a
 #     change that needs a restart is refused; a fixed file with a new
-#     backend, a new user and a new admin password takes effect.
+#     backend, a new user and a new admin password takes effect; RELOAD
+#     CONFIG of a shunt configured by flags alone keeps it as it is.
+#   - regressions: a statement pipelined behind a KILL is answered, and an
+#     idle admin connection outlives the 10 s login timeout.
 . "$(dirname "$0")/lib.sh"
 e2e_init admin
 mariadb_ensure
@@ -65,7 +70,7 @@ expect_err() {
 	got=$(adm_err "$sql")
 	check "$name" "$sql -> ${got:-no error} (expected: $want)" [ "$got" = "$want" ]
 }
-# expect_ok NAME SQL DETAIL: SQL succeeds (exit 0, no output).
+# expect_ok NAME SQL: SQL succeeds (exit 0, no output).
 expect_ok() {
 	local name=$1 sql=$2 out rc
 	out=$(adm -e "$sql"); rc=$?
@@ -101,9 +106,8 @@ any_tunnel() { [ -n "$(adm -e "SHOW TUNNELS")" ]; }
 # Sessions end asynchronously: wait until nothing is active on ADDR.
 idle_backend() { [ "$(bcol "$1" 7)" = 0 ]; }
 
-# known_bug NAME OK DETAIL: PASS when OK is "yes"; while the bug is there, a
-# SKIP that names it (the report lists it; the run stays green).
-known_bug() { if [ "$2" = yes ]; then pass "$1" "$3"; else skip "$1" "known bug: $3"; fi; }
+# regression NAME OK DETAIL: PASS when OK is "yes", else FAIL.
+regression() { if [ "$2" = yes ]; then pass "$1" "$3"; else fail "$1" "$3"; fi; }
 
 # An authenticated admin connection left idle for longer than the 10 s login
 # timeout must stay usable (checked at the end; runs meanwhile).
@@ -485,7 +489,7 @@ expect_ok reload_flags "RELOAD CONFIG"
 check reload_flags_kept "after RELOAD CONFIG: backends $(adm -e "SHOW BACKENDS" | cut -f2 | tr '\n' ' ')reloads_ok=$(stat reloads_ok), a session -> $(one_session)" \
 	[ "$(adm -e "SHOW BACKENDS" | cut -f2)" = "$MAIN" -a "$(stat reloads_ok)" = 1 -a "$(one_session)" = via-shunt ]
 
-# ---------------------------------------------------------------- known bugs
+# ---------------------------------------------------------------- regressions
 
 # A statement pipelined behind a KILL (both in one TCP write) must be
 # answered once the KILL is: admin.c's kill_done() re-enables reading but
@@ -508,11 +512,11 @@ except (socket.timeout, OSError, EOFError):
 print("KILL 999997 -> %s; pipelined SHOW STATS -> %s" % (first, second))
 PY
 )
-known_bug pipelined_after_kill "$([ "$got" = "KILL 999997 -> ERR 1094; pipelined SHOW STATS -> a result set" ] && echo yes)" "$got"
+regression pipelined_after_kill "$([ "$got" = "KILL 999997 -> ERR 1094; pipelined SHOW STATS -> a result set" ] && echo yes)" "$got"
 
 wait "$IDLE_PID"
 got=$(cat "$E2E_TMP/idle.out")
-known_bug idle_admin_session "$([ "$got" = alive ] && echo yes)" \
+regression idle_admin_session "$([ "$got" = alive ] && echo yes)" \
 	"admin connection idle 12 s after login, then COM_PING -> $got; shunt log: $(grep -m1 -o 'admin=[0-9]* client=[^ ]* login timeout; closing' "$SHUNT_LOG")"
 
 # ---------------------------------------------------------------- RELOAD CONFIG (-c FILE)
