@@ -633,12 +633,20 @@ void control_stop(struct shunt *sh)
 {
 	struct control *c = sh->ctl;
 
-	if (!c)
-		return;
-	if (c->started) {
+	if (c && c->started) {
 		event_base_loopbreak(c->base);
 		pthread_join(c->tid, NULL);
+		c->started = 0;
 	}
+}
+
+void control_free(struct shunt *sh)
+{
+	struct control *c = sh->ctl;
+
+	if (!c)
+		return;
+	control_stop(sh);
 	admin_stop();
 	http_stop();
 	health_stop();

@@ -36,8 +36,12 @@ void ctl_set_err(struct ctl_err *e, int http, uint16_t code, const char *sqlstat
 /* Starts the control thread: admin port and HTTP API as configured, the
  * health timer. 0 or -errno (a listener could not be opened; logged). */
 int control_start(struct shunt *sh);
-/* Stops and joins it (before the workers stop). Safe if never started. */
+/* Stops and joins the control thread (before the workers stop, since it
+ * may be waiting on them). Safe if never started. */
 void control_stop(struct shunt *sh);
+/* Frees the admin port, HTTP API and health state (after the workers
+ * stopped, so that no worker posts a KILL result to a freed base). */
+void control_free(struct shunt *sh);
 /* Asks the control thread to reload the configuration (SIGHUP). */
 void control_request_reload(struct shunt *sh);
 /* The control thread's base (for kill replies). */

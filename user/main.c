@@ -155,6 +155,7 @@ int main(int argc, char **argv)
 out_workers:
 	control_stop(&sh);
 	worker_stop_all(&sh);
+	control_free(&sh);
 	/* After the workers: closing sessions adds their kernel counters. */
 	pr_info("sessions: %llu accepted, %llu logins ok, %llu failed, %llu established, %llu kernel, %llu fallbacks; "
 		"relay bytes c2s=%llu s2c=%llu; kernel bytes c2s=%llu s2c=%llu; punts %llu (%llu bytes)",
