@@ -476,7 +476,6 @@ static void admin_accept_cb(struct evconnlistener *evl, evutil_socket_t fd, stru
 {
 	struct admin_conn *c = calloc(1, sizeof(*c));
 	struct event_base *base = arg;
-	struct proto_greeting g;
 	struct proto_buf b;
 	int one = 1;
 	(void)evl;
@@ -503,20 +502,9 @@ static void admin_accept_cb(struct evconnlistener *evl, evutil_socket_t fd, stru
 	bufferevent_set_timeouts(c->bev, &tv, NULL);
 	bufferevent_enable(c->bev, EV_READ);
 
-	memset(&g, 0, sizeof(g));
-	g.protocol = 10;
-	g.server_version.p = (const uint8_t *)("5.5.5-10.11.0-shunt-admin-" SHUNT_VERSION);
-	g.server_version.len = strlen((const char *)g.server_version.p);
-	g.conn_id = c->id;
-	memcpy(g.scramble, c->scramble, PROTO_SCRAMBLE_LEN);
-	g.scramble_len = PROTO_SCRAMBLE_LEN;
-	g.caps = ADMIN_CAPS;
-	g.charset = MYSQL_CHARSET_UTF8MB4_GENERAL_CI;
-	g.status = SERVER_STATUS_AUTOCOMMIT;
-	g.auth_plugin.p = (const uint8_t *)AUTH_NATIVE_PLUGIN;
-	g.auth_plugin.len = strlen(AUTH_NATIVE_PLUGIN);
 	proto_buf_init(&b);
-	proto_build_greeting(&b, &g);
+	sess_build_greeting(&b, "5.5.5-10.11.0-shunt-admin-" SHUNT_VERSION, c->id, c->scramble,
+			    ADMIN_CAPS, MYSQL_CHARSET_UTF8MB4_GENERAL_CI);
 	c->seq = 0;
 	send_payload(c, &b);
 	proto_buf_free(&b);

@@ -55,6 +55,44 @@ static void build_attrs(struct session *s, struct proto_buf *out)
 	backend_put_proxy_attrs(s, out);
 }
 
+void backend_login_credentials(struct proto_login *l, const char *user,
+			       const uint8_t stage1[AUTH_SHA1_LEN], int empty_password,
+			       const uint8_t *scramble, uint8_t token[AUTH_SHA1_LEN])
+{
+	l->user.p = (const uint8_t *)user;
+	l->user.len = strlen(user);
+	if (!empty_password) {
+		auth_native_token(scramble, stage1, token);
+		l->auth_response.p = token;
+		l->auth_response.len = AUTH_SHA1_LEN;
+	}
+	l->auth_plugin.p = (const uint8_t *)AUTH_NATIVE_PLUGIN;
+	l->auth_plugin.len = strlen(AUTH_NATIVE_PLUGIN);
+}
+
+int backend_auth_switch_answer(const uint8_t *payload, size_t len,
+			       const uint8_t stage1[AUTH_SHA1_LEN], int empty_password,
+			       struct proto_buf *out, struct proto_str *plugin)
+{
+	struct proto_auth_switch sw;
+	uint8_t token[AUTH_SHA1_LEN];
+
+	memset(plugin, 0, sizeof(*plugin));
+	if (proto_parse_auth_switch(payload, len, &sw) < 0)
+		return -EPROTO;
+	*plugin = sw.plugin;
+	if (sw.plugin.len != strlen(AUTH_NATIVE_PLUGIN) ||
+	    memcmp(sw.plugin.p, AUTH_NATIVE_PLUGIN, sw.plugin.len) != 0 ||
+	    sw.data.len < PROTO_SCRAMBLE_LEN)
+		return -EOPNOTSUPP;
+	if (!empty_password) {
+		auth_native_token(sw.data.p, stage1, token);
+		proto_put_bytes(out, token, sizeof(token));
+		auth_wipe(token, sizeof(token));
+	}
+	return out->err;
+}
+
 /* Handles the backend's greeting: an ERR or a malformed greeting moves on
  * to the next backend; otherwise remembers the backend's scramble and
  * capabilities and sends the login (same user, token from the recovered
@@ -103,19 +141,11 @@ static void on_greeting(struct session *s, const uint8_t *payload, size_t len)
 	l.caps = caps;
 	l.max_packet = s->max_packet ? s->max_packet : 16777216;
 	l.charset = s->charset;
-	l.user.p = (const uint8_t *)s->user;
-	l.user.len = strlen(s->user);
-	if (!s->empty_password) {
-		auth_native_token(g.scramble, s->stage1, token);
-		l.auth_response.p = token;
-		l.auth_response.len = AUTH_SHA1_LEN;
-	}
+	backend_login_credentials(&l, s->user, s->stage1, s->empty_password, g.scramble, token);
 	if (s->db) {
 		l.database.p = (const uint8_t *)s->db;
 		l.database.len = strlen(s->db);
 	}
-	l.auth_plugin.p = (const uint8_t *)AUTH_NATIVE_PLUGIN;
-	l.auth_plugin.len = strlen(AUTH_NATIVE_PLUGIN);
 	build_attrs(s, &attrs);
 	if (caps & CLIENT_CONNECT_ATTRS) {
 		l.has_attrs = 1;
@@ -243,32 +273,20 @@ static void on_auth_reply(struct session *s, const uint8_t *payload, size_t len)
 		return;
 	}
 	case MYSQL_AUTH_SWITCH_HDR: {
-		struct proto_auth_switch sw;
 		struct proto_buf b;
-		uint8_t token[AUTH_SHA1_LEN];
+		struct proto_str plugin;
 
-		if (proto_parse_auth_switch(payload, len, &sw) < 0) {
+		proto_buf_init(&b);
+		int rc = backend_auth_switch_answer(payload, len, s->stage1, s->empty_password, &b, &plugin);
+		if (rc == -EPROTO)
 			sess_fail(s, SHUNT_ER_NO_BACKEND, SHUNT_SQLSTATE_NO_BACKEND, "shunt: malformed auth switch from backend");
-			return;
-		}
-		if (sw.plugin.len != strlen(AUTH_NATIVE_PLUGIN) ||
-		    memcmp(sw.plugin.p, AUTH_NATIVE_PLUGIN, sw.plugin.len) != 0 ||
-		    sw.data.len < PROTO_SCRAMBLE_LEN) {
+		else if (rc < 0)
 			sess_fail(s, ER_NOT_SUPPORTED_AUTH_MODE, "08004",
 				  "shunt: backend asked for auth plugin '%.*s'; only %s is supported",
-				  (int)sw.plugin.len, (const char *)sw.plugin.p, AUTH_NATIVE_PLUGIN);
-			return;
-		}
-		proto_buf_init(&b);
-		if (!s->empty_password) {
-			auth_native_token(sw.data.p, s->stage1, token);
-			proto_put_bytes(&b, token, sizeof(token));
-			auth_wipe(token, sizeof(token));
-		}
-		int rc = send_backend(s, &b);
-		proto_buf_free(&b);
-		if (rc < 0)
+				  (int)plugin.len, (const char *)plugin.p, AUTH_NATIVE_PLUGIN);
+		else if (send_backend(s, &b) < 0)
 			sess_fail(s, SHUNT_ER_NO_BACKEND, SHUNT_SQLSTATE_NO_BACKEND, "shunt: cannot answer backend auth switch");
+		proto_buf_free(&b);
 		return;
 	}
 	default:

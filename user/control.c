@@ -79,6 +79,17 @@ static const char *state_word(const struct session *s)
 	}
 }
 
+/* A finished table, or NULL with err filled when an allocation failed. */
+static struct table *table_done(struct table *t, struct ctl_err *err)
+{
+	if (!t || t->oom) {
+		table_free(t);
+		ctl_set_err(err, 500, ER_OUT_OF_RESOURCES, "HY000", "out of memory");
+		return NULL;
+	}
+	return t;
+}
+
 /* Worker thread: copies its sessions into the snapshot. */
 static void snap_worker(struct worker *w, void *arg)
 {
@@ -205,12 +216,7 @@ struct table *ctl_tunnels(struct shunt *sh, struct ctl_err *err)
 		table_set_int(t, r, TC_AGE, (now - v->started_ms) / 1000);
 	}
 	free(sn.v);
-	if (!t || t->oom) {
-		table_free(t);
-		ctl_set_err(err, 500, ER_OUT_OF_RESOURCES, "HY000", "out of memory");
-		return NULL;
-	}
-	return t;
+	return table_done(t, err);
 }
 
 static const struct table_col plist_cols[] = {
@@ -245,12 +251,7 @@ struct table *ctl_processlist(struct shunt *sh, struct ctl_err *err)
 		table_set_str(t, r, 10, path_word(v->path));
 	}
 	free(sn.v);
-	if (!t || t->oom) {
-		table_free(t);
-		ctl_set_err(err, 500, ER_OUT_OF_RESOURCES, "HY000", "out of memory");
-		return NULL;
-	}
-	return t;
+	return table_done(t, err);
 }
 
 /* ---- backends ------------------------------------------------------------------ */
@@ -298,12 +299,7 @@ struct table *ctl_backends(struct shunt *sh, struct ctl_err *err)
 		table_set_str(t, r, 11, v->health_error[0] ? v->health_error : NULL);
 	}
 	free(bv);
-	if (!t || t->oom) {
-		table_free(t);
-		ctl_set_err(err, 500, ER_OUT_OF_RESOURCES, "HY000", "out of memory");
-		return NULL;
-	}
-	return t;
+	return table_done(t, err);
 }
 
 /* The pool a command names; NULL name: the only pool, if there is one. */
@@ -480,12 +476,7 @@ struct table *ctl_stats(struct shunt *sh, struct ctl_err *err)
 		stat_row(t, "kernel_drops", fs.drops);
 	}
 	stat_row(t, "uptime_s", (uint64_t)((sess_wall_ms() - sh->started_ms) / 1000));
-	if (t->oom) {
-		table_free(t);
-		ctl_set_err(err, 500, ER_OUT_OF_RESOURCES, "HY000", "out of memory");
-		return NULL;
-	}
-	return t;
+	return table_done(t, err);
 }
 
 /* ---- kill ------------------------------------------------------------------------- */

@@ -202,15 +202,7 @@ static int side_login(struct kill_req *r, const uint8_t *p, size_t len)
 		  CLIENT_PLUGIN_AUTH | CLIENT_TRANSACTIONS | CLIENT_CONNECT_ATTRS) & g.caps;
 	l.max_packet = 1 << 24;
 	l.charset = g.charset;
-	l.user.p = (const uint8_t *)r->tuser;
-	l.user.len = strlen(r->tuser);
-	if (!r->empty_password) {
-		auth_native_token(g.scramble, r->stage1, token);
-		l.auth_response.p = token;
-		l.auth_response.len = AUTH_SHA1_LEN;
-	}
-	l.auth_plugin.p = (const uint8_t *)AUTH_NATIVE_PLUGIN;
-	l.auth_plugin.len = strlen(AUTH_NATIVE_PLUGIN);
+	backend_login_credentials(&l, r->tuser, r->stage1, r->empty_password, g.scramble, token);
 	proto_buf_init(&attrs);
 	proto_put_lenenc_str(&attrs, "_proxy", 6);
 	proto_put_lenenc_str(&attrs, "shunt", 5);
@@ -286,29 +278,17 @@ static int side_packet(struct kill_req *r, const uint8_t *p, size_t len)
 			return 0;
 		}
 		if (len && p[0] == MYSQL_AUTH_SWITCH_HDR) {
-			struct proto_auth_switch sw;
 			struct proto_buf b;
-			uint8_t token[AUTH_SHA1_LEN];
+			struct proto_str plugin;
 
-			if (proto_parse_auth_switch(p, len, &sw) < 0 || sw.data.len < PROTO_SCRAMBLE_LEN ||
-			    sw.plugin.len != strlen(AUTH_NATIVE_PLUGIN) ||
-			    memcmp(sw.plugin.p, AUTH_NATIVE_PLUGIN, sw.plugin.len) != 0) {
-				set_result(&r->res, ER_NOT_SUPPORTED_AUTH_MODE, "08004",
-					   "shunt: KILL QUERY: backend %s wants an auth plugin shunt "
-					   "does not speak", r->addr.text);
-				return 1;
-			}
 			proto_buf_init(&b);
-			if (!r->empty_password) {
-				auth_native_token(sw.data.p, r->stage1, token);
-				proto_put_bytes(&b, token, sizeof(token));
-				auth_wipe(token, sizeof(token));
-			}
-			int rc = side_send(r, &b);
+			int rc = backend_auth_switch_answer(p, len, r->stage1, r->empty_password, &b, &plugin);
+			if (rc == 0)
+				rc = side_send(r, &b);
 			proto_buf_free(&b);
 			if (rc < 0) {
-				set_result(&r->res, ER_UNKNOWN_ERROR, "HY000",
-					   "shunt: KILL QUERY: cannot write to backend %s", r->addr.text);
+				set_result(&r->res, ER_NOT_SUPPORTED_AUTH_MODE, "08004",
+					   "shunt: KILL: cannot answer the auth switch of backend %s", r->addr.text);
 				return 1;
 			}
 			return 0;
@@ -509,17 +489,25 @@ static void client_kill_done(void *ctx, const struct kill_result *res)
 	s->kill_resume(s, res);
 }
 
-int kill_from_client(struct session *s, const uint8_t *payload, size_t len,
+int kill_from_client(struct session *s, const uint8_t *wire, size_t len,
 		     void (*resume)(struct session *s, const struct kill_result *res))
 {
+	const uint8_t *payload = wire + MYSQL_HDR_LEN;
 	struct kill_stmt st;
 	struct kill_req *r;
+	uint32_t plen;
+	uint8_t seq;
 
-	if (len >= 5 && payload[0] == COM_PROCESS_KILL) {
+	/* Exactly one whole command packet: anything pipelined behind it, or
+	 * a packet still incomplete, is left to the backend. */
+	if (proto_peek_header(wire, len, &plen, &seq) < 0 || seq != 0 || plen == 0 ||
+	    plen >= MYSQL_MAX_PAYLOAD || len != MYSQL_HDR_LEN + plen)
+		return 0;
+	if (plen >= 5 && payload[0] == COM_PROCESS_KILL) {
 		st.id = (uint32_t)payload[1] | (uint32_t)payload[2] << 8 |
 			(uint32_t)payload[3] << 16 | (uint32_t)payload[4] << 24;
 		st.query_only = 0;
-	} else if (len < 1 || payload[0] != COM_QUERY || !kill_parse(payload + 1, len - 1, &st)) {
+	} else if (payload[0] != COM_QUERY || !kill_parse(payload + 1, plen - 1, &st)) {
 		return 0;
 	}
 	sess_log(s, LOG_INFO, "KILL %s%u from the client", st.query_only ? "QUERY " : "", st.id);
@@ -546,4 +534,32 @@ int kill_from_client(struct session *s, const uint8_t *payload, size_t len,
 		return 0;
 	s->kill_pending = r;
 	return 1;
+}
+
+int kill_answer_client(struct session *s, const struct kill_result *res, uint32_t caps,
+		       uint16_t status)
+{
+	struct proto_buf payload, pkt;
+	uint8_t seq = 1;
+	int rc;
+
+	proto_buf_init(&payload);
+	proto_buf_init(&pkt);
+	if (res->code) {
+		proto_build_err(&payload, res->code, res->sqlstate, res->msg);
+	} else {
+		struct proto_ok ok = { .status = status };
+		proto_build_ok(&payload, caps, &ok);
+	}
+	proto_put_packet(&pkt, &seq, payload.data, payload.len);
+	rc = pkt.err ? pkt.err : sess_write_all(s->cfd, pkt.data, pkt.len);
+	proto_buf_free(&payload);
+	proto_buf_free(&pkt);
+	if (rc < 0 || res->code == ER_CONNECTION_KILLED) {
+		sess_log(s, LOG_INFO, "%s", rc < 0 ? "client went away before its KILL was answered"
+			 : "the client killed its own connection");
+		sess_free(s);
+		return -1;
+	}
+	return 0;
 }

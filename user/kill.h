@@ -58,13 +58,18 @@ void kill_cancel(struct kill_req *r);
 /* sess_free() hook: cancels the session's own pending KILL, if any. */
 void kill_session_gone(struct session *s);
 
-/* Parses and carries out a client's COM_QUERY KILL on the client's own
- * session s (payload: the whole command, 0x03 first; or COM_PROCESS_KILL
- * 0x0C + u32). Returns 1 when shunt took it (the reply will be written to
- * the client and then resume(s) is called on s's worker; a KILL of s
- * itself is answered with 1927 and s is closed), 0 when it is not a KILL
- * shunt handles (forward it). */
-int kill_from_client(struct session *s, const uint8_t *payload, size_t len,
+/* Takes a client's KILL off its own session s: wire/len are the client
+ * bytes at a command boundary (headers included). When they are exactly
+ * one whole COM_QUERY KILL that kill_parse() accepts, or one
+ * COM_PROCESS_KILL, returns 1: the KILL is carried out and resume(s,
+ * result) is called later on s's worker (a KILL of s itself is answered
+ * with 1927). Otherwise returns 0: forward the bytes. */
+int kill_from_client(struct session *s, const uint8_t *wire, size_t len,
 		     void (*resume)(struct session *s, const struct kill_result *res));
+/* Writes the answer to a client's KILL on s->cfd (OK with caps/status,
+ * or the ERR). Returns 0; or -1 after freeing s, when the client is gone
+ * or killed its own connection (1927). */
+int kill_answer_client(struct session *s, const struct kill_result *res, uint32_t caps,
+		       uint16_t status);
 
 #endif

@@ -151,29 +151,8 @@ static void note_command(struct session *s, uint32_t ev, int to_server)
  * 1927 (the client killed its own connection) ends the session. */
 static void relay_kill_resume(struct session *s, const struct kill_result *res)
 {
-	struct proto_buf payload, pkt;
-	uint8_t seq = 1;
-	int rc;
-
-	proto_buf_init(&payload);
-	proto_buf_init(&pkt);
-	if (res->code) {
-		proto_build_err(&payload, res->code, res->sqlstate, res->msg);
-	} else {
-		struct proto_ok ok = { .status = s->relay.conv.status };
-		proto_build_ok(&payload, s->relay.conv.caps, &ok);
-	}
-	proto_put_packet(&pkt, &seq, payload.data, payload.len);
-	rc = pkt.err ? pkt.err : sess_write_all(s->cfd, pkt.data, pkt.len);
-	proto_buf_free(&payload);
-	proto_buf_free(&pkt);
-	if (rc < 0 || res->code == ER_CONNECTION_KILLED) {
-		sess_log(s, LOG_INFO, "%s", rc < 0 ? "client went away before its KILL was answered"
-			 : "the client killed its own connection");
-		sess_free(s);
-		return;
-	}
-	event_add(s->relay.crd, NULL);
+	if (kill_answer_client(s, res, s->relay.conv.caps, s->relay.conv.status) == 0)
+		event_add(s->relay.crd, NULL);
 }
 
 /* A KILL at a command boundary that arrived whole, alone in this read,
@@ -183,15 +162,9 @@ static void relay_kill_resume(struct session *s, const struct kill_result *res)
 static int filter_kill(struct session *s, const uint8_t *data, size_t len)
 {
 	struct relay *r = &s->relay;
-	uint32_t plen;
-	uint8_t seq;
 
 	if (!(mt_idle(&r->conv) && r->cf.hdr_have == 0 && r->cf.remaining == 0) ||
-	    proto_peek_header(data, len, &plen, &seq) < 0 || seq != 0 ||
-	    plen >= MYSQL_MAX_PAYLOAD || len != MYSQL_HDR_LEN + plen || plen == 0 ||
-	    (data[MYSQL_HDR_LEN] != COM_QUERY && data[MYSQL_HDR_LEN] != COM_PROCESS_KILL))
-		return 0;
-	if (!kill_from_client(s, data + MYSQL_HDR_LEN, plen, relay_kill_resume))
+	    !kill_from_client(s, data, len, relay_kill_resume))
 		return 0;
 	event_del(r->crd);
 	return 1;

@@ -352,9 +352,28 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- the client's login ---- */
 
-static void send_greeting(struct session *s)
+void sess_build_greeting(struct proto_buf *b, const char *version, uint32_t conn_id,
+			 const uint8_t scramble[PROTO_SCRAMBLE_LEN], uint32_t caps, uint8_t charset)
 {
 	struct proto_greeting g;
+
+	memset(&g, 0, sizeof(g));
+	g.protocol = 10;
+	g.server_version.p = (const uint8_t *)version;
+	g.server_version.len = strlen(version);
+	g.conn_id = conn_id;
+	memcpy(g.scramble, scramble, PROTO_SCRAMBLE_LEN);
+	g.scramble_len = PROTO_SCRAMBLE_LEN;
+	g.caps = caps;
+	g.charset = charset;
+	g.status = SERVER_STATUS_AUTOCOMMIT;
+	g.auth_plugin.p = (const uint8_t *)AUTH_NATIVE_PLUGIN;
+	g.auth_plugin.len = strlen(AUTH_NATIVE_PLUGIN);
+	proto_build_greeting(b, &g);
+}
+
+static void send_greeting(struct session *s)
+{
 	struct proto_buf b;
 	char version[64];
 	uint32_t pool_caps;
@@ -362,23 +381,11 @@ static void send_greeting(struct session *s)
 
 	pool_greeting_info(s->lc->pool, shunt_cfg(s->sh)->server_version, version, sizeof(version),
 			   &pool_caps, &charset);
-	memset(&g, 0, sizeof(g));
-	g.protocol = 10;
-	g.server_version.p = (const uint8_t *)version;
-	g.server_version.len = strlen(version);
-	g.conn_id = s->id;
-	memcpy(g.scramble, s->scramble, PROTO_SCRAMBLE_LEN);
-	g.scramble_len = PROTO_SCRAMBLE_LEN;
-	/* CLIENT_LONG_PASSWORD stays set: shunt offers no MariaDB extended caps. */
-	g.caps = (SHUNT_SERVER_CAPS & pool_caps) | SHUNT_REQUIRED_CAPS | CLIENT_PLUGIN_AUTH |
-		 CLIENT_LONG_PASSWORD;
-	g.charset = charset;
-	g.status = SERVER_STATUS_AUTOCOMMIT;
-	g.auth_plugin.p = (const uint8_t *)AUTH_NATIVE_PLUGIN;
-	g.auth_plugin.len = strlen(AUTH_NATIVE_PLUGIN);
-
 	proto_buf_init(&b);
-	proto_build_greeting(&b, &g);
+	/* CLIENT_LONG_PASSWORD stays set: shunt offers no MariaDB extended caps. */
+	sess_build_greeting(&b, version, s->id, s->scramble,
+			    (SHUNT_SERVER_CAPS & pool_caps) | SHUNT_REQUIRED_CAPS | CLIENT_PLUGIN_AUTH |
+			    CLIENT_LONG_PASSWORD, charset);
 	s->client_seq = 0;
 	sess_send_client(s, &b);
 	proto_buf_free(&b);

@@ -160,6 +160,11 @@ int sess_peek_packet(struct evbuffer *in, size_t max, const uint8_t **payload,
 int sess_take_packet(struct evbuffer *in, size_t max, uint8_t **payload, size_t *len,
 		     uint8_t *seq);
 
+/* Builds a HandshakeV10 payload offering mysql_native_password with the
+ * 20-byte scramble and autocommit status (client sessions, admin port). */
+void sess_build_greeting(struct proto_buf *b, const char *version, uint32_t conn_id,
+			 const uint8_t scramble[PROTO_SCRAMBLE_LEN], uint32_t caps, uint8_t charset);
+
 /* "ip:port" or "[ip6]:port" of sa. */
 void sess_format_addr(const struct sockaddr *sa, char *out, size_t n);
 
@@ -215,6 +220,17 @@ void backend_start(struct session *s);
  * _client_addr), so the backend's performance_schema can tell who is
  * behind the proxy. */
 void backend_put_proxy_attrs(const struct session *s, struct proto_buf *out);
+/* backend.c: fills a login's user, auth response (the native token for
+ * scramble, computed into token, which must outlive l) and plugin. */
+void backend_login_credentials(struct proto_login *l, const char *user,
+			       const uint8_t stage1[AUTH_SHA1_LEN], int empty_password,
+			       const uint8_t *scramble, uint8_t token[AUTH_SHA1_LEN]);
+/* backend.c: the answer to a backend's AuthSwitchRequest, appended to out
+ * (the native token for its new scramble). 0; -EPROTO when malformed;
+ * -EOPNOTSUPP when it asks for another plugin (named in *plugin). */
+int backend_auth_switch_answer(const uint8_t *payload, size_t len,
+			       const uint8_t stage1[AUTH_SHA1_LEN], int empty_password,
+			       struct proto_buf *out, struct proto_str *plugin);
 /* backend.c: the phase timer fired in a backend phase. */
 void backend_timeout(struct session *s);
 

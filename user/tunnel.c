@@ -203,35 +203,16 @@ static void tunnel_client_cb(evutil_socket_t fd, short what, void *arg);
  * re-arm, then read the client again. */
 static void tunnel_kill_resume(struct session *s, const struct kill_result *res)
 {
-	struct proto_buf payload, pkt;
 	struct tunnel t;
 	struct tunnel_ctl ctl;
-	uint8_t seq = 1;
-	int rc;
 
 	if (fp_tunnel_get(s->ccookie, &t) < 0 || fp_ctl_get(s->ccookie, &ctl) < 0) {
 		sess_log(s, LOG_WARN, "tunnel entry gone while answering a KILL; closing");
 		sess_free(s);
 		return;
 	}
-	proto_buf_init(&payload);
-	proto_buf_init(&pkt);
-	if (res->code) {
-		proto_build_err(&payload, res->code, res->sqlstate, res->msg);
-	} else {
-		struct proto_ok ok = { .status = t.conv.status };
-		proto_build_ok(&payload, t.conv.caps, &ok);
-	}
-	proto_put_packet(&pkt, &seq, payload.data, payload.len);
-	rc = pkt.err ? pkt.err : sess_write_all(s->cfd, pkt.data, pkt.len);
-	proto_buf_free(&payload);
-	proto_buf_free(&pkt);
-	if (rc < 0 || res->code == ER_CONNECTION_KILLED) {
-		sess_log(s, LOG_INFO, "%s", rc < 0 ? "client went away before its KILL was answered"
-			 : "the client killed its own connection");
-		sess_free(s);
+	if (kill_answer_client(s, res, t.conv.caps, t.conv.status) < 0)
 		return;
-	}
 	STAT_ADD(s->sh, punts, 1);
 	ctl.answered_gen = t.held_gen;
 	ctl.rearm_gen = t.held_gen;
@@ -252,16 +233,11 @@ static void tunnel_kill_resume(struct session *s, const struct kill_result *res)
 static int take_punted_kill(struct session *s, const struct proto_buf *in)
 {
 	struct tunnel t;
-	uint32_t plen;
-	uint8_t seq;
 
 	if (fp_tunnel_get(s->ccookie, &t) < 0 || t.state != TUN_ST_HELD ||
 	    (t.punt_reason != TUN_PUNT_KILL_QUERY && t.punt_reason != TUN_PUNT_KILL_CMD) ||
 	    t.passed_bytes != s->passed_read ||
-	    proto_peek_header(in->data, in->len, &plen, &seq) < 0 || seq != 0 || plen == 0 ||
-	    plen >= MYSQL_MAX_PAYLOAD || in->len != MYSQL_HDR_LEN + plen)
-		return 0;
-	if (!kill_from_client(s, in->data + MYSQL_HDR_LEN, plen, tunnel_kill_resume))
+	    !kill_from_client(s, in->data, in->len, tunnel_kill_resume))
 		return 0;
 	event_del(s->cev);
 	return 1;

@@ -367,6 +367,31 @@ check_kernel_carried() {
 	fi
 }
 
+# tcp_forward PORT TARGET_PORT: an HAProxy TCP forwarder from 127.0.0.1:PORT
+# to 127.0.0.1:TARGET_PORT (a second backend address for the same MariaDB),
+# killed on exit. Returns 1 when it does not come up.
+tcp_forward() {
+	local port=$1 target=$2 cfg="$E2E_TMP/haproxy-$1.cfg" log="$E2E_TMP/haproxy-$1.log" pid
+	cat >"$cfg" <<-CFG
+		global
+			maxconn 2000
+		defaults
+			mode tcp
+			timeout connect 5s
+			timeout client 1h
+			timeout server 1h
+		listen fwd
+			bind 127.0.0.1:$port
+			server db 127.0.0.1:$target
+	CFG
+	haproxy -f "$cfg" -db >"$log" 2>&1 &
+	pid=$!
+	bg_track "$pid"
+	wait_port "$port" 10 "$pid" && return 0
+	echo "haproxy on $port did not start: $(tail -3 "$log")" >&2
+	return 1
+}
+
 # bg_track PID: a helper process of the test, killed on exit.
 bg_track() { E2E_BG_PIDS+=("$1"); }
 

@@ -223,22 +223,7 @@ check types_version "SELECT @@version_comment types: $got" [ "$got" = "@@version
 # ---------------------------------------------------------------- backends at run time
 
 FWD_PORT=$(free_port) || die "no free port"
-cat >"$E2E_TMP/haproxy.cfg" <<CFG
-global
-	maxconn 200
-defaults
-	mode tcp
-	timeout connect 5s
-	timeout client 1h
-	timeout server 1h
-listen fwd
-	bind 127.0.0.1:$FWD_PORT
-	server db 127.0.0.1:$MYSQL_PORT
-CFG
-haproxy -f "$E2E_TMP/haproxy.cfg" -db >"$E2E_TMP/haproxy.log" 2>&1 &
-HAPROXY_PID=$!
-bg_track "$HAPROXY_PID"
-wait_port "$FWD_PORT" 10 "$HAPROXY_PID" || die "haproxy did not start: $(tail -3 "$E2E_TMP/haproxy.log")"
+tcp_forward "$FWD_PORT" "$MYSQL_PORT" || die "the HAProxy forwarder did not start"
 FWD=127.0.0.1:$FWD_PORT
 
 expect_ok add_backend "ADD BACKEND '$FWD' TO POOL default WEIGHT 3"

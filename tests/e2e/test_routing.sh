@@ -15,21 +15,7 @@ mariadb_ensure
 # A user shunt knows but MariaDB does not: the backend refuses its login
 # after shunt picked a backend for it (the count must be released).
 FWD_PORT=$(free_port) || die "no free port"
-cat >"$E2E_TMP/haproxy.cfg" <<CFG
-global
-	maxconn 2000
-defaults
-	mode tcp
-	timeout connect 5s
-	timeout client 1h
-	timeout server 1h
-listen fwd
-	bind 127.0.0.1:$FWD_PORT
-	server db 127.0.0.1:$MYSQL_PORT
-CFG
-haproxy -f "$E2E_TMP/haproxy.cfg" -db >"$E2E_TMP/haproxy.log" 2>&1 &
-bg_track $!
-wait_port "$FWD_PORT" 10 $! || die "haproxy did not start: $(tail -3 "$E2E_TMP/haproxy.log")"
+tcp_forward "$FWD_PORT" "$MYSQL_PORT" || die "the HAProxy forwarder did not start"
 
 SHUNT_PORT=$(free_port) || die "no free port"
 cat >"$E2E_TMP/shunt.ini" <<CFG

@@ -18,21 +18,7 @@
 e2e_init runtime
 mariadb_ensure
 FWD_PORT=$(free_port) || die "no free port"
-cat >"$E2E_TMP/haproxy.cfg" <<CFG
-global
-	maxconn 2000
-defaults
-	mode tcp
-	timeout connect 5s
-	timeout client 1h
-	timeout server 1h
-listen fwd
-	bind 127.0.0.1:$FWD_PORT
-	server db 127.0.0.1:$MYSQL_PORT
-CFG
-haproxy -f "$E2E_TMP/haproxy.cfg" -db >"$E2E_TMP/haproxy.log" 2>&1 &
-bg_track $!
-wait_port "$FWD_PORT" 10 $! || die "haproxy did not start: $(tail -3 "$E2E_TMP/haproxy.log")"
+tcp_forward "$FWD_PORT" "$MYSQL_PORT" || die "the HAProxy forwarder did not start"
 
 SHUNT_PORT=$(free_port) || die "no free port"
 ADMIN_PORT=$(free_port) || die "no free port"
@@ -149,20 +135,7 @@ for i in 1 2 3 4; do [ "$(q 'SELECT 5')" = 5 ] && ok=$((ok + 1)); done
 row=$(admin "SHOW BACKENDS" | awk -F'\t' -v a="$C" '$2 == a { print $4 "|" $6 "|" $10 "|" $12 }')
 check health_down "4 logins with a dead backend first in line: $ok answered; its row state|health|consecutive|error: $row" \
 	eval '[ "$ok" = 4 ] && [[ "$row" == down\|down\|*\|*connect* ]]'
-cat >"$E2E_TMP/haproxy2.cfg" <<CFG
-global
-	maxconn 100
-defaults
-	mode tcp
-	timeout connect 5s
-	timeout client 1h
-	timeout server 1h
-listen back
-	bind $C
-	server db 127.0.0.1:$MYSQL_PORT
-CFG
-haproxy -f "$E2E_TMP/haproxy2.cfg" -db >"$E2E_TMP/haproxy2.log" 2>&1 &
-bg_track $!
+tcp_forward "$C_PORT" "$MYSQL_PORT" || die "the HAProxy forwarder did not start"
 wait_until 5 eval '[ "$(admin "SHOW BACKENDS" | awk -F"\t" -v a="$C" "\$2 == a { print \$6 }")" = up ]'
 row=$(admin "SHOW BACKENDS" | awk -F'\t' -v a="$C" '$2 == a { print $4 "|" $6 "|" $10 }')
 check health_up "once something listens on $C the probe marks it up: $row; log: $(grep -o "backend $C is up again" "$SHUNT_LOG" | head -1)" \
