@@ -61,14 +61,11 @@ int sess_change_user(struct session *s, const uint8_t *payload, size_t len,
 		return -EOPNOTSUPP;
 	}
 	const struct cfg_user *u = config_find_user(shunt_cfg(s->sh), (const char *)cu.user.p, cu.user.len);
-	empty = cu.auth_response.len == 0 ||
-		(cu.auth_response.len == 1 && cu.auth_response.p[0] == 0);
+	empty = auth_token_empty(cu.auth_response.p, cu.auth_response.len);
 	if (!u || cu.user.len >= sizeof(s->user) ||
-	    (u->empty_password && !empty) ||
-	    (!u->empty_password && (empty || auth_native_verify(s->scramble, cu.auth_response.p,
-								cu.auth_response.len, u->stage2,
-								stage1) < 0))) {
-		STAT_ADD(s->sh, logins_failed, 1);
+	    auth_check_account(u->empty_password, u->stage2, s->scramble, cu.auth_response.p,
+			       cu.auth_response.len, stage1) < 0) {
+		sess_login_failed(s, LOGIN_FAIL_ACCESS_DENIED);
 		sess_log(s, LOG_WARN, "COM_CHANGE_USER to '%.*s' refused: access denied",
 			 (int)(cu.user.len < 64 ? cu.user.len : 64), (const char *)cu.user.p);
 		access_denied(s, &cu.user, !empty, err);

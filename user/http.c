@@ -49,11 +49,7 @@ static void reply_json(struct evhttp_request *req, int status, json_t *doc)
 		evbuffer_add(out, "\n", 1);
 	}
 	free(text);
-	evhttp_send_reply(req, status, status == 201 ? "Created" : status < 300 ? "OK" : status == 404 ? "Not Found" :
-			  status == 401 ? "Unauthorized" : status == 403 ? "Forbidden" :
-			  status == 405 ? "Method Not Allowed" : status == 409 ? "Conflict" :
-			  status == 503 ? "Service Unavailable" : status < 500 ? "Bad Request" :
-			  "Internal Server Error", out);
+	evhttp_send_reply(req, status, NULL, out);    /* NULL: the standard phrase */
 	if (out)
 		evbuffer_free(out);
 }
@@ -92,8 +88,6 @@ static json_t *table_json(const struct table *t)
 				v = json_string(cell->s);
 			else if (t->cols[c].type == COL_BOOL)
 				v = json_boolean(cell->i);
-			else if (t->cols[c].type == COL_REAL)
-				v = json_real(cell->d);
 			else
 				v = json_integer(cell->i);
 			json_object_set_new(o, t->cols[c].name, v);
@@ -148,6 +142,13 @@ static int write_allowed(struct evhttp_request *req)
 
 	if (!cfg->http_write) {
 		reply_error(req, 403, "write endpoints are disabled (http_write = off)");
+		return 0;
+	}
+	/* A web page the operator visits could POST to a loopback API (a
+	 * "simple" cross-origin request needs no CORS preflight); browsers
+	 * always send Origin on those, and shunt's clients never do. */
+	if (evhttp_find_header(evhttp_request_get_input_headers(req), "Origin")) {
+		reply_error(req, 403, "cross-origin requests to write endpoints are refused");
 		return 0;
 	}
 	if (!cfg->http_token[0])

@@ -111,10 +111,10 @@ struct kill_req {
 	kill_done_fn done;
 	void *ctx;
 	int cancelled;                  /* requester's thread only */
+	int closed;                     /* KILL CONNECTION: the session is closed */
 	struct kill_result res;
 
 	/* the side connection (target's thread) */
-	struct event_base *base;
 	struct bufferevent *bev;
 	struct event *timer;
 	struct cfg_addr addr;
@@ -147,6 +147,11 @@ static void deliver_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 
+	if (r->closed && r->res.code) {
+		pr_info("KILL %u: session closed; killing its backend thread failed: %u %s",
+			r->id, r->res.code, r->res.msg);
+		r->res.code = 0;
+	}
 	if (!r->cancelled) {
 		STAT_ADD(r->sh, kills_ok, r->res.code == 0);
 		STAT_ADD(r->sh, kills_failed, r->res.code != 0);
@@ -370,14 +375,13 @@ static void side_start(struct kill_req *r, struct session *t)
 	unsigned ms = cfg->connect_timeout_ms + cfg->backend_login_timeout_ms;
 	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
 
-	r->base = t->w->base;
 	r->addr = t->backend->addr;
 	snprintf(r->tuser, sizeof(r->tuser), "%s", t->user);
 	memcpy(r->stage1, t->stage1, sizeof(r->stage1));
 	r->empty_password = t->empty_password;
 	r->thread_id = t->backend_thread_id;
-	r->bev = bufferevent_socket_new(r->base, -1, BEV_OPT_CLOSE_ON_FREE);
-	r->timer = evtimer_new(r->base, side_timeout_cb, r);
+	r->bev = bufferevent_socket_new(t->w->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	r->timer = evtimer_new(t->w->base, side_timeout_cb, r);
 	if (!r->bev || !r->timer || evtimer_add(r->timer, &tv) < 0) {
 		set_result(&r->res, ER_OUT_OF_RESOURCES, "HY000", "shunt: out of memory");
 		finish(r);
@@ -428,14 +432,20 @@ static void on_target_cb(evutil_socket_t fd, short what, void *arg)
 		finish(r);
 		return;
 	}
-	side_start(r, t);
 	if (!r->query_only) {
 		/* As MySQL's KILL: the backend thread goes too (the side
 		 * connection kills it, so a running statement stops now rather
-		 * than when the server next notices the closed socket). */
+		 * than when the server next notices the closed socket). The
+		 * session itself is gone either way, so the answer is OK
+		 * whatever the side connection meets (deliver_cb logs it). */
 		sess_log(t, LOG_INFO, "killed (KILL CONNECTION by %s)", r->as_admin ? "the admin" : r->user);
-		sess_free(t);
+		r->closed = 1;
 	}
+	/* side_start() may finish (and so free) r: t is freed from a copy. */
+	int close_target = r->closed;
+	side_start(r, t);
+	if (close_target)
+		sess_free(t);
 }
 
 struct kill_req *kill_start(struct shunt *sh, struct event_base *reply_base, uint32_t id,
@@ -536,24 +546,34 @@ int kill_from_client(struct session *s, const uint8_t *wire, size_t len,
 	return 1;
 }
 
-int kill_answer_client(struct session *s, const struct kill_result *res, uint32_t caps,
-		       uint16_t status)
+void kill_build_answer(const struct kill_result *res, uint32_t caps, uint16_t status,
+		       struct proto_buf *pkt)
 {
-	struct proto_buf payload, pkt;
+	struct proto_buf payload;
 	uint8_t seq = 1;
-	int rc;
 
 	proto_buf_init(&payload);
-	proto_buf_init(&pkt);
 	if (res->code) {
 		proto_build_err(&payload, res->code, res->sqlstate, res->msg);
 	} else {
 		struct proto_ok ok = { .status = status };
 		proto_build_ok(&payload, caps, &ok);
 	}
-	proto_put_packet(&pkt, &seq, payload.data, payload.len);
-	rc = pkt.err ? pkt.err : sess_write_all(s->cfd, pkt.data, pkt.len);
+	proto_put_packet(pkt, &seq, payload.data, payload.len);
+	if (payload.err && !pkt->err)
+		pkt->err = payload.err;
 	proto_buf_free(&payload);
+}
+
+int kill_answer_client(struct session *s, const struct kill_result *res, uint32_t caps,
+		       uint16_t status)
+{
+	struct proto_buf pkt;
+	int rc;
+
+	proto_buf_init(&pkt);
+	kill_build_answer(res, caps, status, &pkt);
+	rc = pkt.err ? pkt.err : sess_write_all(s->cfd, pkt.data, pkt.len);
 	proto_buf_free(&pkt);
 	if (rc < 0 || res->code == ER_CONNECTION_KILLED) {
 		sess_log(s, LOG_INFO, "%s", rc < 0 ? "client went away before its KILL was answered"

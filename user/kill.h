@@ -22,6 +22,7 @@
 
 struct shunt;
 struct session;
+struct proto_buf;
 
 /* A parsed KILL statement. */
 struct kill_stmt {
@@ -66,6 +67,10 @@ void kill_session_gone(struct session *s);
  * with 1927). Otherwise returns 0: forward the bytes. */
 int kill_from_client(struct session *s, const uint8_t *wire, size_t len,
 		     void (*resume)(struct session *s, const struct kill_result *res));
+/* Appends the answer to a client's KILL to pkt (one packet, sequence 1):
+ * OK with caps/status, or the ERR of res. */
+void kill_build_answer(const struct kill_result *res, uint32_t caps, uint16_t status,
+		       struct proto_buf *pkt);
 /* Writes the answer to a client's KILL on s->cfd (OK with caps/status,
  * or the ERR). Returns 0; or -1 after freeing s, when the client is gone
  * or killed its own connection (1927). */

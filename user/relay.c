@@ -151,8 +151,31 @@ static void note_command(struct session *s, uint32_t ev, int to_server)
  * 1927 (the client killed its own connection) ends the session. */
 static void relay_kill_resume(struct session *s, const struct kill_result *res)
 {
-	if (kill_answer_client(s, res, s->relay.conv.caps, s->relay.conv.status) == 0)
-		event_add(s->relay.crd, NULL);
+	struct relay *r = &s->relay;
+	struct relay_pending *p = &r->s2c;
+
+	if (!p->data || res->code == ER_CONNECTION_KILLED) {
+		if (kill_answer_client(s, res, r->conv.caps, r->conv.status) == 0)
+			event_add(r->crd, NULL);
+		return;
+	}
+	/* The client has not taken the end of the previous response yet:
+	 * the answer goes behind it, in order (relay_writable sends it). */
+	struct proto_buf pkt;
+	proto_buf_init(&pkt);
+	kill_build_answer(res, r->conv.caps, r->conv.status, &pkt);
+	uint8_t *grown = pkt.err ? NULL : realloc(p->data, p->len + pkt.len);
+	if (!grown) {
+		proto_buf_free(&pkt);
+		sess_log(s, LOG_WARN, "out of memory answering a KILL");
+		sess_free(s);
+		return;
+	}
+	memcpy(grown + p->len, pkt.data, pkt.len);
+	p->data = grown;
+	p->len += pkt.len;
+	proto_buf_free(&pkt);
+	event_add(r->crd, NULL);
 }
 
 /* A KILL at a command boundary that arrived whole, alone in this read,

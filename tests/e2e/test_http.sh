@@ -599,6 +599,14 @@ fi
 metrics_get
 promcheck_required metrics_valid_end
 
+# A web page could POST to the loopback API without a CORS preflight; the
+# browser sends Origin, which shunt's own clients never do.
+n_before=$(curl -s "$API/api/backends" | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)["backends"]))')
+api POST /api/backends '{"address":"127.0.0.1:1"}' -H 'Origin: http://evil.example'
+expect_error cross_origin_write "POST /api/backends with an Origin header" 403 "cross-origin"
+n_after=$(curl -s "$API/api/backends" | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)["backends"]))')
+check cross_origin_no_effect "backends before $n_before, after $n_after" [ "$n_before" = "$n_after" ]
+
 # ---------------------------------------------------------------- token (instance B)
 
 TOKEN=e2e-$RANDOM$RANDOM-tok
