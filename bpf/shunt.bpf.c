@@ -283,7 +283,6 @@ static long walk_server(__u32 i, void *data)
 			ct->lat_hist[b]++;
 		if (w->st && b < TUN_LAT_BUCKETS) {
 			w->st->lat_hist[b]++;
-			w->st->lat_count++;
 			w->st->lat_sum_ns += lat;
 		}
 	}

@@ -144,7 +144,6 @@
 
 /* Column types and flags (ColumnDefinition41) */
 #define MYSQL_TYPE_TINY        0x01
-#define MYSQL_TYPE_DOUBLE      0x05
 #define MYSQL_TYPE_LONGLONG    0x08
 #define MYSQL_TYPE_VAR_STRING  0xfd
 #define MYSQL_NUM_FLAG         0x8000

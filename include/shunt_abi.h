@@ -134,7 +134,6 @@ struct fp_stats {
 	__u64 passed_bytes;      /* client bytes handed to user space (punts) */
 	__u64 drops;             /* redirects that failed */
 	__u64 punts[TUN_PUNT__COUNT]; /* commands punted, by TUN_PUNT_* */
-	__u64 lat_count;         /* commands timed (as in tunnel.lat_hist) */
 	__u64 lat_sum_ns;
 	__u64 lat_hist[TUN_LAT_BUCKETS];
 };

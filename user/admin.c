@@ -149,12 +149,6 @@ static void send_table(struct admin_conn *c, const struct table *t)
 			cd.length = 1;
 			cd.flags = MYSQL_NUM_FLAG;
 			break;
-		case COL_REAL:
-			cd.type = MYSQL_TYPE_DOUBLE;
-			cd.length = 22;
-			cd.decimals = 31;
-			cd.flags = MYSQL_NUM_FLAG;
-			break;
 		default:
 			cd.type = MYSQL_TYPE_LONGLONG;
 			cd.length = 20;
@@ -315,19 +309,13 @@ static void access_denied(struct admin_conn *c, const char *user, int used_passw
 	c->closing = 1;
 }
 
-/* Checks a native token (for c's scramble) against the admin account. */
+/* Checks a token (for c's scramble) against the admin account. */
 static int token_ok(const struct admin_conn *c, const uint8_t *tok, size_t len)
 {
 	const struct cfg_user *u = &shunt_cfg(adm.sh)->admin_user;
 	uint8_t stage1[AUTH_SHA1_LEN];
-	int empty = len == 0 || (len == 1 && tok[0] == 0);
-	int ok;
+	int ok = auth_check_account(u->empty_password, u->stage2, c->scramble, tok, len, stage1) == 0;
 
-	if (u->empty_password)
-		return empty;
-	if (empty)
-		return 0;
-	ok = auth_native_verify(c->scramble, tok, len, u->stage2, stage1) == 0;
 	auth_wipe(stage1, sizeof(stage1));
 	return ok;
 }

@@ -151,3 +151,21 @@ void auth_wipe(void *p, size_t len)
 	if (p && len)
 		OPENSSL_cleanse(p, len);
 }
+
+int auth_token_empty(const uint8_t *token, size_t token_len)
+{
+	return token_len == 0 || (token_len == 1 && token[0] == 0);
+}
+
+int auth_check_account(int account_empty, const uint8_t stage2[AUTH_SHA1_LEN],
+		       const uint8_t *scramble, const uint8_t *token, size_t token_len,
+		       uint8_t stage1_out[AUTH_SHA1_LEN])
+{
+	int empty = auth_token_empty(token, token_len);
+
+	if (account_empty)
+		return empty ? 0 : -EACCES;
+	if (empty)
+		return -EACCES;
+	return auth_native_verify(scramble, token, token_len, stage2, stage1_out);
+}

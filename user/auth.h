@@ -31,6 +31,16 @@ void auth_native_token(const uint8_t *scramble, const uint8_t stage1[AUTH_SHA1_L
 int auth_native_verify(const uint8_t *scramble, const uint8_t *token, size_t token_len,
 		       const uint8_t stage2[AUTH_SHA1_LEN], uint8_t stage1_out[AUTH_SHA1_LEN]);
 
+/* Whether a login's auth response means "no password" (empty, or the
+ * single NUL some clients send). */
+int auth_token_empty(const uint8_t *token, size_t token_len);
+/* Checks a login against an account: one without a password must get an
+ * empty token; one with a password a matching native token (stage1_out
+ * then holds the recovered SHA1(password)). 0 or -EACCES. */
+int auth_check_account(int account_empty, const uint8_t stage2[AUTH_SHA1_LEN],
+		       const uint8_t *scramble, const uint8_t *token, size_t token_len,
+		       uint8_t stage1_out[AUTH_SHA1_LEN]);
+
 /* Fills buf with len random scramble bytes (printable, no NUL or '$' as
  * servers do). 0 or -EIO. */
 int auth_random_scramble(uint8_t *buf, size_t len);

@@ -244,7 +244,6 @@ static void on_auth_reply(struct session *s, const uint8_t *payload, size_t len)
 				sess_free(s);
 				return;
 			}
-			STAT_ADD(s->sh, fallbacks, 1);
 			STAT_ADD(s->sh, fallback_by[fallback_reason_of(rc)], 1);
 			sess_log(s, LOG_INFO, "kernel fast path refused this session (%s); "
 				 "relaying in user space", why);

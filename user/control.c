@@ -444,10 +444,10 @@ struct table *ctl_stats(struct shunt *sh, struct ctl_err *err)
 		return NULL;
 	}
 #define ROW(field) stat_row(t, #field, STAT_GET(sh, field))
-	ROW(sessions_total);
-	ROW(sessions_now);
+	stat_row(t, "sessions_total", shunt_sessions(sh, 1));
+	stat_row(t, "sessions_now", shunt_sessions(sh, 0));
 	ROW(logins_ok);
-	ROW(logins_failed);
+	stat_row(t, "logins_failed", LOGINS_FAILED(sh));
 	for (int i = 0; i < LOGIN_FAIL__COUNT; i++) {
 		snprintf(name, sizeof(name), "logins_failed_%s", login_fail_names[i]);
 		stat_row(t, name, STAT_GET(sh, login_failed_by[i]));
@@ -457,7 +457,7 @@ struct table *ctl_stats(struct shunt *sh, struct ctl_err *err)
 	ROW(sessions_kernel);
 	ROW(kernel_now);
 	ROW(user_now);
-	ROW(fallbacks);
+	stat_row(t, "fallbacks", FALLBACKS(sh));
 	ROW(relay_bytes_c2s);
 	ROW(relay_bytes_s2c);
 	ROW(relay_commands);

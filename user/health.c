@@ -30,7 +30,6 @@ static struct {
 	struct event_base *base;
 	struct event *tick;
 	unsigned interval_ms;
-	unsigned inflight;
 } hc;
 
 struct probe {
@@ -49,7 +48,6 @@ static void probe_free(struct probe *p)
 		event_free(p->timer);
 	pool_release_ref(p->b);
 	free(p);
-	hc.inflight--;
 }
 
 static void probe_end(struct probe *p, const char *failure)
@@ -129,7 +127,6 @@ static void probe_start(struct backend *b, void *arg)
 	}
 	p->b = b;
 	LIST_INSERT_HEAD(&hc.probes, p, link);
-	hc.inflight++;
 	p->bev = bufferevent_socket_new(hc.base, -1, BEV_OPT_CLOSE_ON_FREE);
 	p->timer = evtimer_new(hc.base, probe_timeout_cb, p);
 	if (!p->bev || !p->timer || evtimer_add(p->timer, &tv) < 0) {
@@ -147,7 +144,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	(void)arg;
-	if (hc.inflight == 0)   /* the previous round is over */
+	if (LIST_EMPTY(&hc.probes))   /* the previous round is over */
 		pool_for_each_down(hc.sh->pools, hc.sh->n_pools, probe_start, NULL);
 	/* The interval follows reloads. */
 	unsigned ms = shunt_cfg(hc.sh)->health_interval_ms;

@@ -45,7 +45,7 @@ const char *log_level_name(enum log_level l)
 void log_set_level(enum log_level l)
 {
 	if ((unsigned)l <= LOG_DEBUG)
-		log_threshold = l;
+		__atomic_store_n(&log_threshold, l, __ATOMIC_RELAXED);   /* reloads: read by every thread */
 }
 
 /* Formats "TIMESTAMP LEVEL message\n" and writes it with one write(2).

@@ -24,7 +24,7 @@ void log_route_libs(void);
 void log_msg(enum log_level l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void log_vmsg(enum log_level l, const char *fmt, va_list ap);
 
-#define log_enabled(l) ((l) <= log_threshold)
+#define log_enabled(l) ((int)(l) <= (int)__atomic_load_n(&log_threshold, __ATOMIC_RELAXED))
 #define pr_err(...)   do { if (log_enabled(LOG_ERROR)) log_msg(LOG_ERROR, __VA_ARGS__); } while (0)
 #define pr_warn(...)  do { if (log_enabled(LOG_WARN))  log_msg(LOG_WARN,  __VA_ARGS__); } while (0)
 #define pr_info(...)  do { if (log_enabled(LOG_INFO))  log_msg(LOG_INFO,  __VA_ARGS__); } while (0)

@@ -159,12 +159,12 @@ out_workers:
 	/* After the workers: closing sessions adds their kernel counters. */
 	pr_info("sessions: %llu accepted, %llu logins ok, %llu failed, %llu established, %llu kernel, %llu fallbacks; "
 		"relay bytes c2s=%llu s2c=%llu; kernel bytes c2s=%llu s2c=%llu; punts %llu (%llu bytes)",
-		(unsigned long long)STAT_GET(&sh, sessions_total),
+		(unsigned long long)shunt_sessions(&sh, 1),
 		(unsigned long long)STAT_GET(&sh, logins_ok),
-		(unsigned long long)STAT_GET(&sh, logins_failed),
+		(unsigned long long)LOGINS_FAILED(&sh),
 		(unsigned long long)STAT_GET(&sh, established),
 		(unsigned long long)STAT_GET(&sh, sessions_kernel),
-		(unsigned long long)STAT_GET(&sh, fallbacks),
+		(unsigned long long)FALLBACKS(&sh),
 		(unsigned long long)STAT_GET(&sh, relay_bytes_c2s),
 		(unsigned long long)STAT_GET(&sh, relay_bytes_s2c),
 		(unsigned long long)STAT_GET(&sh, kernel_bytes_c2s),

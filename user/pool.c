@@ -46,7 +46,6 @@ static int list_append(struct pool *p, struct backend *b)
 		p->cap = cap;
 	}
 	p->backends[p->n_backends++] = b;
-	b->in_pool = 1;
 	b->refs++;
 	return 0;
 }
@@ -271,7 +270,6 @@ int pool_remove_backend(struct pool *p, const char *addr, char *err, size_t errs
 		memmove(&p->backends[i], &p->backends[i + 1],
 			(p->n_backends - i - 1) * sizeof(p->backends[0]));
 		p->n_backends--;
-		b->in_pool = 0;
 		active = b->active;
 		dead = unref_locked(b);
 	}

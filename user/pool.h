@@ -48,8 +48,7 @@ struct backend {
 	/* under pool->lock */
 	unsigned weight;
 	enum backend_state state;
-	int in_pool;                /* listed in pool->backends */
-	unsigned refs;              /* in_pool + sessions counted on it */
+	unsigned refs;              /* 1 while listed in the pool + sessions counted on it */
 	unsigned active;            /* sessions using it now */
 	uint64_t total;             /* sessions ever routed to it */
 	uint64_t connect_failures;  /* connect errors and timeouts, ever */

@@ -99,7 +99,6 @@ const char *const login_fail_names[LOGIN_FAIL__COUNT] = {
 
 void sess_login_failed(struct session *s, enum login_fail why)
 {
-	STAT_ADD(s->sh, logins_failed, 1);
 	STAT_ADD(s->sh, login_failed_by[why], 1);
 }
 
@@ -149,7 +148,6 @@ void sess_free(struct session *s)
 	pool_release(s->backend);
 	kill_session_gone(s);
 	TAILQ_REMOVE(&s->w->sessions, s, link);
-	STAT_SUB(s->sh, sessions_now, 1);
 	atomic_fetch_sub_explicit(&s->lc->stats->sessions_now, 1, memory_order_relaxed);
 	if (s->path == SESS_PATH_KERNEL)
 		STAT_SUB(s->sh, kernel_now, 1);
@@ -415,23 +413,13 @@ static void fail_access(struct session *s, int used_password)
 static void verify_and_route(struct session *s, const uint8_t *token, size_t token_len)
 {
 	const struct cfg_user *u = config_find_user(shunt_cfg(s->sh), s->user, strlen(s->user));
-	/* Some clients send a single NUL for an empty password. */
-	int empty = token_len == 0 || (token_len == 1 && token[0] == 0);
 
-	if (!u) {
-		fail_access(s, !empty);
+	if (!u || auth_check_account(u->empty_password, u->stage2, s->scramble, token, token_len,
+				     s->stage1) < 0) {
+		fail_access(s, !auth_token_empty(token, token_len));
 		return;
 	}
-	if (u->empty_password) {
-		if (!empty) {
-			fail_access(s, 1);
-			return;
-		}
-		s->empty_password = 1;
-	} else if (empty || auth_native_verify(s->scramble, token, token_len, u->stage2, s->stage1) < 0) {
-		fail_access(s, !empty);
-		return;
-	}
+	s->empty_password = u->empty_password;
 	sess_arm_timer(s, 0);
 	STAT_ADD(s->sh, logins_ok, 1);
 	sess_log(s, LOG_DEBUG, "client authenticated as '%s'%s%s", s->user,
@@ -607,8 +595,6 @@ void sess_accept(struct listener_ctx *lc, int fd, const struct sockaddr *sa, int
 	sess_format_addr(sa, s->client_addr, sizeof(s->client_addr));
 	if ((size_t)salen <= sizeof(s->client_sa))
 		memcpy(&s->client_sa, sa, (size_t)salen);
-	STAT_ADD(sh, sessions_total, 1);
-	STAT_ADD(sh, sessions_now, 1);
 	atomic_fetch_add_explicit(&lc->stats->sessions_total, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&lc->stats->sessions_now, 1, memory_order_relaxed);
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -624,7 +610,7 @@ void sess_accept(struct listener_ctx *lc, int fd, const struct sockaddr *sa, int
 	}
 	sess_log(s, LOG_DEBUG, "accepted on listener %s", lc->cl->name);
 
-	if (STAT_GET(sh, sessions_now) > shunt_cfg(sh)->max_connections) {
+	if (shunt_sessions(sh, 0) > shunt_cfg(sh)->max_connections) {
 		s->client_seq = 0;
 		sess_login_failed(s, LOGIN_FAIL_TOO_MANY);
 		sess_fail(s, ER_CON_COUNT_ERROR, "08004", "Too many connections");

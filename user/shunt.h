@@ -75,10 +75,8 @@ extern const char *const fallback_names[FALLBACK__COUNT];
 
 /* Process-wide counters (relaxed atomics; read for logs and metrics). */
 struct shunt_stats {
-	atomic_uint_fast64_t sessions_total;     /* accepted client connections */
-	atomic_uint_fast64_t sessions_now;       /* open client connections */
+	/* sessions accepted / open: per listener (struct listener_stats) */
 	atomic_uint_fast64_t logins_ok;
-	atomic_uint_fast64_t logins_failed;      /* all reasons */
 	atomic_uint_fast64_t login_failed_by[LOGIN_FAIL__COUNT];
 	atomic_uint_fast64_t fallback_by[FALLBACK__COUNT];
 	atomic_uint_fast64_t relay_commands;     /* commands the user-space relay carried */
@@ -93,7 +91,6 @@ struct shunt_stats {
 	atomic_uint_fast64_t relay_bytes_s2c;
 	atomic_uint_fast64_t established;        /* sessions logged in to a backend */
 	atomic_uint_fast64_t sessions_kernel;    /* sessions handed to the kernel */
-	atomic_uint_fast64_t fallbacks;          /* sessions the kernel refused (relayed) */
 	atomic_uint_fast64_t punts;              /* commands punted to user space */
 	atomic_uint_fast64_t punted_bytes;       /* bytes user space forwarded for punts */
 	atomic_uint_fast64_t kernel_bytes_c2s;   /* bytes the kernel carried (closed sessions) */
@@ -113,12 +110,34 @@ struct shunt {
 	struct worker *workers;
 	unsigned n_workers;
 	struct listener_stats *lstats;   /* one per start-up listener */
+	size_t n_lstats;
 	struct shunt_stats stats;
 	struct control *ctl;             /* admin port, HTTP API, health (control.c) */
 	int argc;                        /* the command line, for reloads */
 	char **argv;
 	int64_t started_ms;              /* CLOCK_REALTIME at start */
 };
+
+/* Sums the elements of an array of counters. */
+static inline uint64_t stat_sum(const atomic_uint_fast64_t *v, size_t n)
+{
+	uint64_t sum = 0;
+	for (size_t i = 0; i < n; i++)
+		sum += atomic_load_explicit(&v[i], memory_order_relaxed);
+	return sum;
+}
+
+/* Client sessions open now / accepted, over every listener. */
+static inline uint64_t shunt_sessions(const struct shunt *sh, int total)
+{
+	uint64_t sum = 0;
+	for (size_t i = 0; i < sh->n_lstats; i++)
+		sum += atomic_load_explicit(total ? &sh->lstats[i].sessions_total
+					    : &sh->lstats[i].sessions_now, memory_order_relaxed);
+	return sum;
+}
+#define LOGINS_FAILED(sh) stat_sum((sh)->stats.login_failed_by, LOGIN_FAIL__COUNT)
+#define FALLBACKS(sh) stat_sum((sh)->stats.fallback_by, FALLBACK__COUNT)
 
 /* The running configuration. */
 static inline struct shunt_config *shunt_cfg(const struct shunt *sh)

@@ -65,15 +65,6 @@ void table_set_bool(struct table *t, long row, size_t col, int v)
 	table_set_int(t, row, col, v ? 1 : 0);
 }
 
-void table_set_real(struct table *t, long row, size_t col, double v)
-{
-	struct table_cell *c = cell_at(t, row, col);
-	if (c) {
-		c->is_null = 0;
-		c->d = v;
-	}
-}
-
 void table_set_str(struct table *t, long row, size_t col, const char *s)
 {
 	struct table_cell *c = cell_at(t, row, col);
@@ -106,9 +97,6 @@ const char *table_cell_text(const struct table *t, size_t row, size_t col, char 
 	switch (t->cols[col].type) {
 	case COL_STR:
 		return c->s;
-	case COL_REAL:
-		snprintf(buf, n, "%.6g", c->d);
-		return buf;
 	default:
 		snprintf(buf, n, "%" PRId64, c->i);
 		return buf;

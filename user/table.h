@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum col_type { COL_INT = 0, COL_STR, COL_BOOL, COL_REAL };
+enum col_type { COL_INT = 0, COL_STR, COL_BOOL };
 
 struct table_col {
 	const char *name;
@@ -19,7 +19,6 @@ struct table_col {
 struct table_cell {
 	int is_null;
 	int64_t i;                 /* COL_INT, COL_BOOL */
-	double d;                  /* COL_REAL */
 	char *s;                   /* COL_STR (owned) */
 };
 
@@ -37,7 +36,6 @@ void table_free(struct table *t);
 /* Appends a row of NULLs; returns its index (or -1 and sets oom). */
 long table_add_row(struct table *t);
 void table_set_int(struct table *t, long row, size_t col, int64_t v);
-void table_set_real(struct table *t, long row, size_t col, double v);
 void table_set_bool(struct table *t, long row, size_t col, int v);
 /* Copies s; NULL makes the cell NULL. */
 void table_set_str(struct table *t, long row, size_t col, const char *s);

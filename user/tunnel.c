@@ -150,7 +150,7 @@ static int client_quit(struct session *s)
 	return fp_tunnel_get(s->ccookie, &t) == 0 && t.conv.last_cmd == COM_QUIT;
 }
 
-static int take_punted_kill(struct session *s, const struct proto_buf *in);
+static int take_punted_kill(struct session *s, const struct tunnel *t, const struct proto_buf *in);
 
 /* Forwards held client bytes to the backend: as they are, except that a
  * COM_CHANGE_USER gets a token for the backend's scramble (change_user.c).
@@ -166,16 +166,18 @@ static ssize_t forward_held(struct session *s, int fd)
 	proto_buf_init(&out);
 	proto_buf_init(&err);
 	n = read_available(fd, &in);
+	/* The punt these bytes belong to: the entry stays HELD (same reason)
+	 * until this function's caller re-arms, so one read serves both. */
+	int held = n > 0 && fp_tunnel_get(s->ccookie, &t) == 0 && t.state == TUN_ST_HELD;
 	if (n > 0) {
 		s->passed_read += (uint64_t)n;
-		if (take_punted_kill(s, &in)) {
+		if (held && take_punted_kill(s, &t, &in)) {
 			proto_buf_free(&in);
 			return -EINPROGRESS;
 		}
 		wait_redirects_queued(s);
 	}
-	if (n > 0 && fp_tunnel_get(s->ccookie, &t) == 0 && t.state == TUN_ST_HELD &&
-	    t.punt_reason == TUN_PUNT_CHANGE_USER) {
+	if (held && t.punt_reason == TUN_PUNT_CHANGE_USER) {
 		int rc = sess_split_change_users(s, in.data, in.len, &out, &err);
 		if (rc < 0) {
 			sess_change_user_refuse(s, &err);
@@ -227,16 +229,14 @@ static void tunnel_kill_resume(struct session *s, const struct kill_result *res)
 	tunnel_client_cb(s->cfd, EV_READ, s);
 }
 
-/* The held bytes are exactly one KILL that shunt handles: take them.
+/* The held bytes (t: the held client entry, read after them) are
+ * exactly one KILL that shunt handles: take them.
  * Returns 1 when kill.c took it (the client socket is not watched until
  * the answer), 0 to forward them as they are. */
-static int take_punted_kill(struct session *s, const struct proto_buf *in)
+static int take_punted_kill(struct session *s, const struct tunnel *t, const struct proto_buf *in)
 {
-	struct tunnel t;
-
-	if (fp_tunnel_get(s->ccookie, &t) < 0 || t.state != TUN_ST_HELD ||
-	    (t.punt_reason != TUN_PUNT_KILL_QUERY && t.punt_reason != TUN_PUNT_KILL_CMD) ||
-	    t.passed_bytes != s->passed_read ||
+	if ((t->punt_reason != TUN_PUNT_KILL_QUERY && t->punt_reason != TUN_PUNT_KILL_CMD) ||
+	    t->passed_bytes != s->passed_read ||
 	    !kill_from_client(s, in->data, in->len, tunnel_kill_resume))
 		return 0;
 	event_del(s->cev);

@@ -97,6 +97,7 @@ int worker_create_all(struct shunt *sh)
 	sh->lstats = calloc(cfg->n_listeners ? cfg->n_listeners : 1, sizeof(*sh->lstats));
 	if (!sh->workers || !sh->lstats)
 		return -ENOMEM;
+	sh->n_lstats = cfg->n_listeners;
 	sh->n_workers = n;
 	for (unsigned i = 0; i < n; i++) {
 		struct worker *w = &sh->workers[i];
