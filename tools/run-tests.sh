@@ -209,6 +209,9 @@ run_e2e() {
 			fail "$prefix${name#test_}" "exit status $rc without a FAIL line; log ${out#$ROOT/}"
 		fi
 	fi
+	if [ "$rc" -eq 0 ] && ! grep -qE '^(PASS|FAIL|SKIP): ' "$out"; then
+		fail "$prefix${name#test_}" "exited 0 but printed no PASS/FAIL/SKIP line; log ${out#$ROOT/}"
+	fi
 	echo "    ($(( $(date +%s) - t0 )) s)"
 }
 

@@ -1284,8 +1284,10 @@ static void test_rearm_window_keeps_order(void)
 	uint8_t a[64], b[64], c[64], d[64], want[256], got[256];
 	size_t al, bl, cl, dl;
 
-	if (tun_open(&t, CAPS_DEPRECATE, SERVER_STATUS_AUTOCOMMIT) < 0)
+	if (tun_open(&t, CAPS_DEPRECATE, SERVER_STATUS_AUTOCOMMIT) < 0) {
+		CHECK(!"tun_open");
 		return;
+	}
 	al = put_cmd(a, COM_STMT_PREPARE, "SELECT ?", 8);
 	bl = put_cmd(b, COM_STMT_CLOSE, "\x01\0\0\0", 4);
 	cl = put_cmd(c, COM_STMT_CLOSE, "\x02\0\0\0", 4);

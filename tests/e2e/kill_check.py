@@ -35,6 +35,29 @@ def report(ok, name, detail):
     print(("PASS: %s (%s)" if ok else "FAIL: %s: %s") % (name, detail))
 
 
+def wait_running(conn, backend_tid, secs=10):
+    """Waits until backend thread backend_tid runs SELECT SLEEP (the
+    killer's own user sees its threads in the processlist)."""
+    deadline = time.monotonic() + secs
+    while time.monotonic() < deadline:
+        if one(conn, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = %d "
+                     "AND INFO LIKE 'SELECT SLEEP%%'" % backend_tid)[0][0]:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def gone_code(conn, secs=5):
+    """The error of the killed session's next query, retried until the
+    close has reached it (it is asynchronous); 0 if it never fails."""
+    deadline = time.monotonic() + secs
+    while True:
+        code = err_code(lambda: one(conn, "SELECT 1"))
+        if code or time.monotonic() > deadline:
+            return code
+        time.sleep(0.1)
+
+
 def err_code(fn):
     try:
         fn()
@@ -51,22 +74,25 @@ def kill_query(kind, via):
     result = {}
 
     def run():
-        t0 = time.time()
+        t0 = time.monotonic()
         try:
             one(victim, "SELECT SLEEP(30)")
             result["code"] = 0
         except pymysql.MySQLError as e:
             result["code"] = e.args[0]
-        result["t_end"] = time.time()
+        result["t_end"] = time.monotonic()
         result["t0"] = t0
 
     th = threading.Thread(target=run)
     th.start()
-    time.sleep(0.5)
     killer = connect()
-    t_kill = time.time()
+    if not wait_running(killer, backend_tid):
+        report(False, "kill_query.%s" % via, "the victim's SELECT SLEEP(30) never showed in the processlist")
+        th.join(35)
+        return
+    t_kill = time.monotonic()
     one(killer, kind % vid)
-    kill_secs = time.time() - t_kill
+    kill_secs = time.monotonic() - t_kill
     th.join(5)
     killer.close()
     if th.is_alive():
@@ -89,17 +115,15 @@ victim = connect()
 vid = victim.thread_id()
 killer = connect()
 one(killer, "KILL %d" % vid)
-time.sleep(0.3)
-code = err_code(lambda: one(victim, "SELECT 1"))
-report(code in (2006, 2013, 0) and code != 0, "kill_connection",
+code = gone_code(victim)
+report(code in (2006, 2013), "kill_connection",
        "KILL %d -> OK; the victim's next query -> %s (2006/2013: server gone)" % (vid, code))
 
 # COM_PROCESS_KILL (PyMySQL's Connection.kill)
 victim = connect()
 vid = victim.thread_id()
 killer.kill(vid)
-time.sleep(0.3)
-code = err_code(lambda: one(victim, "SELECT 1"))
+code = gone_code(victim)
 report(code in (2006, 2013), "com_process_kill", "COM_PROCESS_KILL %d -> OK; victim's next query -> %s" % (vid, code))
 
 # Another user's session: 1095, and the session lives on.

@@ -129,7 +129,7 @@ check thousand_sessions "1000 PyMySQL sessions through the kernel: $(tail -1 "$E
 left=-1
 for i in $(seq 1 50); do
 	left=$(bpftool -j map dump pinned "$PIN/tunnels" | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)))')
-	socks=$(bpftool -j map dump pinned "$PIN/sock_map" 2>/dev/null | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)))' 2>/dev/null || echo 0)
+	socks=$(bpftool -j map dump pinned "$PIN/sock_map" 2>/dev/null | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)))' 2>/dev/null || echo unreadable)
 	[ "$left" = 0 ] && [ "$socks" = 0 ] && break
 	sleep 0.1
 done

@@ -13,7 +13,8 @@ fd0=$(fd_count "$SHUNT_PID")
 run_checks malformed "$PY" "$(dirname "$0")/malformed_check.py" "$SHUNT_PORT" "$E2E_USER" "$E2E_PASS" "$SHUNT_LOG"
 n=$(grep -cE 'conn=[0-9]+ client=127\.0\.0\.1:[0-9]+ .*error (1043|1156|1251)' "$SHUNT_LOG")
 check log_lines "$n refusals logged with the connection id and client (expected at least 6)" [ "$n" -ge 6 ]
-wait_until 5 [ "$(fd_count "$SHUNT_PID")" -le "$fd0" ]
+fds_back() { [ "$(fd_count "$SHUNT_PID")" -le "$fd0" ]; }
+wait_until 5 fds_back
 fd1=$(fd_count "$SHUNT_PID")
 check no_leaked_fds "shunt fds before $fd0, after $fd1" [ "$fd1" -le "$fd0" ]
 check still_serving "SELECT 1 after all that -> $(cli "$SHUNT_PORT" -N -B -e 'SELECT 1' 2>&1)" \

@@ -7,9 +7,8 @@
  * path with its exact message ("near '...'" or "at its end", and what was
  * expected). The parser must never read past the length it is given.
  *
- * Cases marked KNOWN_BUG check behaviour that is wrong today: while the bug
- * is there they print a SKIP line naming it (so the suite stays green), and
- * a PASS line once it is fixed. */
+ * The regression_* cases pin bugs found and fixed (they FAIL if one
+ * returns). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -158,9 +158,9 @@ bad print_value_label_subset "line 0: sample shunt_query_seconds_sum (--print-va
 
 # ------------------------------------------------------------ bytes and lines
 
-printf 'a 1\nb 2' | bad no_final_newline 'line 2: missing newline at end of input'
-printf 'a 1\r\nb 2\n' | bad carriage_return 'line 1: carriage return'
-printf 'a 1\nb{x="\xff"} 2\n' | bad bad_utf8 'line 2: invalid UTF-8'
+bad no_final_newline 'line 2: missing newline at end of input' < <(printf 'a 1\nb 2')
+bad carriage_return 'line 1: carriage return' < <(printf 'a 1\r\nb 2\n')
+bad bad_utf8 'line 2: invalid UTF-8' < <(printf 'a 1\nb{x="\xff"} 2\n')
 
 # ------------------------------------------------------------ HELP and TYPE
 
