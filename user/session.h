@@ -42,6 +42,8 @@ enum sess_path { SESS_PATH_NONE = 0, SESS_PATH_KERNEL, SESS_PATH_USER };
 
 struct kill_req;
 struct kill_result;
+struct migration;
+struct stmt_table;
 
 struct session {
 	struct shunt *sh;
@@ -104,6 +106,13 @@ struct session {
 	   reply is owed to the client, and the client is not read meanwhile */
 	struct kill_req *kill_pending;
 	void (*kill_resume)(struct session *s, const struct kill_result *res);
+
+	/* migration (migrate.c) */
+	struct migration *mig;           /* in progress, or NULL */
+	uint32_t migrations;             /* moves completed (SHOW TUNNELS) */
+	char sticky[64];                 /* why it cannot move ("" = movable as far as
+					    known), set when a migration found out */
+	struct stmt_table *stmts;        /* prepared statements seen (stmt.c), or NULL */
 };
 
 /* Counts a failed client login (metrics: by reason). */

@@ -13,6 +13,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 #include "config.h"
+#include "migrate.h"
 #include "pool.h"
 
 struct shunt;
@@ -95,6 +96,11 @@ struct shunt_stats {
 	atomic_uint_fast64_t punted_bytes;       /* bytes user space forwarded for punts */
 	atomic_uint_fast64_t kernel_bytes_c2s;   /* bytes the kernel carried (closed sessions) */
 	atomic_uint_fast64_t kernel_bytes_s2c;
+	/* migrations (migrate.c): by trigger and outcome (enum mig_trigger,
+	   enum mig_outcome), and their durations */
+	atomic_uint_fast64_t migrations_by[MIG_TRIGGER__COUNT][MIG_OUTCOME__COUNT];
+	struct lat_hist migrate_total_lat;       /* request -> moved (MIG_OK only) */
+	struct lat_hist migrate_held_lat;        /* how long a held client command waited */
 };
 
 struct control;
