@@ -465,6 +465,7 @@ void config_init(struct shunt_config *cfg)
 	cfg->http_write = 1;
 	cfg->health_interval_ms = 2000;
 	cfg->health_fail_threshold = 3;
+	cfg->migrate_timeout_ms = 10000;
 }
 
 /* Frees all arrays and the path, wiping the users' hashes first, and leaves
@@ -699,13 +700,14 @@ enum {
 	G_RELAY_BUFFER, G_MAX_CONNECTIONS, G_SERVER_VERSION, G_FASTPATH, G_PIN_PATH,
 	G_ADMIN, G_HTTP, G_FASTPATH_MODE, G_ADMIN_USER, G_ADMIN_PASSWORD, G_ADMIN_PASSWORD_HASH,
 	G_HTTP_TOKEN, G_HTTP_WRITE, G_HEALTH_INTERVAL, G_HEALTH_THRESHOLD,
+	G_MIGRATE_TIMEOUT,
 };
 static const char *const global_keys[] = {
 	"log_level", "threads", "connect_timeout_ms", "backend_login_timeout_ms",
 	"auth_timeout_ms", "relay_buffer", "max_connections", "server_version",
 	"fastpath", "pin_path", "admin", "http", "fastpath_mode", "admin_user",
 	"admin_password", "admin_password_hash", "http_token", "http_write",
-	"health_interval_ms", "health_fail_threshold", NULL,
+	"health_interval_ms", "health_fail_threshold", "migrate_timeout_ms", NULL,
 };
 static const char *const listener_keys[] = { "listen", "pool", NULL };
 static const char *const pool_keys[] = { "backend", NULL };
@@ -879,6 +881,11 @@ static int set_global(struct shunt_config *cfg, int key, const char *v, char *er
 		if (parse_num(v, 0, 1000, false, &n, err, errsz) < 0)
 			return -EINVAL;
 		cfg->health_fail_threshold = (unsigned)n;
+		return 0;
+	case G_MIGRATE_TIMEOUT:
+		if (parse_num(v, 100, MS_MAX, false, &n, err, errsz) < 0)
+			return -EINVAL;
+		cfg->migrate_timeout_ms = (unsigned)n;
 		return 0;
 	}
 	return -EINVAL;

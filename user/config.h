@@ -83,6 +83,8 @@ struct shunt_config {
 	unsigned health_interval_ms;       /* probe of down backends; default 2000 */
 	unsigned health_fail_threshold;    /* consecutive failures that mark a backend
 					      down; default 3, 0 = never */
+	/* Session migration (docs/migration.md); all may change on reload */
+	unsigned migrate_timeout_ms;       /* wait for a safe point; default 10000 */
 
 	struct cfg_listener *listeners;
 	size_t n_listeners;
