@@ -466,6 +466,11 @@ void config_init(struct shunt_config *cfg)
 	cfg->health_interval_ms = 2000;
 	cfg->health_fail_threshold = 3;
 	cfg->migrate_timeout_ms = 10000;
+	cfg->rebalance = 0;
+	cfg->rebalance_interval_ms = 5000;
+	cfg->rebalance_tolerance = 0.2;
+	cfg->rebalance_max_moves = 8;
+	cfg->rebalance_policy = REBALANCE_PASSIVE;
 }
 
 /* Frees all arrays and the path, wiping the users' hashes first, and leaves
@@ -700,15 +705,23 @@ enum {
 	G_RELAY_BUFFER, G_MAX_CONNECTIONS, G_SERVER_VERSION, G_FASTPATH, G_PIN_PATH,
 	G_ADMIN, G_HTTP, G_FASTPATH_MODE, G_ADMIN_USER, G_ADMIN_PASSWORD, G_ADMIN_PASSWORD_HASH,
 	G_HTTP_TOKEN, G_HTTP_WRITE, G_HEALTH_INTERVAL, G_HEALTH_THRESHOLD,
-	G_MIGRATE_TIMEOUT,
+	G_MIGRATE_TIMEOUT, G_REBALANCE, G_REBALANCE_INTERVAL, G_REBALANCE_TOLERANCE,
+	G_REBALANCE_MAX_MOVES, G_REBALANCE_POLICY,
+	G__COUNT
 };
 static const char *const global_keys[] = {
 	"log_level", "threads", "connect_timeout_ms", "backend_login_timeout_ms",
 	"auth_timeout_ms", "relay_buffer", "max_connections", "server_version",
 	"fastpath", "pin_path", "admin", "http", "fastpath_mode", "admin_user",
 	"admin_password", "admin_password_hash", "http_token", "http_write",
-	"health_interval_ms", "health_fail_threshold", "migrate_timeout_ms", NULL,
+	"health_interval_ms", "health_fail_threshold", "migrate_timeout_ms", "rebalance",
+	"rebalance_interval_ms", "rebalance_tolerance", "rebalance_max_moves",
+	"rebalance_policy", NULL,
 };
+/* parse_ctx.seen has one bit per key of a section. */
+_Static_assert(G__COUNT <= 32, "too many [global] keys for parse_ctx.seen");
+_Static_assert(sizeof(global_keys) / sizeof(global_keys[0]) == G__COUNT + 1,
+	       "global_keys[] and the G_ enum differ");
 static const char *const listener_keys[] = { "listen", "pool", NULL };
 static const char *const pool_keys[] = { "backend", NULL };
 static const char *const user_keys[] = { "password", "password_hash", NULL };
@@ -765,6 +778,52 @@ static int set_listen_or_off(struct shunt_config *cfg, int admin, const char *v,
 		*on = 1;
 	}
 	*(admin ? &cfg->admin_set : &cfg->http_set) = 1;
+	return 0;
+}
+
+/* "on" -> 1, "off" -> 0. 0 or -EINVAL with err filled. */
+static int parse_on_off(const char *v, int *out, char *err, size_t errsz)
+{
+	if (strcmp(v, "on") == 0)
+		*out = 1;
+	else if (strcmp(v, "off") == 0)
+		*out = 0;
+	else {
+		snprintf(err, errsz, "'%s': expected on or off", v);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* A plain decimal fraction such as 0.2 or 1 in [min, max]: digits with at
+ * most one '.', no sign, exponent, spaces or junk (strtod alone would take
+ * "0x1p3", "inf" and " 1"). 0 or -EINVAL with err filled. */
+static int parse_decimal(const char *s, double min, double max, double *out,
+			 char *err, size_t errsz)
+{
+	size_t digits = 0, dots = 0;
+	char *end;
+	double v;
+
+	for (const char *p = s; *p; p++) {
+		if (isdigit((unsigned char)*p))
+			digits++;
+		else if (*p == '.')
+			dots++;
+		else
+			dots = 2;       /* anything else: refuse */
+	}
+	if (digits == 0 || dots > 1 || strlen(s) > 32) {
+		snprintf(err, errsz, "'%s' is not a decimal number such as 0.2", s);
+		return -EINVAL;
+	}
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || *end || v < min || v > max) {
+		snprintf(err, errsz, "'%s' is out of range (%g..%g)", s, min, max);
+		return -EINVAL;
+	}
+	*out = v;
 	return 0;
 }
 
@@ -863,15 +922,7 @@ static int set_global(struct shunt_config *cfg, int key, const char *v, char *er
 		strcpy(cfg->http_token, v);
 		return 0;
 	case G_HTTP_WRITE:
-		if (strcmp(v, "on") == 0)
-			cfg->http_write = 1;
-		else if (strcmp(v, "off") == 0)
-			cfg->http_write = 0;
-		else {
-			snprintf(err, errsz, "'%s': expected on or off", v);
-			return -EINVAL;
-		}
-		return 0;
+		return parse_on_off(v, &cfg->http_write, err, errsz);
 	case G_HEALTH_INTERVAL:
 		if (parse_num(v, 100, MS_MAX, false, &n, err, errsz) < 0)
 			return -EINVAL;
@@ -886,6 +937,30 @@ static int set_global(struct shunt_config *cfg, int key, const char *v, char *er
 		if (parse_num(v, 100, MS_MAX, false, &n, err, errsz) < 0)
 			return -EINVAL;
 		cfg->migrate_timeout_ms = (unsigned)n;
+		return 0;
+	case G_REBALANCE:
+		return parse_on_off(v, &cfg->rebalance, err, errsz);
+	case G_REBALANCE_INTERVAL:
+		if (parse_num(v, 100, MS_MAX, false, &n, err, errsz) < 0)
+			return -EINVAL;
+		cfg->rebalance_interval_ms = (unsigned)n;
+		return 0;
+	case G_REBALANCE_TOLERANCE:
+		return parse_decimal(v, 0, 10, &cfg->rebalance_tolerance, err, errsz);
+	case G_REBALANCE_MAX_MOVES:
+		if (parse_num(v, 1, 10000, false, &n, err, errsz) < 0)
+			return -EINVAL;
+		cfg->rebalance_max_moves = (unsigned)n;
+		return 0;
+	case G_REBALANCE_POLICY:
+		if (strcmp(v, "passive") == 0)
+			cfg->rebalance_policy = REBALANCE_PASSIVE;
+		else if (strcmp(v, "active") == 0)
+			cfg->rebalance_policy = REBALANCE_ACTIVE;
+		else {
+			snprintf(err, errsz, "'%s': expected active or passive", v);
+			return -EINVAL;
+		}
 		return 0;
 	}
 	return -EINVAL;

@@ -56,6 +56,12 @@ enum fastpath_kind {
 	FASTPATH_KIND_STREAM_PARSER,     /* BPF_SK_SKB_STREAM_PARSER + STREAM_VERDICT */
 };
 
+/* When a session picked by the rebalancer moves. */
+enum rebalance_policy {
+	REBALANCE_PASSIVE = 0,           /* when its client sends its next command */
+	REBALANCE_ACTIVE,                /* at once when idle, else at its next command */
+};
+
 struct shunt_config {
 	enum log_level log_level;          /* default info */
 	unsigned threads;                  /* worker threads; 0 = one per CPU (default) */
@@ -85,6 +91,11 @@ struct shunt_config {
 					      down; default 3, 0 = never */
 	/* Session migration (docs/migration.md); all may change on reload */
 	unsigned migrate_timeout_ms;       /* wait for a safe point; default 10000 */
+	int rebalance;                     /* move sessions to even out load; default off */
+	unsigned rebalance_interval_ms;    /* between rebalance rounds; default 5000 */
+	double rebalance_tolerance;        /* over-loaded above target*(1+this); default 0.2 */
+	unsigned rebalance_max_moves;      /* sessions asked to move per round; default 8 */
+	enum rebalance_policy rebalance_policy; /* default passive */
 
 	struct cfg_listener *listeners;
 	size_t n_listeners;

@@ -188,6 +188,12 @@ static void test_defaults(void)
 	CHECK(strcmp(cfg.pin_path, "/sys/fs/bpf/shunt") == 0);
 	CHECK_EQ(cfg.fastpath_set + cfg.pin_path_set + cfg.admin_set + cfg.http_set, 0);
 	CHECK_EQ(cfg.n_listeners + cfg.n_pools + cfg.n_users, 0);
+	CHECK_EQ(cfg.migrate_timeout_ms, 10000);
+	CHECK_EQ(cfg.rebalance, 0);
+	CHECK_EQ(cfg.rebalance_interval_ms, 5000);
+	CHECK(cfg.rebalance_tolerance == 0.2);
+	CHECK_EQ(cfg.rebalance_max_moves, 8);
+	CHECK_EQ(cfg.rebalance_policy, REBALANCE_PASSIVE);
 	config_free(&cfg);
 	config_free(&cfg);      /* twice is fine */
 
@@ -227,6 +233,12 @@ static void test_full_file(void)
 	CHECK_EQ(cfg.http_write, 0);
 	CHECK_EQ(cfg.health_interval_ms, 500);
 	CHECK_EQ(cfg.health_fail_threshold, 5);
+	CHECK_EQ(cfg.migrate_timeout_ms, 2500);
+	CHECK_EQ(cfg.rebalance, 1);
+	CHECK_EQ(cfg.rebalance_interval_ms, 750);
+	CHECK(cfg.rebalance_tolerance == 0.35);
+	CHECK_EQ(cfg.rebalance_max_moves, 3);
+	CHECK_EQ(cfg.rebalance_policy, REBALANCE_ACTIVE);
 
 	CHECK_EQ(cfg.n_listeners, 2);
 	struct cfg_listener *l = listener(&cfg, "main");
@@ -399,6 +411,78 @@ static void test_number_limits_and_suffixes(void)
 	CHECK_EQ(load_text(&cfg, "[global]\nrelay_buffer = 17179869184m\n"), 1); /* overflows x2^20 */
 	CHECK(has_err_at(tmp_path, 2, "out of range"));
 	config_free(&cfg);
+}
+
+/* The migration keys: ranges, on/off, the decimal tolerance, the policy. */
+static void test_migration_keys(void)
+{
+	struct shunt_config cfg;
+
+	CHECK_EQ(load_text(&cfg, "[global]\nmigrate_timeout_ms = 100\nrebalance = off\n"
+			   "rebalance_interval_ms = 100\nrebalance_tolerance = 0\n"
+			   "rebalance_max_moves = 10000\nrebalance_policy = passive\n"), 0);
+	CHECK_EQ(cfg.migrate_timeout_ms, 100);
+	CHECK_EQ(cfg.rebalance, 0);
+	CHECK_EQ(cfg.rebalance_interval_ms, 100);
+	CHECK(cfg.rebalance_tolerance == 0);
+	CHECK_EQ(cfg.rebalance_max_moves, 10000);
+	CHECK_EQ(cfg.rebalance_policy, REBALANCE_PASSIVE);
+	config_free(&cfg);
+
+	CHECK_EQ(load_text(&cfg, "[global]\nmigrate_timeout_ms = 3600000\nrebalance = on\n"
+			   "rebalance_tolerance = 10\nrebalance_max_moves = 1\n"
+			   "rebalance_policy = active\n"), 0);
+	CHECK_EQ(cfg.migrate_timeout_ms, 3600000);
+	CHECK_EQ(cfg.rebalance, 1);
+	CHECK(cfg.rebalance_tolerance == 10);
+	CHECK_EQ(cfg.rebalance_max_moves, 1);
+	CHECK_EQ(cfg.rebalance_policy, REBALANCE_ACTIVE);
+	config_free(&cfg);
+
+	CHECK_EQ(load_text(&cfg, "[global]\nrebalance_tolerance = .5\n"), 0);
+	CHECK(cfg.rebalance_tolerance == 0.5);
+	config_free(&cfg);
+	CHECK_EQ(load_text(&cfg, "[global]\nrebalance_tolerance = 2.\n"), 0);
+	CHECK(cfg.rebalance_tolerance == 2.0);
+	config_free(&cfg);
+
+	CHECK_EQ(load_text(&cfg,
+		"[global]\n"                                   /* 1 */
+		"migrate_timeout_ms = 99\n"                    /* 2 */
+		"rebalance = yes\n"                            /* 3 */
+		"rebalance_interval_ms = 99\n"                 /* 4 */
+		"rebalance_tolerance = 10.5\n"                 /* 5 */
+		"rebalance_max_moves = 0\n"                    /* 6 */
+		"rebalance_policy = eager\n"                   /* 7 */
+		"[global]\n"), 7);                             /* 8: duplicate section */
+	CHECK(has_err_at(tmp_path, 2, "migrate_timeout_ms: '99' is out of range (100..3600000)"));
+	CHECK(has_err_at(tmp_path, 3, "rebalance: 'yes': expected on or off"));
+	CHECK(has_err_at(tmp_path, 4, "rebalance_interval_ms: '99' is out of range (100..3600000)"));
+	CHECK(has_err_at(tmp_path, 5, "rebalance_tolerance: '10.5' is out of range (0..10)"));
+	CHECK(has_err_at(tmp_path, 6, "rebalance_max_moves: '0' is out of range (1..10000)"));
+	CHECK(has_err_at(tmp_path, 7, "rebalance_policy: 'eager': expected active or passive"));
+	CHECK(has_err_at(tmp_path, 8, "duplicate section [global]"));
+	/* bad values leave the defaults */
+	CHECK_EQ(cfg.migrate_timeout_ms, 10000);
+	CHECK_EQ(cfg.rebalance, 0);
+	CHECK(cfg.rebalance_tolerance == 0.2);
+	CHECK_EQ(cfg.rebalance_policy, REBALANCE_PASSIVE);
+	config_free(&cfg);
+
+	/* strtod would take these; a tolerance is plain digits and one '.' */
+	static const char *const bad_tol[] = { "-0.1", "+1", "1e-1", "0x1p-2", "inf", "nan",
+					       ".", "1.2.3", "0,2", "0.2 x", "20%", NULL };
+	for (size_t i = 0; bad_tol[i]; i++) {
+		char text[128];
+		snprintf(text, sizeof(text), "[global]\nrebalance_tolerance = %s\n", bad_tol[i]);
+		int r = load_text(&cfg, text);
+		if (r != 1)
+			fprintf(stderr, "  tolerance '%s' -> %d errors\n", bad_tol[i], r);
+		CHECK_EQ(r, 1);
+		CHECK(has_err_at(tmp_path, 2, "rebalance_tolerance: '"));
+		CHECK(cfg.rebalance_tolerance == 0.2);
+		config_free(&cfg);
+	}
 }
 
 static void test_bad_addresses(void)
@@ -848,6 +932,7 @@ int main(void)
 	RUN(test_unknown_section_and_key);
 	RUN(test_bad_numbers);
 	RUN(test_number_limits_and_suffixes);
+	RUN(test_migration_keys);
 	RUN(test_bad_addresses);
 	RUN(test_parse_addr_api);
 	RUN(test_user_errors);
