@@ -18,6 +18,7 @@ const char *const admin_help[][2] = {
 	{ "SET BACKEND 'host:port' [IN POOL p] [STATE online|draining|offline] [WEIGHT n]",
 	  "change a backend's state or weight" },
 	{ "KILL [CONNECTION|QUERY] id", "close a session, or end only its running statement" },
+	{ "MIGRATE id [TO 'host:port']", "move a session to another backend between two commands" },
 	{ "RELOAD CONFIG", "re-read the configuration file (as SIGHUP)" },
 	{ "SHOW HELP", "this list" },
 	{ NULL, NULL },
@@ -287,6 +288,25 @@ static int parse_kill(struct lexer *lx, struct admin_stmt *st, char *err, size_t
 	return 0;
 }
 
+/* MIGRATE id [TO [BACKEND] 'host:port'] (after MIGRATE). */
+static int parse_migrate(struct lexer *lx, struct admin_stmt *st, char *err, size_t errsz)
+{
+	unsigned long long id;
+
+	if (take_number(lx, 1, UINT32_MAX, &id, "a session id", err, errsz) < 0)
+		return -1;
+	st->id = (uint32_t)id;
+	if (is_kw(lx, "TO")) {
+		next(lx);
+		if (is_kw(lx, "BACKEND"))
+			next(lx);
+		if (take_addr(lx, st, err, errsz) < 0)
+			return -1;
+	}
+	st->verb = ADM_MIGRATE;
+	return 0;
+}
+
 int admin_parse(const char *q, size_t len, struct admin_stmt *st, char *err, size_t errsz)
 {
 	struct lexer lx = { .q = q, .len = len };
@@ -335,6 +355,9 @@ int admin_parse(const char *q, size_t len, struct admin_stmt *st, char *err, siz
 	} else if (is_kw(&lx, "KILL")) {
 		next(&lx);
 		rc = parse_kill(&lx, st, err, errsz);
+	} else if (is_kw(&lx, "MIGRATE")) {
+		next(&lx);
+		rc = parse_migrate(&lx, st, err, errsz);
 	} else if (is_kw(&lx, "RELOAD")) {
 		next(&lx);
 		rc = expect_kw(&lx, "CONFIG", err, errsz);
@@ -352,7 +375,7 @@ int admin_parse(const char *q, size_t len, struct admin_stmt *st, char *err, siz
 		}
 		st->verb = ADM_VERSION_COMMENT;
 	} else {
-		return syntax(&lx, err, errsz, "SHOW, ADD, REMOVE, SET, KILL or RELOAD");
+		return syntax(&lx, err, errsz, "SHOW, ADD, REMOVE, SET, KILL, MIGRATE or RELOAD");
 	}
 	if (rc < 0)
 		return rc;

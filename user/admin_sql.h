@@ -23,15 +23,16 @@ enum admin_verb {
 	ADM_KILL,
 	ADM_RELOAD,
 	ADM_VERSION_COMMENT,       /* SELECT @@version_comment (the mariadb client asks) */
+	ADM_MIGRATE,
 };
 
 struct admin_stmt {
 	enum admin_verb verb;
-	char addr[CFG_ADDR_MAX];
+	char addr[CFG_ADDR_MAX];   /* MIGRATE: the target, "" when not given */
 	char pool[CFG_NAME_MAX];   /* "" when not given */
 	unsigned weight;           /* 0 when not given */
 	int state;                 /* enum backend_state, -1 when not given */
-	uint32_t id;               /* KILL */
+	uint32_t id;               /* KILL, MIGRATE */
 	int query_only;            /* KILL QUERY */
 };
 

@@ -21,7 +21,7 @@
 #define NEAR(snip, exp) "You have an error in your admin statement near '" snip "': expected " exp ERR_TAIL
 #define AT_END(exp) "You have an error in your admin statement at its end: expected " exp ERR_TAIL
 
-#define EXP_VERB "SHOW, ADD, REMOVE, SET, KILL or RELOAD"
+#define EXP_VERB "SHOW, ADD, REMOVE, SET, KILL, MIGRATE or RELOAD"
 #define EXP_SHOW "BACKENDS, TUNNELS, [FULL] PROCESSLIST, STATS or HELP"
 #define EXP_ADDR "a quoted backend address such as '127.0.0.1:3306'"
 #define EXP_WEIGHT "a weight from 1 to 1000"
@@ -439,6 +439,54 @@ static void test_kill(void)
 	CHECK(strstr(err, "expected a session id" ERR_TAIL) != NULL);
 }
 
+/* ---- MIGRATE ---------------------------------------------------------------- */
+
+static void test_migrate(void)
+{
+	CHECK_EQ(parse("MIGRATE 5"), 0);
+	CHECK_EQ(st.verb, ADM_MIGRATE);
+	CHECK_EQ(st.id, 5);
+	CHECK_CSTR(st.addr, "");
+	CHECK_CSTR(st.pool, "");
+	CHECK_EQ(st.query_only, 0);
+	CHECK_EQ(parse("migrate 6 to '127.0.0.1:3307';"), 0);
+	CHECK_EQ(st.verb, ADM_MIGRATE);
+	CHECK_EQ(st.id, 6);
+	CHECK_CSTR(st.addr, "127.0.0.1:3307");
+	CHECK_EQ(parse("/* c */ MIGRATE /* d */ 7 TO BACKEND \"[::1]:3306\" -- end"), 0);
+	CHECK_EQ(st.id, 7);
+	CHECK_CSTR(st.addr, "[::1]:3306");
+	CHECK_EQ(parse("Migrate 4294967295 To Backend 'db-2.example:3306'"), 0);
+	CHECK_EQ(st.id, 4294967295u);
+	CHECK_CSTR(st.addr, "db-2.example:3306");
+	CHECK_EQ(parse("MIGRATE 0000000009"), 0);
+	CHECK_EQ(st.id, 9);
+
+	CHECK_ERR("MIGRATE", AT_END("a session id"));
+	CHECK_ERR("MIGRATE;", NEAR(";", "a session id"));
+	CHECK_ERR("MIGRATE 0", NEAR("0", "a session id"));
+	CHECK_ERR("MIGRATE 4294967296", NEAR("4294967296", "a session id"));
+	CHECK_ERR("MIGRATE -1", NEAR("-1", "a session id"));
+	CHECK_ERR("MIGRATE '5'", NEAR("'5'", "a session id"));
+	CHECK_ERR("MIGRATE 5abc", NEAR("5abc", "a session id"));
+	CHECK_ERR("MIGRATE SESSION 5", NEAR("SESSION 5", "a session id"));
+	CHECK_ERR("MIGRATE 5 TO", AT_END(EXP_ADDR));
+	CHECK_ERR("MIGRATE 5 TO BACKEND", AT_END(EXP_ADDR));
+	CHECK_ERR("MIGRATE 5 TO 127.0.0.1:3307", NEAR("127.0.0.1:3307", EXP_ADDR));
+	CHECK_ERR("MIGRATE 5 TO ''", NEAR("''", EXP_ADDR));
+	CHECK_ERR("MIGRATE 5 TO 'h:1", NEAR("'h:1", EXP_ADDR));
+	CHECK_ERR("MIGRATE 5 FROM 'h:1'", NEAR("FROM 'h:1'", "the end of the statement"));
+	CHECK_ERR("MIGRATE 5 6", NEAR("6", "the end of the statement"));
+	CHECK_ERR("MIGRATE 5 TO 'h:1' 'h:2'", NEAR("'h:2'", "the end of the statement"));
+	CHECK_ERR("MIGRATE 5 TO 'h:1';;", NEAR(";", "the end of the statement"));
+	/* the length given is respected */
+	CHECK_EQ(parse_n("MIGRATE 12 TO 'h:1'", 10), 0);
+	CHECK_EQ(st.id, 12);
+	CHECK_CSTR(st.addr, "");
+	CHECK_EQ(parse_n("MIGRATE 12 TO 'h:1'", 18), -1);
+	CHECK_CSTR(err, NEAR("'h:1", EXP_ADDR));
+}
+
 /* Every field is reset by each call, whatever the previous one left. */
 static void test_fields_reset(void)
 {
@@ -446,6 +494,8 @@ static void test_fields_reset(void)
 	CHECK_PLAIN("SHOW STATS", ADM_SHOW_STATS);
 	CHECK_EQ(parse("KILL QUERY 77"), 0);
 	CHECK_PLAIN("HELP", ADM_SHOW_HELP);
+	CHECK_EQ(parse("MIGRATE 8 TO 'h:3'"), 0);
+	CHECK_PLAIN("SHOW TUNNELS", ADM_SHOW_TUNNELS);
 	CHECK_EQ(parse("ADD BACKEND 'h:1' TO POOL p WEIGHT 9"), 0);
 	CHECK_EQ(parse("SET BACKEND 'h:2' STATE draining"), 0);
 	CHECK_EQ(st.weight, 0);
@@ -456,16 +506,18 @@ static void test_fields_reset(void)
 static void test_help_rows(void)
 {
 	size_t n = 0;
-	int has_help = 0, has_kill = 0;
+	int has_help = 0, has_kill = 0, has_migrate = 0;
 
 	for (; admin_help[n][0]; n++) {
 		CHECK(admin_help[n][1] != NULL && admin_help[n][1][0]);
 		has_help |= strcmp(admin_help[n][0], "SHOW HELP") == 0;
 		has_kill |= strncmp(admin_help[n][0], "KILL", 4) == 0;
+		has_migrate |= strncmp(admin_help[n][0], "MIGRATE", 7) == 0;
 	}
-	CHECK_EQ(n, 10);
+	CHECK_EQ(n, 11);
 	CHECK(has_help);
 	CHECK(has_kill);
+	CHECK(has_migrate);
 	CHECK(admin_help[n][1] == NULL);
 }
 
@@ -628,6 +680,7 @@ int main(void)
 	RUN(test_remove_backend);
 	RUN(test_set_backend);
 	RUN(test_kill);
+	RUN(test_migrate);
 	RUN(test_fields_reset);
 	RUN(test_help_rows);
 	regression_set_with_equals();
