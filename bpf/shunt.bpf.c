@@ -68,6 +68,7 @@ struct walk {
 	__u32 cand_off;             /* its header's offset */
 	__u32 cand_len;             /* its payload length */
 	__u32 cand_cmd;             /* its command byte */
+	__u32 cand_movable;         /* the session could move just before it (mt_movable) */
 	__u32 client;               /* this skb is client -> server */
 	__u64 now;
 };
@@ -157,8 +158,10 @@ static __always_inline int may_punt(struct walk *w, __u8 cmd)
 {
 	if (w->ctl && (w->ctl->flags & TUN_CTL_PUNT_ALL))
 		return 1;
+	if (cmd == COM_STMT_EXECUTE)
+		return w->ctl && (w->ctl->flags & TUN_CTL_PUNT_EXECUTE);
 	return cmd == COM_CHANGE_USER || cmd == COM_PROCESS_KILL || cmd == COM_STMT_PREPARE ||
-	       cmd == COM_QUERY;
+	       cmd == COM_QUERY || cmd == COM_STMT_CLOSE || cmd == COM_RESET_CONNECTION;
 }
 
 /* Decides whether the walk's candidate command goes to user space.
@@ -167,9 +170,17 @@ static __always_inline __u32 punt_reason(struct walk *w)
 {
 	if (!w->cand_valid)
 		return TUN_PUNT_NONE;
-	if (w->ctl && (w->ctl->flags & TUN_CTL_PUNT_ALL))
+	/* The conversation was updated through the candidate: the state
+	 * before it is what the walk saw when it was idle (was_movable). */
+	if (w->ctl && (w->ctl->flags & TUN_CTL_PUNT_ALL) && w->cand_movable)
 		return TUN_PUNT_ALL;
 	switch (w->cand_cmd) {
+	case COM_STMT_CLOSE:
+	case COM_RESET_CONNECTION:
+		return TUN_PUNT_STMT;
+	case COM_STMT_EXECUTE:
+		return w->ctl && (w->ctl->flags & TUN_CTL_PUNT_EXECUTE) ? TUN_PUNT_EXECUTE
+									 : TUN_PUNT_NONE;
 	case COM_CHANGE_USER:
 		return TUN_PUNT_CHANGE_USER;
 	case COM_PROCESS_KILL:
@@ -229,7 +240,7 @@ static long walk_client(__u32 i, void *data)
 {
 	struct walk *w = data;
 	struct tunnel *ct = w->ct;
-	int pkt = 0, was_idle;
+	int pkt = 0, was_idle, was_movable;
 	__u32 ev;
 
 	if (walk_frame(w, &pkt) < 0)
@@ -237,6 +248,7 @@ static long walk_client(__u32 i, void *data)
 	if (!pkt)
 		return w->off >= w->len;
 	was_idle = mt_idle(&ct->conv);
+	was_movable = mt_movable(&ct->conv);
 	ev = mt_client_packet(&ct->conv, &w->t->frame);
 	if ((ev & MT_EV_CMD_START) && was_idle && !(ev & MT_EV_RESP_END))
 		ct->cmd_start_ns = w->now;
@@ -249,6 +261,7 @@ static long walk_client(__u32 i, void *data)
 		w->cand_off = w->pkt_start;
 		w->cand_cmd = w->t->frame.pfx[0];
 		w->cand_len = w->t->frame.payload_len;
+		w->cand_movable = was_movable;
 	} else if ((ev & MT_EV_CMD_START) && w->t->frame.pfx[0] != COM_QUERY &&
 		   may_punt(w, w->t->frame.pfx[0])) {
 		/* pipelined behind another command, or its header began in an
@@ -330,6 +343,10 @@ int shunt_verdict(struct __sk_buff *skb)
 			return SK_PASS;
 	}
 	ctl = bpf_map_lookup_elem(&tunnel_ctl, &ccookie);
+	/* User space is talking to this backend itself (a migration reads the
+	 * session's state): its answers are user space's, not the client's. */
+	if (ctl && (ctl->flags & TUN_CTL_BACKEND_PASS) && t->dir == TUN_DIR_BACKEND)
+		return SK_PASS;
 	maybe_rearm(ct, ctl);
 
 	__u32 zero = 0;
@@ -373,7 +390,12 @@ int shunt_verdict(struct __sk_buff *skb)
 	t->bytes += skb->len;
 	if (w.st)
 		*(w.client ? &w.st->bytes_c2s : &w.st->bytes_s2c) += skb->len;
-	rc = bpf_sk_redirect_hash(skb, &sock_map, &t->peer_cookie, 0);
+	/* Client bytes go to the session's current backend, which a
+	 * migration may have changed (tunnel_ctl.backend_cookie). */
+	__u64 to = t->peer_cookie;
+	if (w.client && ctl && ctl->backend_cookie)
+		to = ctl->backend_cookie;
+	rc = bpf_sk_redirect_hash(skb, &sock_map, &to, 0);
 	if (rc != SK_PASS) {
 		t->drops++;
 		if (w.st)

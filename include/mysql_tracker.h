@@ -95,11 +95,25 @@ struct mt_conv {
 	__u32 cols_left;        /* definitions left in the current block */
 	__u16 prep_cols;        /* prepare OK: column count, after the params */
 	__u16 flags;            /* MT_F_* */
-	__u8 _pad[4];           /* explicit: the counters are 8-byte aligned */
+	__u8 mflags;            /* MT_M_*: server-side state that pins the session */
+	__u8 _pad;
+	__u16 prep_params;      /* parameters of the last prepare OK (prep_id) */
 	__u64 cmds_started;     /* commands seen from the client */
 	__u64 resps_done;       /* responses completed (incl. no-response commands) */
 	__u64 unexpected;       /* packets that did not fit the state */
+	/* prepared statements, for migration (user space reads them) */
+	__u32 prep_id;          /* statement id of the last prepare OK */
+	__u32 prep_oks;         /* prepare OKs seen */
+	__u32 cursor_id;        /* statement whose cursor is open (MT_M_CURSOR) */
+	__u32 exec_id;          /* statement of the last COM_STMT_EXECUTE */
 };
+
+/* mt_conv.mflags: state a migration must not cut through */
+#define MT_M_CURSOR       0x01u  /* a cursor is open (on cursor_id) */
+#define MT_M_CURSORS      0x02u  /* more than one was opened: only a reset clears it */
+#define MT_M_LONG_DATA    0x04u  /* COM_STMT_SEND_LONG_DATA awaits its execute */
+#define MT_M_STATE_SEEN   0x08u  /* SERVER_SESSION_STATE_CHANGED was seen */
+#define MT_M_PINNED       (MT_M_CURSOR | MT_M_CURSORS | MT_M_LONG_DATA)
 
 #define MT_CMDF_CURSOR    0x01u  /* COM_STMT_EXECUTE asked for a cursor */
 
@@ -164,7 +178,7 @@ MT_INLINE int mt_idle(const struct mt_conv *c);
  *    * the EOFs after prepare definitions update the status too. */
 
 _Static_assert(sizeof(struct mt_frame) == 56, "mt_frame layout is map ABI");
-_Static_assert(sizeof(struct mt_conv) == 64, "mt_conv layout is map ABI");
+_Static_assert(sizeof(struct mt_conv) == 80, "mt_conv layout is map ABI");
 _Static_assert((MT_RING_LEN & (MT_RING_LEN - 1)) == 0, "MT_RING_LEN must be a power of two");
 _Static_assert(MT_PFX_LEN >= 21 && MT_PFX_LEN < 256, "prefix must hold an OK's status");
 
@@ -392,9 +406,28 @@ MT_INLINE __u32 mt_bad_end(struct mt_conv *c)
 
 /* An OK or terminator that carries status: record it, then stay for the
  * next result (MORE_RESULTS) or end the response. */
-MT_INLINE __u32 mt_status_end(struct mt_conv *c, __u16 status)
+/* A statement id at prefix offset 1 (COM_STMT_* packets, prepare OK). */
+MT_INLINE __u32 mt_pfx_stmt_id(const struct mt_frame *f)
+{
+	return mt_pfx_byte(f, 1) | mt_pfx_byte(f, 2) << 8 | mt_pfx_byte(f, 3) << 16 |
+	       mt_pfx_byte(f, 4) << 24;
+}
+
+/* Records server status flags. */
+MT_INLINE void mt_set_status(struct mt_conv *c, __u16 status)
 {
 	c->status = status;
+	if (status & SERVER_SESSION_STATE_CHANGED)
+		c->mflags |= MT_M_STATE_SEEN;
+}
+
+MT_INLINE __u32 mt_status_end(struct mt_conv *c, __u16 status)
+{
+	mt_set_status(c, status);
+	/* The last row of a cursor was fetched: the cursor is closed. */
+	if (c->cmd == COM_STMT_FETCH && (status & SERVER_STATUS_LAST_ROW_SENT) &&
+	    !(c->mflags & MT_M_CURSORS))
+		c->mflags &= (__u8)~MT_M_CURSOR;
 	if (status & SERVER_MORE_RESULTS_EXISTS) {
 		c->rstate = MT_R_FIRST;
 		return MT_EV_STATUS;
@@ -426,6 +459,20 @@ MT_INLINE __u32 mt_client_packet(struct mt_conv *c, const struct mt_frame *f)
 	cmd = f->pfx[0];
 	c->cmds_started++;
 	c->last_cmd = cmd;
+	/* What pins the session to its server (mflags). */
+	if (cmd == COM_STMT_SEND_LONG_DATA) {
+		c->mflags |= MT_M_LONG_DATA;
+	} else if (cmd == COM_STMT_EXECUTE) {
+		c->exec_id = mt_pfx_stmt_id(f);
+		c->mflags &= (__u8)~MT_M_LONG_DATA;
+	} else if (cmd == COM_STMT_RESET || cmd == COM_STMT_CLOSE) {
+		if (cmd == COM_STMT_RESET)
+			c->mflags &= (__u8)~MT_M_LONG_DATA;
+		if (!(c->mflags & MT_M_CURSORS) && mt_pfx_stmt_id(f) == c->cursor_id)
+			c->mflags &= (__u8)~MT_M_CURSOR;
+	} else if (cmd == COM_RESET_CONNECTION || cmd == COM_CHANGE_USER) {
+		c->mflags &= MT_M_STATE_SEEN;
+	}
 	if (cmd == COM_STMT_CLOSE || cmd == COM_STMT_SEND_LONG_DATA || cmd == COM_QUIT) {
 		c->resps_done++;        /* no response; leave the current one be */
 		return MT_EV_CMD_START | MT_EV_RESP_END;
@@ -503,6 +550,9 @@ MT_INLINE __u32 mt_server_packet(struct mt_conv *c, const struct mt_frame *f)
 				return mt_bad_end(c);
 			cols = (__u16)(mt_pfx_byte(f, 5) | mt_pfx_byte(f, 6) << 8);
 			params = (__u16)(mt_pfx_byte(f, 7) | mt_pfx_byte(f, 8) << 8);
+			c->prep_id = mt_pfx_stmt_id(f);
+			c->prep_params = params;
+			c->prep_oks++;
 			if (params > 0) {
 				c->rstate = MT_R_PREP_PARAMS;
 				c->cols_left = params;
@@ -552,10 +602,15 @@ MT_INLINE __u32 mt_server_packet(struct mt_conv *c, const struct mt_frame *f)
 			return MT_EV_ERR | mt_resp_end(c);
 		if (!mt_is_term(c, f) || mt_term_status(c, f, &status))
 			return mt_bad_end(c);
-		c->status = status;
+		mt_set_status(c, status);
 		/* A cursor was opened: the rows come with COM_STMT_FETCH. */
-		if ((c->cmd_flags & MT_CMDF_CURSOR) && (status & SERVER_STATUS_CURSOR_EXISTS))
+		if ((c->cmd_flags & MT_CMDF_CURSOR) && (status & SERVER_STATUS_CURSOR_EXISTS)) {
+			if (c->mflags & MT_M_CURSOR)
+				c->mflags |= MT_M_CURSORS;
+			c->mflags |= MT_M_CURSOR;
+			c->cursor_id = c->exec_id;
 			return MT_EV_STATUS | mt_resp_end(c);
+		}
 		c->rstate = MT_R_ROWS;
 		return MT_EV_STATUS;
 	case MT_R_ROWS:
@@ -592,7 +647,7 @@ MT_INLINE __u32 mt_server_packet(struct mt_conv *c, const struct mt_frame *f)
 			return MT_EV_ERR | mt_resp_end(c);
 		if (!mt_is_term(c, f) || mt_term_status(c, f, &status))
 			return mt_bad_end(c);
-		c->status = status;
+		mt_set_status(c, status);
 		if (st == MT_R_PREP_PARAMS_EOF && c->prep_cols > 0) {
 			c->rstate = MT_R_PREP_COLS;
 			c->cols_left = c->prep_cols;
@@ -604,7 +659,7 @@ MT_INLINE __u32 mt_server_packet(struct mt_conv *c, const struct mt_frame *f)
 		if (hdr == MYSQL_OK_HDR && f->pfx_have > 0) {
 			if (mt_ok_status(f, &status))
 				return mt_bad_end(c);
-			c->status = status;
+			mt_set_status(c, status);
 			return MT_EV_STATUS | mt_resp_end(c);
 		}
 		if (hdr == MYSQL_ERR_HDR && f->pfx_have > 0)
@@ -619,6 +674,15 @@ MT_INLINE __u32 mt_server_packet(struct mt_conv *c, const struct mt_frame *f)
 MT_INLINE int mt_idle(const struct mt_conv *c)
 {
 	return c->rstate == MT_R_IDLE && c->ring_len == 0;
+}
+
+/* Whether a session may move to another server now: at a command
+ * boundary, not in a transaction, no cursor open, no long data pending,
+ * and the tracker never lost its way (docs/migration.md). */
+MT_INLINE int mt_movable(const struct mt_conv *c)
+{
+	return mt_idle(c) && !(c->status & SERVER_STATUS_IN_TRANS) &&
+	       !(c->mflags & MT_M_PINNED) && c->unexpected == 0 && !(c->flags & MT_F_OPAQUE);
 }
 #endif /* MT_LOAD */
 

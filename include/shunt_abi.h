@@ -40,7 +40,13 @@
 #define TUN_DIR_BACKEND 2                /* bytes arriving here go server -> client */
 
 /* struct tunnel_ctl.flags (user space -> program) */
-#define TUN_CTL_PUNT_ALL      (1u << 0)  /* punt the next command, whatever it is (migration) */
+#define TUN_CTL_PUNT_ALL      (1u << 0)  /* punt the next command at a point where the
+					    session may move (mt_movable): migration */
+#define TUN_CTL_BACKEND_PASS  (1u << 1)  /* backend bytes go to the backend socket's own
+					    queue, untracked: user space talks to the
+					    backend (a migration reading its state) */
+#define TUN_CTL_PUNT_EXECUTE  (1u << 2)  /* punt COM_STMT_EXECUTE: user space learns or
+					    restores a statement's parameter types */
 
 /* struct tunnel.mode */
 #define TUN_MODE_VERDICT        1        /* BPF_SK_SKB_VERDICT, no stream parser */
@@ -58,7 +64,10 @@
 #define TUN_PUNT_KILL_QUERY   3          /* COM_QUERY starting with KILL */
 #define TUN_PUNT_PREPARE      4          /* COM_STMT_PREPARE */
 #define TUN_PUNT_ALL          5          /* TUN_CTL_PUNT_ALL was set */
-#define TUN_PUNT__COUNT       6
+#define TUN_PUNT_STMT         6          /* COM_STMT_CLOSE, COM_RESET_CONNECTION: the
+					    statements user space knows of change */
+#define TUN_PUNT_EXECUTE      7          /* COM_STMT_EXECUTE (TUN_CTL_PUNT_EXECUTE) */
+#define TUN_PUNT__COUNT       8
 
 #ifndef __bpf__
 /* The words the daemon's log, shuntctl and the docs use for them. */
@@ -68,7 +77,9 @@ static const char *const tun_punt_names[TUN_PUNT__COUNT] __attribute__((unused))
 	[TUN_PUNT_KILL_CMD] = "kill-command",
 	[TUN_PUNT_KILL_QUERY] = "kill-query",
 	[TUN_PUNT_PREPARE] = "prepare",
-	[TUN_PUNT_ALL] = "punt-all",
+	[TUN_PUNT_ALL] = "migration",
+	[TUN_PUNT_STMT] = "statement",
+	[TUN_PUNT_EXECUTE] = "execute",
 };
 #endif
 
@@ -124,6 +135,10 @@ struct tunnel_ctl {
 				    forwarding it, so the program ends that
 				    command's response in the conversation */
 	__u32 _pad;
+	__u64 backend_cookie;    /* where client bytes go: the session's backend
+				    socket (0: tunnel.peer_cookie). A migration
+				    points the session at its new backend here,
+				    since the tunnel entries are the program's */
 };
 
 /* Process-wide fast-path counters (value of `fp_stats`, per CPU). */
@@ -139,8 +154,8 @@ struct fp_stats {
 };
 
 #ifndef __bpf__
-_Static_assert(sizeof(struct tunnel) == 488, "struct tunnel is map ABI");
-_Static_assert(sizeof(struct tunnel_ctl) == 24, "struct tunnel_ctl is map ABI");
+_Static_assert(sizeof(struct tunnel) == 504, "struct tunnel is map ABI");
+_Static_assert(sizeof(struct tunnel_ctl) == 32, "struct tunnel_ctl is map ABI");
 #endif
 
 #endif

@@ -17,8 +17,6 @@
 
 /* Capabilities whose disagreement between client and backend would change
  * the bytes on the wire; shunt cannot translate them. */
-#define WIRE_CAPS (CLIENT_DEPRECATE_EOF | CLIENT_SESSION_TRACK | CLIENT_MULTI_RESULTS | \
-		   CLIENT_PS_MULTI_RESULTS | CLIENT_PROTOCOL_41 | CLIENT_PLUGIN_AUTH)
 
 #define BACKEND_MAX_HANDSHAKE_PACKET (64 * 1024)
 

@@ -362,6 +362,7 @@ int fp_tunnel_open(const struct fp_tunnel_spec *spec, char *why, size_t whylen)
 	set_addr(&ct, spec->client_sa);
 	set_addr(&bt, spec->backend_sa);
 	memset(&ctl, 0, sizeof(ctl));
+	ctl.backend_cookie = spec->bcookie;
 
 	if (bpf_map_update_elem(fp.tunnels_fd, &spec->ccookie, &ct, BPF_NOEXIST) < 0 ||
 	    bpf_map_update_elem(fp.tunnels_fd, &spec->bcookie, &bt, BPF_NOEXIST) < 0 ||
@@ -387,6 +388,42 @@ int fp_tunnel_open(const struct fp_tunnel_spec *spec, char *why, size_t whylen)
 fail:
 	fp_tunnel_close(spec->ccookie, spec->bcookie);
 	return rc;
+}
+
+int fp_tunnel_add_backend(const struct fp_tunnel_spec *spec, char *why, size_t whylen)
+{
+	struct tunnel bt;
+	uint64_t bfd = (uint64_t)spec->bfd;
+	int rc;
+
+	memset(&bt, 0, sizeof(bt));
+	bt.peer_cookie = spec->ccookie;
+	bt.conn_id = spec->conn_id;
+	bt.backend_id = spec->backend_id;
+	bt.dir = TUN_DIR_BACKEND;
+	bt.state = TUN_ST_FORWARD;
+	bt.mode = fp.kind == FASTPATH_KIND_STREAM_PARSER ? TUN_MODE_STREAM_PARSER : TUN_MODE_VERDICT;
+	mt_frame_init(&bt.frame);
+	mt_conv_init(&bt.conv, spec->caps, spec->status);
+	set_addr(&bt, spec->backend_sa);
+	if (bpf_map_update_elem(fp.tunnels_fd, &spec->bcookie, &bt, BPF_NOEXIST) < 0) {
+		rc = -errno;
+		snprintf(why, whylen, "cannot add the backend's tunnel entry: %s", strerror(-rc));
+		return rc;
+	}
+	if (bpf_map_update_elem(fp.sock_map_fd, &spec->bcookie, &bfd, BPF_NOEXIST) < 0) {
+		rc = -errno;
+		snprintf(why, whylen, "kernel refused the new backend socket: %s", strerror(-rc));
+		bpf_map_delete_elem(fp.tunnels_fd, &spec->bcookie);
+		return rc;
+	}
+	return 0;
+}
+
+void fp_tunnel_drop_backend(uint64_t bcookie)
+{
+	bpf_map_delete_elem(fp.sock_map_fd, &bcookie);
+	bpf_map_delete_elem(fp.tunnels_fd, &bcookie);
 }
 
 void fp_tunnel_close(uint64_t ccookie, uint64_t bcookie)

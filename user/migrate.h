@@ -79,8 +79,9 @@ struct mig_req;
  * other than the current one. `proactive`: also take the session while it
  * sits idle (0: only when its client sends its next command). done(ctx,
  * res) runs later on reply_base's thread unless migrate_cancel() was
- * called first; reply_base NULL means nobody waits (done is not called).
- * Returns the request, or NULL when out of memory. */
+ * called first; reply_base NULL means nobody waits (done is not called,
+ * and the returned pointer must not be used). Returns the request, or
+ * NULL when out of memory. */
 struct mig_req *migrate_start(struct shunt *sh, struct event_base *reply_base, uint32_t id,
 			      const char *target, enum mig_trigger why, int proactive,
 			      mig_done_fn done, void *ctx);
@@ -92,5 +93,11 @@ void migrate_cancel(struct mig_req *r);
 /* sess_free(): abandons a migration in progress (the requester gets
  * MIG_CLOSED). */
 void migrate_session_gone(struct session *s);
+/* The session reached a safe point with a migration waiting (tunnel.c:
+ * the program held a command for it; relay.c: a command arrived at a
+ * movable boundary). held: a client command waits. Returns 1 when the
+ * migration took the session (the caller stops serving it: it is
+ * resumed with tunnel_resume()/relay_resume()), 0 when there is none. */
+int migrate_at_boundary(struct session *s, int held);
 
 #endif

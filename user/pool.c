@@ -145,6 +145,33 @@ struct backend *pool_pick(struct pool *p, const uint64_t *tried, unsigned ntried
 	return best;
 }
 
+struct backend *pool_take(struct pool *p, const char *addr, uint64_t exclude, char *err,
+			  size_t errsz)
+{
+	struct backend *found = NULL;
+
+	pthread_mutex_lock(&p->lock);
+	for (size_t i = 0; i < p->n_backends; i++)
+		if (strcmp(p->backends[i]->addr.text, addr) == 0)
+			found = p->backends[i];
+	if (!found)
+		snprintf(err, errsz, "backend %s is not in pool %s", addr, p->name);
+	else if (found->serial == exclude)
+		snprintf(err, errsz, "the session is already on %s", addr);
+	else if (found->state != BACKEND_ONLINE || found->down)
+		snprintf(err, errsz, "backend %s is %s", addr,
+			 found->down ? "down" : backend_state_name(found->state));
+	if (found && !err[0]) {
+		found->active++;
+		found->total++;
+		found->refs++;
+	} else {
+		found = NULL;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return found;
+}
+
 void pool_release(struct backend *b)
 {
 	struct backend *dead;

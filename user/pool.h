@@ -101,6 +101,11 @@ struct pool *pool_find(struct pool *pools, size_t n, const char *name);
 /* Picks a backend for a new session, skipping the serials in tried[0..ntried).
  * Counts the session on it (and takes a reference). NULL when none is left. */
 struct backend *pool_pick(struct pool *p, const uint64_t *tried, unsigned ntried);
+/* A migration's chosen target: the backend of p listed as addr, counted
+ * as pool_pick() does, when it is online, not down and not `exclude` (a
+ * serial). NULL with err (must start empty) saying why otherwise. */
+struct backend *pool_take(struct pool *p, const char *addr, uint64_t exclude, char *err,
+			  size_t errsz);
 /* Un-counts a session picked by pool_pick(); may free a removed backend. */
 void pool_release(struct backend *b);
 /* Health: a connect/greeting/login failure (why: for views), or a success. */

@@ -15,8 +15,10 @@
 #include <event2/event.h>
 #include "kill.h"
 #include "log.h"
+#include "migrate.h"
 #include "relay.h"
 #include "session.h"
+#include "stmt.h"
 
 /* Reads per readiness event before going back to the loop: enough to
  * stream a large result in big steps, few enough to stay fair. */
@@ -91,13 +93,62 @@ static int send_or_keep(int fd, const uint8_t *data, size_t len, struct relay_pe
 	return 0;
 }
 
-/* Client bytes at a command boundary that start a COM_CHANGE_USER are
- * collected in r->hold until the packet is complete, then rewritten for
- * the backend (change_user.c). Returns 0 with data and len set to what to forward
- * (possibly pointing into out), 1 when the bytes were kept, -1 when the
- * session was refused and freed. */
-static int filter_change_user(struct session *s, const uint8_t **data, size_t *len,
-			      struct proto_buf *out)
+/* Whether the relay is at a command boundary in both directions. */
+static int at_boundary(const struct relay *r)
+{
+	return mt_idle(&r->conv) && r->cf.hdr_have == 0 && r->cf.remaining == 0;
+}
+
+/* Commands user space must see whole (relay.h): a COM_CHANGE_USER to
+ * rewrite, and what the statement table follows. */
+static int held_command(const struct session *s, uint8_t cmd)
+{
+	return cmd == COM_CHANGE_USER || cmd == COM_STMT_PREPARE || cmd == COM_STMT_CLOSE ||
+	       cmd == COM_RESET_CONNECTION || (cmd == COM_STMT_EXECUTE && s->stmts && s->stmts->n);
+}
+
+/* Notes a whole command packet for the statement table (stmt.c); an
+ * execute owing its parameter types is rewritten into out (returns 1). */
+static int note_command_packet(struct session *s, const uint8_t *wire, size_t wlen,
+			       struct proto_buf *out)
+{
+	const uint8_t *payload = wire + MYSQL_HDR_LEN;
+	size_t plen = wlen - MYSQL_HDR_LEN;
+	struct proto_buf pl;
+	int rc = 0;
+
+	stmt_settle(s->stmts, &s->relay.conv);
+	switch (payload[0]) {
+	case COM_STMT_PREPARE:
+		stmt_on_prepare(&s->stmts, &s->relay.conv, payload, plen);
+		return 0;
+	case COM_STMT_CLOSE:
+	case COM_RESET_CONNECTION:
+		stmt_on_client_command(s->stmts, payload, plen);
+		return 0;
+	case COM_STMT_EXECUTE:
+		proto_buf_init(&pl);
+		rc = stmt_on_execute(s->stmts, payload, plen, &pl);
+		if (rc == 1) {
+			uint8_t seq = 0;
+			proto_put_packet(out, &seq, pl.data, pl.len);
+			rc = out->err ? 0 : 1;
+		}
+		proto_buf_free(&pl);
+		return rc;
+	default:
+		return 0;
+	}
+}
+
+/* Client bytes at a command boundary that start a command user space
+ * must see whole (held_command) are collected in r->hold until its first
+ * packet is complete; then a COM_CHANGE_USER is rewritten for the backend
+ * (change_user.c) and statements are noted (stmt.c). Returns 0 with data
+ * and len set to what to forward (possibly pointing into out), 1 when
+ * the bytes were kept, -1 when the session was refused and freed. */
+static int filter_command(struct session *s, const uint8_t **data, size_t *len,
+			  struct proto_buf *out)
 {
 	struct relay *r = &s->relay;
 	struct proto_buf err;
@@ -105,27 +156,36 @@ static int filter_change_user(struct session *s, const uint8_t **data, size_t *l
 	uint8_t seq, last;
 
 	if (r->hold.len == 0 &&
-	    !(mt_idle(&r->conv) && r->cf.hdr_have == 0 && r->cf.remaining == 0 &&
-	      *len > MYSQL_HDR_LEN && (*data)[3] == 0 && (*data)[MYSQL_HDR_LEN] == COM_CHANGE_USER))
+	    !(at_boundary(r) && *len > MYSQL_HDR_LEN && (*data)[3] == 0 &&
+	      held_command(s, (*data)[MYSQL_HDR_LEN])))
 		return 0;
 	proto_put_bytes(&r->hold, *data, *len);
 	if (r->hold.err || r->hold.len > RELAY_HOLD_MAX) {
-		sess_log(s, LOG_WARN, "COM_CHANGE_USER too large or out of memory");
+		sess_log(s, LOG_WARN, "command too large to hold, or out of memory");
 		sess_free(s);
 		return -1;
 	}
 	if (proto_frame_logical(r->hold.data, r->hold.len, &wire, &plen, &seq, &last) < 0)
 		return 1;
-	proto_buf_init(&err);
-	int rc = sess_split_change_users(s, r->hold.data, r->hold.len, out, &err);
-	proto_buf_reset(&r->hold);
-	if (rc < 0) {
-		sess_change_user_refuse(s, &err);
+	if (r->hold.data[MYSQL_HDR_LEN] == COM_CHANGE_USER) {
+		proto_buf_init(&err);
+		stmt_on_client_command(s->stmts, r->hold.data + MYSQL_HDR_LEN, plen);
+		int rc = sess_split_change_users(s, r->hold.data, r->hold.len, out, &err);
+		proto_buf_reset(&r->hold);
+		if (rc < 0) {
+			sess_change_user_refuse(s, &err);
+			proto_buf_free(&err);
+			sess_free(s);
+			return -1;
+		}
 		proto_buf_free(&err);
-		sess_free(s);
-		return -1;
+	} else {
+		if (wire == plen + MYSQL_HDR_LEN && note_command_packet(s, r->hold.data, wire, out))
+			proto_put_bytes(out, r->hold.data + wire, r->hold.len - wire);
+		else
+			proto_put_bytes(out, r->hold.data, r->hold.len);
+		proto_buf_reset(&r->hold);
 	}
-	proto_buf_free(&err);
 	*data = out->data;
 	*len = out->len;
 	return 0;
@@ -206,6 +266,10 @@ static void relay_readable(struct session *s, int to_server)
 	struct event *dst_wr = to_server ? r->bwr : r->cwr;
 	size_t chunk = relay_chunk(s);
 
+	/* A migration waits for this boundary: the client's command stays in
+	 * the socket until the session has moved (migrate.c). */
+	if (to_server && s->mig && relay_movable(s) && migrate_at_boundary(s, 1))
+		return;
 	for (int i = 0; i < RELAY_READS_PER_EVENT && !p->data; i++) {
 		ssize_t n = recv(from, scratch, chunk, MSG_DONTWAIT);
 		if (n < 0) {
@@ -225,14 +289,14 @@ static void relay_readable(struct session *s, int to_server)
 		struct proto_buf out;
 		proto_buf_init(&out);
 		if (to_server) {
-			int rc = filter_change_user(s, &data, &len, &out);
+			int rc = filter_command(s, &data, &len, &out);
 			if (rc < 0) {
 				proto_buf_free(&out);
 				return;         /* the session is gone */
 			}
 			if (rc > 0) {
 				proto_buf_free(&out);
-				continue;       /* collecting a COM_CHANGE_USER */
+				continue;       /* collecting a command */
 			}
 			if (filter_kill(s, data, len)) {
 				proto_buf_free(&out);
@@ -317,6 +381,57 @@ static void client_writable_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	relay_writable(arg, 0);
+}
+
+int relay_movable(struct session *s)
+{
+	struct relay *r = &s->relay;
+
+	return mt_movable(&r->conv) && at_boundary(r) && r->sf.hdr_have == 0 &&
+	       r->sf.remaining == 0 && !r->c2s.data && !r->s2c.data && r->hold.len == 0;
+}
+
+void relay_pause(struct session *s)
+{
+	struct relay *r = &s->relay;
+
+	event_del(r->crd);
+	event_del(r->brd);
+	event_del(r->cwr);
+	event_del(r->bwr);
+}
+
+int relay_backend_changed(struct session *s, int fd)
+{
+	struct relay *r = &s->relay;
+	struct event *rd = event_new(s->w->base, fd, EV_READ | EV_PERSIST, backend_readable_cb, s);
+	struct event *wr = event_new(s->w->base, fd, EV_WRITE | EV_PERSIST, backend_writable_cb, s);
+
+	if (!rd || !wr) {
+		if (rd)
+			event_free(rd);
+		if (wr)
+			event_free(wr);
+		return -ENOMEM;
+	}
+	event_free(r->brd);
+	event_free(r->bwr);
+	r->brd = rd;
+	r->bwr = wr;
+	mt_frame_init(&r->sf);          /* a new stream, at a boundary */
+	return 0;
+}
+
+void relay_resume(struct session *s)
+{
+	struct relay *r = &s->relay;
+
+	if (event_add(r->crd, NULL) < 0 || event_add(r->brd, NULL) < 0) {
+		sess_log(s, LOG_ERROR, "cannot watch the session's sockets again; closing");
+		sess_free(s);
+		return;
+	}
+	relay_readable(s, 1);
 }
 
 int relay_start(struct session *s, uint32_t caps, uint16_t status)

@@ -56,6 +56,15 @@ int relay_start(struct session *s, uint32_t caps, uint16_t status);
  * a session that never relayed. */
 void relay_free(struct session *s);
 
+/* Migration (migrate.c): whether the session may move now (a movable
+ * conversation, nothing half-read or unsent either way); stop reading
+ * both sockets; the backend socket is now fd (framing restarts); read
+ * again and serve what waited (may free s). */
+int relay_movable(struct session *s);
+void relay_pause(struct session *s);
+int relay_backend_changed(struct session *s, int fd);
+void relay_resume(struct session *s);
+
 /* Feeds a chunk of one direction to the tracker (to_server: 1 for client
  * bytes). Returns the OR of MT_EV_* events. Exposed for tests. */
 uint32_t relay_track(struct relay *r, int to_server, const uint8_t *p, size_t len);

@@ -18,6 +18,8 @@
 #include "kill.h"
 #include "log.h"
 #include "session.h"
+#include "stmt.h"
+#include "migrate.h"
 
 /* What shunt offers clients. Never COMPRESS (the kernel program must see
  * plain packets) and not SSL yet. The pool's learned backend capabilities
@@ -128,6 +130,7 @@ void sess_free(struct session *s)
 {
 	if (!s)
 		return;
+	migrate_session_gone(s);         /* before the sockets it may borrow close */
 	tunnel_free(s);
 	relay_free(s);
 	if (s->cfd >= 0)
@@ -154,6 +157,7 @@ void sess_free(struct session *s)
 	else if (s->path == SESS_PATH_USER)
 		STAT_SUB(s->sh, user_now, 1);
 	auth_wipe(s->stage1, sizeof(s->stage1));
+	stmt_table_free(s->stmts);
 	free(s->db);
 	free(s->attrs);
 	free(s);

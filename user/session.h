@@ -38,6 +38,12 @@ enum sess_state {
 
 enum sess_path { SESS_PATH_NONE = 0, SESS_PATH_KERNEL, SESS_PATH_USER };
 
+/* Capabilities that shape the bytes on the wire after login: a backend
+ * must agree on all of them with the client (and a migration's new
+ * backend with the old one). */
+#define WIRE_CAPS (CLIENT_DEPRECATE_EOF | CLIENT_SESSION_TRACK | CLIENT_MULTI_RESULTS | \
+		   CLIENT_PS_MULTI_RESULTS | CLIENT_PROTOCOL_41 | CLIENT_PLUGIN_AUTH)
+
 #define SESS_MAX_TRIES 16               /* backends one login tries at most */
 
 struct kill_req;
@@ -95,8 +101,11 @@ struct session {
 	uint64_t ccookie, bcookie;       /* socket cookies (map keys) */
 	struct event *cev, *bev_ev;      /* readable: punt or EOF / EOF */
 	uint64_t passed_read;            /* passed client bytes user space has read */
+	uint32_t held_gen_seen;          /* tunnel.held_gen of the last punt read */
 	uint64_t user_written;           /* bytes user space wrote to the backend socket */
 	uint64_t bfd_base;               /* backend send-queue total at hand-over */
+	uint64_t redirected_base;        /* client tunnel bytes when the backend socket
+					    last changed (a migration) */
 	uint64_t kernel_bytes_c2s;       /* final tunnel counters, read at close */
 	uint64_t kernel_bytes_s2c;
 	enum sess_path path;             /* who carries the established session */
@@ -204,6 +213,12 @@ int tunnel_start(struct session *s, const uint8_t *ok, size_t oklen, uint16_t st
 		 char *why, size_t whylen);
 /* tunnel.c: closes a kernel-mode session's sockets and map entries. */
 void tunnel_free(struct session *s);
+/* tunnel.c: a migration replaced the backend socket by fd: the backend
+ * event now watches fd (armed by tunnel_resume). */
+int tunnel_backend_changed(struct session *s, int fd);
+/* tunnel.c: a migration is done with the session: watch both sockets
+ * again and serve what the client sent meanwhile. May free s. */
+void tunnel_resume(struct session *s);
 const char *tunnel_punt_name(unsigned reason);
 
 /* change_user.c: rewrites one client COM_CHANGE_USER (payload, 0x11

@@ -8,8 +8,12 @@
  *  - the backend socket becomes readable only at EOF (every byte from the
  *    backend is redirected), or if the tunnel entry vanished.
  * A punted command is read, forwarded to the backend by user space, and
- * the tunnel re-armed (tunnel_ctl.rearm_gen = held_gen). KILL and
- * migration get their own handling in later releases. */
+ * the tunnel re-armed (tunnel_ctl.rearm_gen = held_gen). On the way,
+ * user space keeps what it must know: KILLs it carries out itself
+ * (kill.c), COM_CHANGE_USER rewritten for the backend (change_user.c),
+ * prepared statements and their parameter types (stmt.c), and a command
+ * held for a migration (migrate.c), which is not forwarded until the
+ * session has moved. */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -26,7 +30,9 @@
 #include "fastpath.h"
 #include "kill.h"
 #include "log.h"
+#include "migrate.h"
 #include "session.h"
+#include "stmt.h"
 
 #define TUNNEL_IO_CHUNK (256 * 1024)
 
@@ -92,8 +98,11 @@ static void rearm_if_held(struct session *s)
 		return;
 	if (fp_ctl_get(s->ccookie, &ctl) < 0)
 		return;
-	if (ctl.rearm_gen == t.held_gen && ctl.passed_seen == s->passed_read)
+	uint32_t flags = stmt_want_execute(s->stmts) ? ctl.flags | TUN_CTL_PUNT_EXECUTE
+						     : ctl.flags & ~TUN_CTL_PUNT_EXECUTE;
+	if (ctl.rearm_gen == t.held_gen && ctl.passed_seen == s->passed_read && ctl.flags == flags)
 		return;
+	ctl.flags = flags;
 	if (ctl.rearm_gen != t.held_gen) {
 		sess_log(s, LOG_DEBUG, "punted command 0x%02x (%s) forwarded by user space; re-arming",
 			 t.punt_cmd, tunnel_punt_name(t.punt_reason));
@@ -134,7 +143,7 @@ static void wait_redirects_queued(struct session *s)
 	for (int i = 0; i < 200; i++) {
 		if (fp_tunnel_get(s->ccookie, &t) < 0 || backend_bytes_queued(s->bfd, &queued) < 0)
 			return;
-		if (queued - s->bfd_base >= s->user_written + t.bytes)
+		if (queued - s->bfd_base >= s->user_written + (t.bytes - s->redirected_base))
 			return;
 		usleep(100);
 	}
@@ -152,8 +161,71 @@ static int client_quit(struct session *s)
 
 static int take_punted_kill(struct session *s, const struct tunnel *t, const struct proto_buf *in);
 
+
+/* What user space keeps of held bytes that start at a punt (a command
+ * boundary): prepared statements, closes, resets, and parameter types.
+ * Walks the whole packets in `in`; an execute that owes its statement's
+ * parameter types is rewritten. Returns 1 with the bytes to forward in
+ * out when something was rewritten, 0 to forward in as it is. */
+static int note_held_commands(struct session *s, const struct tunnel *t, const struct proto_buf *in,
+			      struct proto_buf *out)
+{
+	size_t off = 0, wire, plen;
+	uint8_t seq, last;
+	int rewritten = 0;
+
+	stmt_settle(s->stmts, &t->conv);
+	while (off < in->len) {
+		const uint8_t *pkt = in->data + off;
+		if (proto_frame_logical(pkt, in->len - off, &wire, &plen, &seq, &last) < 0 ||
+		    wire != plen + MYSQL_HDR_LEN || seq != 0 || plen == 0)
+			break;              /* a partial or long packet: not looked into */
+		const uint8_t *payload = pkt + MYSQL_HDR_LEN;
+		struct proto_buf pl;
+		proto_buf_init(&pl);
+		switch (payload[0]) {
+		case COM_STMT_PREPARE:
+			/* Only the last command can be a prepare shunt follows:
+			 * its answer is settled at the next boundary. One with
+			 * more behind it stays unaccounted (stmt_unmovable). */
+			if (off + wire == in->len)
+				stmt_on_prepare(&s->stmts, &t->conv, payload, plen);
+			break;
+		case COM_STMT_CLOSE:
+		case COM_RESET_CONNECTION:
+		case COM_CHANGE_USER:
+			stmt_on_client_command(s->stmts, payload, plen);
+			break;
+		case COM_STMT_EXECUTE:
+			if (stmt_on_execute(s->stmts, payload, plen, &pl) == 1) {
+				if (!rewritten)
+					proto_put_bytes(out, in->data, off);
+				uint8_t sq = 0;
+				proto_put_packet(out, &sq, pl.data, pl.len);
+				rewritten = 1;
+				proto_buf_free(&pl);
+				off += wire;
+				continue;
+			}
+			break;
+		}
+		proto_buf_free(&pl);
+		if (rewritten)
+			proto_put_bytes(out, pkt, wire);
+		off += wire;
+	}
+	if (rewritten && off < in->len)
+		proto_put_bytes(out, in->data + off, in->len - off);
+	if (rewritten && out->err) {
+		sess_log(s, LOG_WARN, "out of memory rewriting an execute; forwarded as it was");
+		return 0;
+	}
+	return rewritten;
+}
+
 /* Forwards held client bytes to the backend: as they are, except that a
- * COM_CHANGE_USER gets a token for the backend's scramble (change_user.c).
+ * COM_CHANGE_USER gets a token for the backend's scramble (change_user.c)
+ * and an execute may get its parameter types back (stmt.c).
  * Returns the bytes taken from the client, or -errno (the session ends;
  * a refused change-user has been answered). */
 static ssize_t forward_held(struct session *s, int fd)
@@ -167,17 +239,25 @@ static ssize_t forward_held(struct session *s, int fd)
 	proto_buf_init(&err);
 	n = read_available(fd, &in);
 	/* The punt these bytes belong to: the entry stays HELD (same reason)
-	 * until this function's caller re-arms, so one read serves both. */
+	 * until this function's caller re-arms, so one read serves both.
+	 * The first read after a punt starts with the punted command. */
 	int held = n > 0 && fp_tunnel_get(s->ccookie, &t) == 0 && t.state == TUN_ST_HELD;
+	int at_punt = held && s->held_gen_seen != t.held_gen;
+	int rewritten = 0;
 	if (n > 0) {
 		s->passed_read += (uint64_t)n;
-		if (held && take_punted_kill(s, &t, &in)) {
+		if (held)
+			s->held_gen_seen = t.held_gen;
+		if (at_punt && take_punted_kill(s, &t, &in)) {
 			proto_buf_free(&in);
 			return -EINPROGRESS;
 		}
+		if (at_punt)
+			rewritten = note_held_commands(s, &t, &in, &out);
 		wait_redirects_queued(s);
 	}
-	if (held && t.punt_reason == TUN_PUNT_CHANGE_USER) {
+	if (at_punt && in.len > MYSQL_HDR_LEN && in.data[MYSQL_HDR_LEN] == COM_CHANGE_USER) {
+		proto_buf_reset(&out);
 		int rc = sess_split_change_users(s, in.data, in.len, &out, &err);
 		if (rc < 0) {
 			sess_change_user_refuse(s, &err);
@@ -187,9 +267,10 @@ static ssize_t forward_held(struct session *s, int fd)
 			s->user_written += out.len;
 		}
 	} else if (n > 0) {
-		if (sess_write_all(s->bfd, in.data, in.len) < 0)
+		const struct proto_buf *w = rewritten ? &out : &in;
+		if (sess_write_all(s->bfd, w->data, w->len) < 0)
 			n = -EPIPE;
-		s->user_written += in.len;
+		s->user_written += w->len;
 	}
 	proto_buf_free(&in);
 	proto_buf_free(&out);
@@ -235,7 +316,8 @@ static void tunnel_kill_resume(struct session *s, const struct kill_result *res)
  * the answer), 0 to forward them as they are. */
 static int take_punted_kill(struct session *s, const struct tunnel *t, const struct proto_buf *in)
 {
-	if ((t->punt_reason != TUN_PUNT_KILL_QUERY && t->punt_reason != TUN_PUNT_KILL_CMD) ||
+	if ((t->punt_reason != TUN_PUNT_KILL_QUERY && t->punt_reason != TUN_PUNT_KILL_CMD &&
+	     t->punt_reason != TUN_PUNT_ALL) ||
 	    t->passed_bytes != s->passed_read ||
 	    !kill_from_client(s, in->data, in->len, tunnel_kill_resume))
 		return 0;
@@ -256,6 +338,15 @@ static void tunnel_client_cb(evutil_socket_t fd, short what, void *arg)
 	 * lets the kernel's strparser go on with a segment that arrived while
 	 * the tunnel was held (measured; verdict mode does not need it). */
 	ssize_t n;
+	if (s->mig) {
+		/* A command held for the migration waits in the socket until
+		 * the session has moved (migrate.c resumes it). */
+		struct tunnel t;
+		if (fp_tunnel_get(s->ccookie, &t) == 0 && t.state == TUN_ST_HELD &&
+		    t.punt_reason == TUN_PUNT_ALL && t.held_gen != s->held_gen_seen &&
+		    t.passed_bytes > s->passed_read && migrate_at_boundary(s, 1))
+			return;
+	}
 	for (int round = 0; round < 64; round++) {
 		n = forward_held(s, fd);
 		if (n == -EINPROGRESS)
@@ -369,6 +460,28 @@ int tunnel_start(struct session *s, const uint8_t *ok, size_t oklen, uint16_t st
 		return -EPIPE;
 	}
 	return 0;
+}
+
+int tunnel_backend_changed(struct session *s, int fd)
+{
+	struct event *ev = event_new(s->w->base, fd, EV_READ | EV_PERSIST, tunnel_backend_cb, s);
+
+	if (!ev)
+		return -ENOMEM;
+	event_free(s->bev_ev);
+	s->bev_ev = ev;
+	return 0;
+}
+
+void tunnel_resume(struct session *s)
+{
+	if (event_add(s->cev, NULL) < 0 || event_add(s->bev_ev, NULL) < 0) {
+		sess_log(s, LOG_ERROR, "cannot watch the session's sockets again; closing");
+		sess_free(s);
+		return;
+	}
+	/* What the client sent meanwhile (the held command, first). */
+	tunnel_client_cb(s->cfd, EV_READ, s);
 }
 
 void tunnel_free(struct session *s)

@@ -1,0 +1,76 @@
+/* mig_state.h — a session's state, read from its old backend and replayed
+ * on the new one (docs/migration.md).
+ *
+ * Read (one pipelined batch on the old backend, idle at a safe point):
+ * the schema and LAST_INSERT_ID(); the session variables whose value
+ * differs from the server's global one, plus the character set ones
+ * (which the login sets); user variables (information_schema.
+ * USER_VARIABLES); the session's own statement counters that tell of
+ * temporary tables, LOCK TABLES and XA; its user locks (information_schema.
+ * METADATA_LOCK_INFO, when the server has that plugin). Values travel as
+ * hex, so no character set conversion can touch them.
+ *
+ * Replayed (one pipelined batch on the new backend): COM_INIT_DB, SET
+ * SESSION per variable (character sets last), LAST_INSERT_ID(n), user
+ * variables, and the prepared statements under their old ids. */
+#ifndef SHUNT_MIG_STATE_H
+#define SHUNT_MIG_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "proto.h"
+#include "sqlconn.h"
+#include "stmt.h"
+#include "tracker_host.h"
+
+struct mig_var {
+	char *name;
+	char *hex;              /* the value's bytes in hex */
+	int numeric;            /* a plain number: replayed unquoted */
+};
+
+struct mig_uvar {
+	char *name;
+	char *type;             /* INT, DECIMAL, DOUBLE, VARCHAR */
+	char *charset;
+	char *hex;              /* NULL for a NULL value */
+};
+
+struct mig_state_plan {
+	struct mt_conv conv;            /* the conversation at the safe point */
+	uint32_t new_thread_id;
+	uint8_t new_scramble[PROTO_SCRAMBLE_LEN];
+	char *db_hex;                   /* NULL: no schema */
+	char *last_insert_id;
+	struct mig_var *vars;
+	size_t n_vars;
+	struct mig_uvar *uvars;
+	size_t n_uvars;
+	size_t n_stmts;
+	/* replay bookkeeping */
+	size_t *prep_step;              /* replay step of each re-prepare */
+	uint32_t *prep_id;              /* the id it must get */
+	uint16_t *prep_params;
+};
+
+/* The capture batch. 0 or -ENOMEM. */
+int mig_state_build_capture(struct sql_batch *b);
+/* Reads the capture's answers into plan. Returns 0; 1 when the session
+ * holds state that cannot move (why: the reason word shown in SHOW
+ * TUNNELS); -1 when the answers make no sense (why says so). */
+int mig_state_read(struct mig_state_plan *plan, const struct sql_batch *b, char *why, size_t n);
+/* The replay batch for plan and the session's statements. 0, or -1 with
+ * why (statement ids too far apart, out of memory). */
+int mig_state_build_replay(struct mig_state_plan *plan, const struct stmt_table *stmts,
+			   struct sql_batch *b, char *why, size_t n);
+/* Whether every replay step succeeded and every statement got its id.
+ * 0, or -1 with why naming the first step that did not. */
+int mig_state_check_replay(const struct mig_state_plan *plan, const struct sql_batch *b,
+			   char *why, size_t n);
+void mig_state_plan_free(struct mig_state_plan *plan);
+
+struct session;
+/* Why the session is not at a safe point now (for a timeout's message). */
+const char *mig_state_busy_reason(struct session *s);
+
+#endif

@@ -1,0 +1,67 @@
+/* stmt.h — the prepared statements of a session, as shunt saw them.
+ *
+ * A migration re-prepares a session's statements on the new backend, so
+ * shunt keeps what it needs: the SQL of each COM_STMT_PREPARE (user space
+ * sees every one: the kernel punts them, the relay holds them), the id
+ * the server gave it (the conversation tracker records the prepare OK's
+ * id, read when the next command is seen), and the parameter types from
+ * the first COM_STMT_EXECUTE that bound them. Clients send the types only
+ * when they (re)bind, so after a move the next execute of each statement
+ * gets them put back in (stmt_rewrite_execute).
+ *
+ * Ids: the new backend is made to hand out the same ids (MariaDB and
+ * MySQL number a connection's statements 1, 2, 3, ...: gaps are filled
+ * with throw-away statements, closed after), so the client's ids stay
+ * valid and no packet has to be rewritten for them (docs/migration.md). */
+#ifndef SHUNT_STMT_H
+#define SHUNT_STMT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "proto.h"
+#include "tracker_host.h"
+
+struct stmt {
+	uint32_t id;
+	char *sql;
+	size_t sql_len;
+	uint16_t nparams;
+	uint8_t *types;          /* 2 * nparams bytes once learnt, else NULL */
+	int types_owed;          /* moved: the server lacks the types; the next
+				    execute without them gets them put in */
+};
+
+struct stmt_table {
+	struct stmt *v;
+	size_t n, cap;
+	char *pending_sql;       /* a prepare sent, its answer not settled yet */
+	size_t pending_len;
+	int pending;
+	uint32_t oks_settled;    /* conv.prep_oks accounted for */
+	int lost;                /* a statement was prepared that shunt did not see */
+};
+
+/* A client COM_STMT_PREPARE is about to be forwarded (payload: command
+ * byte first). conv: the conversation before it. */
+void stmt_on_prepare(struct stmt_table **tp, const struct mt_conv *conv, const uint8_t *payload,
+		     size_t len);
+/* Accounts for prepare answers the tracker has seen since. Only at a
+ * command boundary (the previous command's answer is complete). */
+void stmt_settle(struct stmt_table *t, const struct mt_conv *conv);
+/* A client COM_STMT_CLOSE, COM_RESET_CONNECTION or COM_CHANGE_USER
+ * (payload: command byte first). */
+void stmt_on_client_command(struct stmt_table *t, const uint8_t *payload, size_t len);
+/* A client COM_STMT_EXECUTE (whole payload): learns the types it binds;
+ * when the statement owes its types and this execute has none, appends a
+ * copy with them put in to out and returns 1; 0 when it goes as it is. */
+int stmt_on_execute(struct stmt_table *t, const uint8_t *payload, size_t len, struct proto_buf *out);
+/* Whether user space should see the next COM_STMT_EXECUTE (a statement
+ * with parameters whose types are not known, or owed). */
+int stmt_want_execute(const struct stmt_table *t);
+/* Why the statements cannot be moved, or NULL. */
+const char *stmt_unmovable(const struct stmt_table *t, const struct mt_conv *conv);
+/* After a move: every statement with known types owes them. */
+void stmt_moved(struct stmt_table *t);
+void stmt_table_free(struct stmt_table *t);
+
+#endif
