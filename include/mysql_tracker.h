@@ -106,6 +106,7 @@ struct mt_conv {
 	__u32 prep_oks;         /* prepare OKs seen */
 	__u32 cursor_id;        /* statement whose cursor is open (MT_M_CURSOR) */
 	__u32 exec_id;          /* statement of the last COM_STMT_EXECUTE */
+	__u64 exec_bits;        /* bit (id % 64) set for every statement executed */
 };
 
 /* mt_conv.mflags: state a migration must not cut through */
@@ -178,7 +179,7 @@ MT_INLINE int mt_idle(const struct mt_conv *c);
  *    * the EOFs after prepare definitions update the status too. */
 
 _Static_assert(sizeof(struct mt_frame) == 56, "mt_frame layout is map ABI");
-_Static_assert(sizeof(struct mt_conv) == 80, "mt_conv layout is map ABI");
+_Static_assert(sizeof(struct mt_conv) == 88, "mt_conv layout is map ABI");
 _Static_assert((MT_RING_LEN & (MT_RING_LEN - 1)) == 0, "MT_RING_LEN must be a power of two");
 _Static_assert(MT_PFX_LEN >= 21 && MT_PFX_LEN < 256, "prefix must hold an OK's status");
 
@@ -464,6 +465,7 @@ MT_INLINE __u32 mt_client_packet(struct mt_conv *c, const struct mt_frame *f)
 		c->mflags |= MT_M_LONG_DATA;
 	} else if (cmd == COM_STMT_EXECUTE) {
 		c->exec_id = mt_pfx_stmt_id(f);
+		c->exec_bits |= 1ull << (c->exec_id & 63);
 		c->mflags &= (__u8)~MT_M_LONG_DATA;
 	} else if (cmd == COM_STMT_RESET || cmd == COM_STMT_CLOSE) {
 		if (cmd == COM_STMT_RESET)

@@ -154,7 +154,7 @@ struct fp_stats {
 };
 
 #ifndef __bpf__
-_Static_assert(sizeof(struct tunnel) == 504, "struct tunnel is map ABI");
+_Static_assert(sizeof(struct tunnel) == 512, "struct tunnel is map ABI");
 _Static_assert(sizeof(struct tunnel_ctl) == 32, "struct tunnel_ctl is map ABI");
 #endif
 

@@ -16,7 +16,6 @@
 
 enum capture_step {
 	CAP_SCHEMA = 0,         /* HEX(DATABASE()), LAST_INSERT_ID() */
-	CAP_VARS,               /* name, HEX(value) */
 	CAP_USER_VARS,          /* name, type, charset, HEX(value), too long */
 	CAP_COUNTERS,           /* SHOW SESSION STATUS of a few Com_ counters */
 	CAP_USER_LOCKS,         /* COUNT(*) of user locks */
@@ -25,24 +24,24 @@ enum capture_step {
 
 static const char *const capture_sql[CAP__COUNT] = {
 	[CAP_SCHEMA] = "SELECT HEX(DATABASE()), LAST_INSERT_ID()",
-	[CAP_VARS] =
-		"SELECT s.VARIABLE_NAME, HEX(s.VARIABLE_VALUE) "
-		"FROM information_schema.SESSION_VARIABLES s "
-		"JOIN information_schema.GLOBAL_VARIABLES g USING (VARIABLE_NAME) "
-		"WHERE NOT (s.VARIABLE_VALUE <=> g.VARIABLE_VALUE) OR s.VARIABLE_NAME IN "
-		"('CHARACTER_SET_CLIENT','CHARACTER_SET_CONNECTION','CHARACTER_SET_RESULTS',"
-		"'COLLATION_CONNECTION')",
 	[CAP_USER_VARS] =
 		"SELECT VARIABLE_NAME, VARIABLE_TYPE, CHARACTER_SET_NAME, HEX(VARIABLE_VALUE), "
 		"CHAR_LENGTH(VARIABLE_VALUE) >= 2048 FROM information_schema.USER_VARIABLES",
 	[CAP_COUNTERS] =
 		"SHOW SESSION STATUS WHERE Variable_name IN ('Com_create_temporary_table',"
 		"'Com_drop_temporary_table','Com_lock_tables','Com_unlock_tables','Com_xa_start',"
-		"'Com_xa_commit','Com_xa_rollback')",
+		"'Com_xa_commit','Com_xa_rollback','Com_set_option')",
 	[CAP_USER_LOCKS] =
 		"SELECT COUNT(*) FROM information_schema.METADATA_LOCK_INFO "
 		"WHERE THREAD_ID = CONNECTION_ID() AND LOCK_TYPE = 'User lock'",
 };
+
+/* Every session variable a session can set (about 15 ms on MariaDB 10.11:
+ * read only when the session ran a SET, and from the new backend while
+ * the migration waits for its safe point). */
+static const char vars_sql[] =
+	"SELECT VARIABLE_NAME, HEX(SESSION_VALUE) FROM information_schema.SYSTEM_VARIABLES "
+	"WHERE VARIABLE_SCOPE IN ('SESSION','SESSION ONLY') AND READ_ONLY = 'NO'";
 
 /* Session variables that are not the session's settings but its
  * diagnostics or bookkeeping (or are carried another way). */
@@ -145,8 +144,7 @@ int mig_state_read(struct mig_state_plan *plan, const struct sql_batch *b, char 
 	const struct sql_step *st = b->steps;
 	for (int i = 0; i < CAP__COUNT; i++) {
 		if (st[i].err_code && i != CAP_USER_LOCKS && i != CAP_USER_VARS) {
-			snprintf(why, n, "%s: %u %s", i == CAP_VARS ? "reading session variables"
-				 : "reading the session", st[i].err_code, st[i].err_msg);
+			snprintf(why, n, "reading the session: %u %s", st[i].err_code, st[i].err_msg);
 			return -1;
 		}
 	}
@@ -188,29 +186,8 @@ int mig_state_read(struct mig_state_plan *plan, const struct sql_batch *b, char 
 	const char *lid = sql_cell(&st[CAP_SCHEMA], 0, 1);
 	plan->last_insert_id = lid && strcmp(lid, "0") != 0 && is_number(lid) ? strdup(lid) : NULL;
 
-	/* Session variables. */
-	const struct sql_step *v = &st[CAP_VARS];
-	plan->vars = calloc(v->nrows ? v->nrows : 1, sizeof(*plan->vars));
-	if (!plan->vars) {
-		snprintf(why, n, "out of memory");
-		return -1;
-	}
-	for (size_t r = 0; r < v->nrows; r++) {
-		const char *name = sql_cell(v, r, 0), *hex = sql_cell(v, r, 1);
-		if (!plain_name(name) || !hex ||
-		    in_list(name, skip_vars, sizeof(skip_vars) / sizeof(skip_vars[0])))
-			continue;
-		char *val = unhex(hex, NULL);
-		if (!val) {
-			snprintf(why, n, "bad value of %s", name);
-			return -1;
-		}
-		struct mig_var *mv = &plan->vars[plan->n_vars++];
-		mv->numeric = is_number(val);
-		mv->name = strdup(name);
-		mv->hex = strdup(hex);
-		free(val);
-	}
+	/* Session variables: read only if the session ever ran a SET. */
+	plan->need_vars = counter(c, "Com_set_option") > 0;
 
 	/* User variables. */
 	plan->uvars = calloc(uv->nrows ? uv->nrows : 1, sizeof(*plan->uvars));
@@ -232,6 +209,65 @@ int mig_state_read(struct mig_state_plan *plan, const struct sql_batch *b, char 
 		u->type = strdup(type);
 		u->charset = cs ? strdup(cs) : NULL;
 		u->hex = hex ? strdup(hex) : NULL;
+	}
+	return 0;
+}
+
+int mig_state_build_vars(struct sql_batch *b)
+{
+	return sql_batch_add(b, COM_QUERY, vars_sql, sizeof(vars_sql) - 1) ? 0 : -1;
+}
+
+/* The value of name in a variables answer, or NULL. */
+static const char *var_value(const struct sql_step *st, const char *name)
+{
+	for (size_t r = 0; r < st->nrows; r++) {
+		const char *k = sql_cell(st, r, 0);
+		if (k && strcmp(k, name) == 0)
+			return sql_cell(st, r, 1);
+	}
+	return NULL;
+}
+
+int mig_state_diff_vars(struct mig_state_plan *plan, const struct sql_batch *old_vars,
+			const struct sql_batch *new_vars, char *why, size_t n)
+{
+	if (old_vars->n != 1 || new_vars->n < 1 || old_vars->steps[0].err_code ||
+	    new_vars->steps[0].err_code) {
+		snprintf(why, n, "cannot read the session variables: %s",
+			 old_vars->n && old_vars->steps[0].err_code ? old_vars->steps[0].err_msg
+			 : new_vars->n ? new_vars->steps[0].err_msg : "no answer");
+		return -1;
+	}
+	const struct sql_step *ov = &old_vars->steps[0], *nv = &new_vars->steps[0];
+	plan->vars = calloc(ov->nrows ? ov->nrows : 1, sizeof(*plan->vars));
+	if (!plan->vars) {
+		snprintf(why, n, "out of memory");
+		return -1;
+	}
+	for (size_t r = 0; r < ov->nrows; r++) {
+		const char *name = sql_cell(ov, r, 0), *hex = sql_cell(ov, r, 1);
+		if (!plain_name(name) || in_list(name, skip_vars, sizeof(skip_vars) / sizeof(skip_vars[0])))
+			continue;
+		const char *now = var_value(nv, name);
+		if ((!hex && !now) || (hex && now && strcmp(hex, now) == 0))
+			continue;           /* the new session has it already */
+		if (!hex)
+			continue;           /* NULL: nothing to set it to */
+		char *val = unhex(hex, NULL);
+		if (!val) {
+			snprintf(why, n, "bad value of %s", name);
+			return -1;
+		}
+		struct mig_var *mv = &plan->vars[plan->n_vars++];
+		mv->numeric = is_number(val);
+		mv->name = strdup(name);
+		mv->hex = strdup(hex);
+		free(val);
+		if (!mv->name || !mv->hex) {
+			snprintf(why, n, "out of memory");
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -325,16 +361,21 @@ int mig_state_build_replay(struct mig_state_plan *plan, const struct stmt_table 
 		for (size_t i = 0; i < ns; i++)
 			order[i] = &stmts->v[i];
 		qsort(order, ns, sizeof(*order), by_id);
-		uint64_t fillers = 0;
-		for (size_t i = 0; i < ns; i++)
-			fillers += order[i]->id - (i ? order[i - 1]->id + 1 : 1);
-		if (order[0]->id == 0 || fillers > MIG_MAX_FILLERS) {
+		uint32_t next = plan->next_stmt_id ? plan->next_stmt_id : 1;
+		if (order[0]->id < next) {
+			snprintf(why, n, "statement-ids: statement %u cannot be re-created under its id",
+				 order[0]->id);
+			free(order);
+			return -1;
+		}
+		uint64_t fillers = order[ns - 1]->id - next + 1 - ns;
+		if (fillers > MIG_MAX_FILLERS) {
 			free(order);
 			snprintf(why, n, "statement ids too far apart to re-create (%llu gaps)",
 				 (unsigned long long)fillers);
 			return -1;
 		}
-		uint32_t next = 1;
+		uint32_t first = next;
 		for (size_t i = 0; i < ns; i++) {
 			for (; next < order[i]->id; next++)
 				sql_batch_add(b, COM_STMT_PREPARE, "SELECT 1", 8);
@@ -346,7 +387,7 @@ int mig_state_build_replay(struct mig_state_plan *plan, const struct stmt_table 
 		}
 		/* Close the fillers: every id below the last that is not a statement. */
 		size_t j = 0;
-		for (uint32_t id = 1; id < next; id++) {
+		for (uint32_t id = first; id < next; id++) {
 			if (j < ns && order[j]->id == id) {
 				j++;
 				continue;
@@ -382,7 +423,9 @@ int mig_state_check_replay(const struct mig_state_plan *plan, const struct sql_b
 	for (size_t i = 0; i < plan->n_stmts; i++) {
 		const struct sql_step *st = &b->steps[plan->prep_step[i]];
 		if (st->stmt_id != plan->prep_id[i] || st->nparams != plan->prep_params[i]) {
-			snprintf(why, n, "statement %u came back as id %u with %u parameters (had %u)",
+			snprintf(why, n, "statement-ids: statement %u came back as id %u with %u parameters "
+				 "(had %u); the new server thread's statement counter was not at 0 "
+				 "(docs/migration.md: thread_cache_size)",
 				 plan->prep_id[i], st->stmt_id, st->nparams, plan->prep_params[i]);
 			return -1;
 		}

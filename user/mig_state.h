@@ -2,17 +2,24 @@
  * on the new one (docs/migration.md).
  *
  * Read (one pipelined batch on the old backend, idle at a safe point):
- * the schema and LAST_INSERT_ID(); the session variables whose value
- * differs from the server's global one, plus the character set ones
- * (which the login sets); user variables (information_schema.
+ * the schema and LAST_INSERT_ID(); user variables (information_schema.
  * USER_VARIABLES); the session's own statement counters that tell of
  * temporary tables, LOCK TABLES and XA; its user locks (information_schema.
- * METADATA_LOCK_INFO, when the server has that plugin). Values travel as
- * hex, so no character set conversion can touch them.
+ * METADATA_LOCK_INFO, when the server has that plugin). If the session
+ * ever ran a SET (its Com_set_option counter), a second round reads all
+ * its session variables, and those that differ from what a fresh login
+ * on the new backend has (read there while the migration waited for its
+ * safe point) are replayed. Values travel as hex, so no character set
+ * conversion can touch them.
  *
  * Replayed (one pipelined batch on the new backend): COM_INIT_DB, SET
  * SESSION per variable (character sets last), LAST_INSERT_ID(n), user
- * variables, and the prepared statements under their old ids. */
+ * variables, and the prepared statements under their old ids, the gaps
+ * filled with throw-away statements. MariaDB numbers statements from a
+ * per-thread counter that lives on in its thread cache, so ids line up
+ * only when the new connection gets a fresh server thread
+ * (thread_cache_size = 0 on the backends); otherwise the check fails and
+ * the session stays where it is (docs/migration.md). */
 #ifndef SHUNT_MIG_STATE_H
 #define SHUNT_MIG_STATE_H
 
@@ -47,6 +54,8 @@ struct mig_state_plan {
 	struct mig_uvar *uvars;
 	size_t n_uvars;
 	size_t n_stmts;
+	int need_vars;                  /* the session ran a SET: diff its variables */
+	uint32_t next_stmt_id;          /* the new connection's next statement id (0: 1) */
 	/* replay bookkeeping */
 	size_t *prep_step;              /* replay step of each re-prepare */
 	uint32_t *prep_id;              /* the id it must get */
@@ -59,6 +68,12 @@ int mig_state_build_capture(struct sql_batch *b);
  * holds state that cannot move (why: the reason word shown in SHOW
  * TUNNELS); -1 when the answers make no sense (why says so). */
 int mig_state_read(struct mig_state_plan *plan, const struct sql_batch *b, char *why, size_t n);
+/* The batch that reads every session variable (old and new backend). */
+int mig_state_build_vars(struct sql_batch *b);
+/* Fills plan->vars with the old session's variables whose value the new
+ * session does not have (bookkeeping ones skipped). 0 or -1 with why. */
+int mig_state_diff_vars(struct mig_state_plan *plan, const struct sql_batch *old_vars,
+			const struct sql_batch *new_vars, char *why, size_t n);
 /* The replay batch for plan and the session's statements. 0, or -1 with
  * why (statement ids too far apart, out of memory). */
 int mig_state_build_replay(struct mig_state_plan *plan, const struct stmt_table *stmts,

@@ -78,7 +78,11 @@ struct migration {
 	struct sqlconn *neu;             /* the new backend */
 	int neu_ready;                   /* logged in */
 	int state_ready;                 /* capture answered */
+	int old_busy;                    /* a batch runs on the old backend socket */
+	int new_failed;                  /* the new backend failed while old_busy */
 	struct sql_batch capture;
+	struct sql_batch old_vars;       /* the session's variables (if it ran a SET) */
+	struct sql_batch new_vars;       /* a fresh login's, on the new backend */
 	struct sql_batch replay;
 	struct mig_state_plan plan;
 };
@@ -190,6 +194,8 @@ static void mig_free(struct migration *m)
 	sqlconn_free(m->old);
 	sqlconn_free(m->neu);
 	sql_batch_free(&m->capture);
+	sql_batch_free(&m->old_vars);
+	sql_batch_free(&m->new_vars);
 	sql_batch_free(&m->replay);
 	mig_state_plan_free(&m->plan);
 	if (m->target)
@@ -387,6 +393,11 @@ static void replay_done(struct sqlconn *c, int err, void *arg)
 		mig_abort(m, 1);
 		return;
 	}
+	if (log_enabled(LOG_DEBUG))
+		for (size_t i = 0; i < m->replay.n; i++)
+			sess_log(m->s, LOG_DEBUG, "migration replay %zu: cmd 0x%02x id %u err %u: %.100s", i,
+				 m->replay.steps[i].cmd, m->replay.steps[i].stmt_id,
+				 m->replay.steps[i].err_code, m->replay.steps[i].text);
 	if (mig_state_check_replay(&m->plan, &m->replay, why, sizeof(why)) < 0) {
 		req_result(m->req, MIG_FAILED, "replay on %s failed: %s", m->req->res.to, why);
 		mig_abort(m, 1);
@@ -404,6 +415,12 @@ static void maybe_replay(struct migration *m)
 	if (!m->neu_ready || !m->state_ready || m->phase != MP_STATE)
 		return;
 	m->phase = MP_REPLAY;
+	if (m->plan.need_vars &&
+	    mig_state_diff_vars(&m->plan, &m->old_vars, &m->new_vars, why, sizeof(why)) < 0) {
+		req_result(m->req, MIG_FAILED, "%s", why);
+		mig_abort(m, 1);
+		return;
+	}
 	if (mig_state_build_replay(&m->plan, s->stmts, &m->replay, why, sizeof(why)) < 0) {
 		req_result(m->req, MIG_FAILED, "%s", why);
 		mig_abort(m, 1);
@@ -418,6 +435,24 @@ static void maybe_replay(struct migration *m)
 
 /* ---- the state ----------------------------------------------------------------------- */
 
+static void old_vars_done(struct sqlconn *c, int err, void *arg)
+{
+	struct migration *m = arg;
+	(void)c;
+
+	m->old_busy = 0;
+	if (err) {
+		mig_old_broken(m, sqlconn_error(m->old));
+		return;
+	}
+	if (m->new_failed) {
+		mig_abort(m, 1);
+		return;
+	}
+	m->state_ready = 1;
+	maybe_replay(m);
+}
+
 static void capture_done(struct sqlconn *c, int err, void *arg)
 {
 	struct migration *m = arg;
@@ -425,8 +460,13 @@ static void capture_done(struct sqlconn *c, int err, void *arg)
 	char why[256];
 	(void)c;
 
+	m->old_busy = 0;
 	if (err) {
 		mig_old_broken(m, sqlconn_error(m->old));
+		return;
+	}
+	if (m->new_failed) {
+		mig_abort(m, 1);
 		return;
 	}
 	int rc = mig_state_read(&m->plan, &m->capture, why, sizeof(why));
@@ -448,6 +488,15 @@ static void capture_done(struct sqlconn *c, int err, void *arg)
 		sqlconn_free(m->old);
 		m->old = NULL;
 		mig_abort(m, 1);
+		return;
+	}
+	if (m->plan.need_vars) {
+		const struct shunt_config *cfg = shunt_cfg(s->sh);
+		if (mig_state_build_vars(&m->old_vars) < 0 ||
+		    sqlconn_run(m->old, &m->old_vars, cfg->backend_login_timeout_ms, old_vars_done, m) < 0)
+			mig_old_broken(m, "out of memory");
+		else
+			m->old_busy = 1;
 		return;
 	}
 	m->state_ready = 1;
@@ -487,7 +536,9 @@ static void at_safe_point(struct migration *m, int held)
 		sqlconn_free(m->old);
 		m->old = NULL;
 		mig_abort(m, 1);
+		return;
 	}
+	m->old_busy = 1;
 }
 
 /* ---- waiting ------------------------------------------------------------------------- */
@@ -526,6 +577,20 @@ int migrate_at_boundary(struct session *s, int held)
 	return 1;
 }
 
+static void new_vars_done(struct sqlconn *c, int err, void *arg);
+
+/* The new backend failed (res already says why). While a batch still runs
+ * on the old socket its answers must be read first, or they would reach
+ * the client: the abort then happens when that batch ends. */
+static void new_side_failed(struct migration *m)
+{
+	if (m->old_busy) {
+		m->new_failed = 1;
+		return;
+	}
+	mig_abort(m, m->phase != MP_WAIT);
+}
+
 static void login_done(struct sqlconn *c, int err, void *arg)
 {
 	struct migration *m = arg;
@@ -535,11 +600,30 @@ static void login_done(struct sqlconn *c, int err, void *arg)
 			   sqlconn_error(c));
 		if (m->target)
 			pool_note_failure(m->target, sqlconn_error(c));
-		mig_abort(m, m->phase != MP_WAIT);
+		new_side_failed(m);
 		return;
 	}
 	m->plan.new_thread_id = sqlconn_thread_id(c);
 	memcpy(m->plan.new_scramble, sqlconn_scramble(c), sizeof(m->plan.new_scramble));
+	/* What a fresh session there looks like (compared with the old one
+	 * if it ran a SET), read while the migration may still be waiting. */
+	if (mig_state_build_vars(&m->new_vars) < 0 ||
+	    sqlconn_run(c, &m->new_vars, shunt_cfg(m->s->sh)->backend_login_timeout_ms,
+			new_vars_done, m) < 0) {
+		req_result(m->req, MIG_FAILED, "out of memory");
+		new_side_failed(m);
+	}
+}
+
+static void new_vars_done(struct sqlconn *c, int err, void *arg)
+{
+	struct migration *m = arg;
+
+	if (err) {
+		req_result(m->req, MIG_FAILED, "new backend %s: %s", m->req->res.to, sqlconn_error(c));
+		new_side_failed(m);
+		return;
+	}
 	m->neu_ready = 1;
 	maybe_replay(m);
 }

@@ -104,7 +104,7 @@ static int at_boundary(const struct relay *r)
 static int held_command(const struct session *s, uint8_t cmd)
 {
 	return cmd == COM_CHANGE_USER || cmd == COM_STMT_PREPARE || cmd == COM_STMT_CLOSE ||
-	       cmd == COM_RESET_CONNECTION || (cmd == COM_STMT_EXECUTE && s->stmts && s->stmts->n);
+	       cmd == COM_RESET_CONNECTION || (cmd == COM_STMT_EXECUTE && stmt_want_execute(s->stmts));
 }
 
 /* Notes a whole command packet for the statement table (stmt.c); an

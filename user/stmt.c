@@ -56,6 +56,7 @@ static void add(struct stmt_table *t, uint32_t id, uint16_t nparams)
 	st->sql_len = t->pending_len;
 	st->nparams = nparams;
 	t->pending_sql = NULL;
+	t->exec_looks = STMT_EXEC_LOOKS;
 }
 
 void stmt_settle(struct stmt_table *t, const struct mt_conv *conv)
@@ -123,6 +124,8 @@ int stmt_on_execute(struct stmt_table *t, const uint8_t *payload, size_t len, st
 {
 	if (!t || len < EXEC_FIXED)
 		return 0;
+	if (t->exec_looks)
+		t->exec_looks--;
 	struct stmt *st = find(t, get_u32(payload + 1));
 	if (!st || st->nparams == 0)
 		return 0;
@@ -156,7 +159,7 @@ int stmt_on_execute(struct stmt_table *t, const uint8_t *payload, size_t len, st
 int stmt_want_execute(const struct stmt_table *t)
 {
 	for (size_t i = 0; t && i < t->n; i++)
-		if (t->v[i].nparams && (!t->v[i].types || t->v[i].types_owed))
+		if (t->v[i].types_owed || (t->v[i].nparams && !t->v[i].types && t->exec_looks))
 			return 1;
 	return 0;
 }
@@ -167,6 +170,11 @@ const char *stmt_unmovable(const struct stmt_table *t, const struct mt_conv *con
 
 	if ((t && (t->lost || t->pending)) || conv->prep_oks != settled)
 		return "prepared-statements";
+	/* Executed (maybe) without shunt seeing its types: the new server
+	 * could not be given them. */
+	for (size_t i = 0; t && i < t->n; i++)
+		if (t->v[i].nparams && !t->v[i].types && (conv->exec_bits & (1ull << (t->v[i].id & 63))))
+			return "prepared-statements";
 	return NULL;
 }
 

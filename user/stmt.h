@@ -38,6 +38,7 @@ struct stmt_table {
 	size_t pending_len;
 	int pending;
 	uint32_t oks_settled;    /* conv.prep_oks accounted for */
+	unsigned exec_looks;     /* executes still worth a look for unknown types */
 	int lost;                /* a statement was prepared that shunt did not see */
 };
 
@@ -55,8 +56,11 @@ void stmt_on_client_command(struct stmt_table *t, const uint8_t *payload, size_t
  * when the statement owes its types and this execute has none, appends a
  * copy with them put in to out and returns 1; 0 when it goes as it is. */
 int stmt_on_execute(struct stmt_table *t, const uint8_t *payload, size_t len, struct proto_buf *out);
-/* Whether user space should see the next COM_STMT_EXECUTE (a statement
- * with parameters whose types are not known, or owed). */
+/* Whether user space should see the next COM_STMT_EXECUTE: a statement
+ * owes its types, or one with parameters has unknown types and the last
+ * STMT_EXEC_LOOKS executes did not show them (a statement prepared and
+ * not executed yet stops costing a punt per execute after that). */
+#define STMT_EXEC_LOOKS 64
 int stmt_want_execute(const struct stmt_table *t);
 /* Why the statements cannot be moved, or NULL. */
 const char *stmt_unmovable(const struct stmt_table *t, const struct mt_conv *conv);
