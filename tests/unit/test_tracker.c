@@ -541,6 +541,13 @@ static void test_pipelined_prepare_execute(void)
 		CHECK(mt_idle(&t.c));
 		CHECK_EQ(t.c.unexpected, 0);
 		CHECK_EQ(t.busy_at_cmd, 1);
+		/* what a migration needs of the prepare */
+		CHECK_EQ(t.c.prep_id, 9);
+		CHECK_EQ(t.c.prep_params, 1);
+		CHECK_EQ(t.c.prep_oks, 1);
+		CHECK_EQ(t.c.exec_id, 0xffffffffu);
+		CHECK(t.c.exec_bits & (1ull << 63));
+		CHECK(mt_movable(&t.c));
 	}
 	free(c.p);
 	free(s.p);
@@ -590,6 +597,10 @@ static void test_cursor_eof(void)
 	trk_feed(&t, 0, s.p, (__u32)s.len);
 	CHECK(mt_idle(&t.c));
 	CHECK(t.c.status & SERVER_STATUS_CURSOR_EXISTS);
+	/* an open cursor pins the session to its server */
+	CHECK(t.c.mflags & MT_M_CURSOR);
+	CHECK_EQ(t.c.cursor_id, 1);
+	CHECK(!mt_movable(&t.c));
 	c.len = 0;
 	PKT(&c, 0, fetch);
 	trk_feed(&t, 1, c.p, (__u32)c.len);
@@ -605,8 +616,48 @@ static void test_cursor_eof(void)
 	CHECK(mt_idle(&t.c));
 	CHECK_EQ(t.c.resps_done, 3);
 	CHECK_EQ(t.c.unexpected, 0);
+	/* the last row was fetched: the cursor is closed */
+	CHECK(!(t.c.mflags & MT_M_CURSOR));
+	CHECK(mt_movable(&t.c));
 	free(c.p);
 	free(s.p);
+}
+
+/* What keeps a session on its server: long data until its execute, a
+ * transaction until it ends, a cursor until its statement is closed. */
+static void test_movable(void)
+{
+	unsigned char longdata[] = { 5, 0, 0, 0, COM_STMT_SEND_LONG_DATA, 3, 0, 0, 0, 0, 0, 'x' };
+	unsigned char exec[] = { 11, 0, 0, 0, COM_STMT_EXECUTE, 3, 0, 0, 0, 0, 1, 0, 0, 0, 0 };
+	unsigned char close3[] = { 5, 0, 0, 0, COM_STMT_CLOSE, 3, 0, 0, 0 };
+	unsigned char query[] = { 2, 0, 0, 0, COM_QUERY, 'x' };
+	unsigned char ok_tr[11] = { 7, 0, 0, 1 }, ok_ac[11] = { 7, 0, 0, 1 };
+	struct trk t;
+
+	longdata[0] = sizeof(longdata) - 4;
+	memcpy(ok_tr + 4, ok_trans, sizeof(ok_trans));
+	memcpy(ok_ac + 4, ok_autocommit, sizeof(ok_autocommit));
+	trk_init(&t, CLIENT_PROTOCOL_41, 2);
+	CHECK(mt_movable(&t.c));
+	trk_feed(&t, 1, longdata, sizeof(longdata));
+	CHECK(mt_idle(&t.c));
+	CHECK(!mt_movable(&t.c));               /* long data waits for its execute */
+	trk_feed(&t, 1, exec, sizeof(exec));
+	CHECK(!(t.c.mflags & MT_M_LONG_DATA));
+	trk_feed(&t, 0, ok_tr, sizeof(ok_tr));
+	CHECK(mt_idle(&t.c));
+	CHECK(!mt_movable(&t.c));               /* in a transaction */
+	trk_feed(&t, 1, query, sizeof(query));
+	CHECK(!mt_movable(&t.c));               /* a response is pending */
+	trk_feed(&t, 0, ok_ac, sizeof(ok_ac));
+	CHECK(mt_movable(&t.c));
+	/* a cursor on statement 3, closed by COM_STMT_CLOSE of 3 */
+	t.c.mflags |= MT_M_CURSOR;
+	t.c.cursor_id = 3;
+	CHECK(!mt_movable(&t.c));
+	trk_feed(&t, 1, close3, sizeof(close3));
+	CHECK(mt_movable(&t.c));
+	CHECK(t.c.exec_bits & (1ull << 3));
 }
 
 /* Odd packets: ERR while idle, a too-short OK, a MariaDB progress report,
@@ -733,6 +784,7 @@ int main(void)
 	RUN(test_pipelined_prepare_execute);
 	RUN(test_ring_full);
 	RUN(test_cursor_eof);
+	RUN(test_movable);
 	RUN(test_odd_packets);
 	return TEST_SUMMARY();
 }
