@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <event2/event.h>
 #include <event2/thread.h>
+#include "balancer.h"
 #include "control.h"
 #include "fastpath.h"
 #include "log.h"
@@ -44,6 +45,7 @@ struct sess_view {
 	char user[CFG_NAME_MAX];
 	char client[64];
 	char backend[CFG_ADDR_MAX];
+	uint64_t backend_serial;        /* 0: no backend */
 	char db[CFG_NAME_MAX];
 	int has_db;
 	uint32_t backend_thread_id;
@@ -57,6 +59,10 @@ struct sess_view {
 	uint64_t commands, bytes_c2s, bytes_s2c, punts;
 	uint64_t last_latency_us;       /* 0 = none yet */
 	int idle;
+	/* migration */
+	int migrating;                  /* a move is in progress */
+	uint32_t migrations;            /* moves completed */
+	char sticky[sizeof(((struct session *)0)->sticky)];   /* "" = movable */
 };
 
 struct snap {
@@ -112,8 +118,10 @@ static void snap_worker(struct worker *w, void *arg)
 		v->id = s->id;
 		snprintf(v->user, sizeof(v->user), "%s", s->user);
 		snprintf(v->client, sizeof(v->client), "%s", s->client_addr);
-		if (s->backend)
+		if (s->backend) {
 			snprintf(v->backend, sizeof(v->backend), "%s", s->backend->addr.text);
+			v->backend_serial = s->backend->serial;
+		}
 		if (s->db) {
 			snprintf(v->db, sizeof(v->db), "%s", s->db);
 			v->has_db = 1;
@@ -124,6 +132,9 @@ static void snap_worker(struct worker *w, void *arg)
 		snprintf(v->mode_why, sizeof(v->mode_why), "%s", s->mode_why);
 		v->started_ms = s->started_ms;
 		v->ccookie = s->ccookie;
+		v->migrating = s->mig != NULL;
+		v->migrations = s->migrations;
+		snprintf(v->sticky, sizeof(v->sticky), "%s", s->sticky);
 		if (s->path == SESS_PATH_USER) {
 			const struct relay *r = &s->relay;
 			v->in_tx = !!(r->conv.status & SERVER_STATUS_IN_TRANS);
@@ -166,16 +177,90 @@ static int snapshot_sessions(struct shunt *sh, struct snap *sn, struct ctl_err *
 	return 0;
 }
 
+/* ---- brief session lists (balancer, metrics) ------------------------------- */
+
+struct brief_list {
+	struct ctl_sess_brief *v;
+	size_t n, cap;
+	int oom;
+};
+
+/* Worker thread: appends one ctl_sess_brief per session. */
+static void brief_worker(struct worker *w, void *arg)
+{
+	struct brief_list *bl = arg;
+	struct session *s;
+
+	TAILQ_FOREACH(s, &w->sessions, link) {
+		if (bl->n == bl->cap) {
+			size_t cap = bl->cap ? bl->cap * 2 : 256;
+			struct ctl_sess_brief *nv = realloc(bl->v, cap * sizeof(*nv));
+			if (!nv) {
+				bl->oom = 1;
+				return;
+			}
+			bl->v = nv;
+			bl->cap = cap;
+		}
+		bl->v[bl->n++] = (struct ctl_sess_brief) {
+			.id = s->id,
+			.backend_serial = s->backend ? s->backend->serial : 0,
+			.established = s->state == SESS_RELAY,
+			.migrating = s->mig != NULL,
+			.sticky = s->sticky[0] != '\0',
+		};
+	}
+}
+
+int ctl_sessions_brief(struct shunt *sh, struct ctl_sess_brief **out)
+{
+	struct brief_list bl = { 0 };
+
+	for (unsigned i = 0; i < sh->n_workers && !bl.oom; i++)
+		if (worker_call_sync(&sh->workers[i], brief_worker, &bl) < 0)
+			bl.oom = 1;
+	if (bl.oom) {
+		free(bl.v);
+		*out = NULL;
+		return -ENOMEM;
+	}
+	*out = bl.v;
+	return (int)bl.n;
+}
+
+/* Worker thread: adds its sticky and migrating sessions to arg[0], arg[1]. */
+static void count_worker(struct worker *w, void *arg)
+{
+	uint64_t *counts = arg;
+	struct session *s;
+
+	TAILQ_FOREACH(s, &w->sessions, link) {
+		counts[0] += s->sticky[0] != '\0';
+		counts[1] += s->mig != NULL;
+	}
+}
+
+void ctl_session_counts(struct shunt *sh, uint64_t *sticky, uint64_t *migrating)
+{
+	uint64_t counts[2] = { 0, 0 };
+
+	for (unsigned i = 0; i < sh->n_workers; i++)
+		worker_call_sync(&sh->workers[i], count_worker, counts);
+	*sticky = counts[0];
+	*migrating = counts[1];
+}
+
 static const struct table_col tunnel_cols[] = {
 	{ "id", COL_INT }, { "user", COL_STR }, { "client", COL_STR }, { "db", COL_STR },
 	{ "state", COL_STR }, { "backend", COL_STR }, { "backend_thread_id", COL_INT },
 	{ "mode", COL_STR }, { "mode_reason", COL_STR }, { "in_transaction", COL_BOOL },
 	{ "sticky_reason", COL_STR }, { "commands", COL_INT }, { "bytes_c2s", COL_INT },
 	{ "bytes_s2c", COL_INT }, { "punts", COL_INT }, { "last_latency_us", COL_INT },
-	{ "age_s", COL_INT },
+	{ "age_s", COL_INT }, { "migrations", COL_INT }, { "migrating", COL_BOOL },
 };
 enum { TC_ID, TC_USER, TC_CLIENT, TC_DB, TC_STATE, TC_BACKEND, TC_BTID, TC_MODE, TC_WHY,
-       TC_INTX, TC_STICKY, TC_CMDS, TC_C2S, TC_S2C, TC_PUNTS, TC_LAT, TC_AGE };
+       TC_INTX, TC_STICKY, TC_CMDS, TC_C2S, TC_S2C, TC_PUNTS, TC_LAT, TC_AGE, TC_MIGS,
+       TC_MIGRATING };
 
 static const char *path_word(enum sess_path p)
 {
@@ -214,6 +299,9 @@ struct table *ctl_tunnels(struct shunt *sh, struct ctl_err *err)
 				table_set_int(t, r, TC_LAT, (int64_t)v->last_latency_us);
 		}
 		table_set_int(t, r, TC_AGE, (now - v->started_ms) / 1000);
+		table_set_str(t, r, TC_STICKY, v->sticky[0] ? v->sticky : NULL);
+		table_set_int(t, r, TC_MIGS, v->migrations);
+		table_set_bool(t, r, TC_MIGRATING, v->migrating);
 	}
 	free(sn.v);
 	return table_done(t, err);
@@ -468,6 +556,13 @@ struct table *ctl_stats(struct shunt *sh, struct ctl_err *err)
 	ROW(reloads_ok);
 	ROW(reloads_failed);
 #undef ROW
+	for (int o = 0; o < MIG_OUTCOME__COUNT; o++) {
+		uint64_t sum = 0;
+		for (int tr = 0; tr < MIG_TRIGGER__COUNT; tr++)
+			sum += STAT_GET(sh, migrations_by[tr][o]);
+		snprintf(name, sizeof(name), "migrations_%s", mig_outcome_names[o]);
+		stat_row(t, name, sum);
+	}
 	if (fp_stats_read(&fs) == 0) {
 		stat_row(t, "kernel_commands", fs.commands);
 		stat_row(t, "kernel_bytes_c2s", fs.bytes_c2s);
@@ -488,6 +583,91 @@ struct kill_req *ctl_kill(struct shunt *sh, uint32_t id, int query_only, kill_do
 	if (!r)
 		ctl_set_err(err, 500, ER_OUT_OF_RESOURCES, "HY000", "out of memory");
 	return r;
+}
+
+/* ---- migrate ---------------------------------------------------------------------- */
+
+/* Is addr (as written) a backend some pool lists? */
+static int backend_listed(struct shunt *sh, const char *addr)
+{
+	struct backend_view *bv = NULL;
+	int n = pool_snapshot(sh->pools, sh->n_pools, &bv), found = 0;
+
+	if (n < 0)
+		return -ENOMEM;
+	for (int i = 0; i < n && !found; i++)
+		found = strcmp(bv[i].addr, addr) == 0;
+	free(bv);
+	return found;
+}
+
+struct mig_req *ctl_migrate(struct shunt *sh, uint32_t id, const char *target, mig_done_fn done,
+			    void *ctx, struct ctl_err *err)
+{
+	struct mig_req *r;
+
+	if (target) {
+		int listed = backend_listed(sh, target);
+		if (listed <= 0) {
+			if (listed < 0)
+				ctl_set_err(err, 500, ER_OUT_OF_RESOURCES, "HY000", "out of memory");
+			else
+				ctl_set_err(err, 404, ER_UNKNOWN_ERROR, "HY000",
+					    "no backend %s in any pool", target);
+			return NULL;
+		}
+	}
+	r = migrate_start(sh, sh->ctl->base, id, target, MIG_TRIGGER_MANUAL, 1, done, ctx);
+	if (!r)
+		ctl_set_err(err, 500, ER_OUT_OF_RESOURCES, "HY000", "out of memory");
+	return r;
+}
+
+/* Microseconds as "4.2 ms" / "1.35 s". */
+static void fmt_us(uint64_t us, char *out, size_t n)
+{
+	if (us < 1000000)
+		snprintf(out, n, "%.1f ms", (double)us / 1000.0);
+	else
+		snprintf(out, n, "%.2f s", (double)us / 1e6);
+}
+
+void ctl_migrate_summary(const struct mig_result *res, char *out, size_t n)
+{
+	char total[32], held[32];
+
+	if (res->outcome != MIG_OK) {
+		struct ctl_err e;
+		ctl_migrate_err(res, &e);
+		snprintf(out, n, "%s", e.msg);
+		return;
+	}
+	fmt_us(res->total_us, total, sizeof(total));
+	fmt_us(res->held_us, held, sizeof(held));
+	if (res->held_us)
+		snprintf(out, n, "moved to %s in %s (a command waited %s)",
+			 res->to[0] ? res->to : "another backend", total, held);
+	else
+		snprintf(out, n, "moved to %s in %s", res->to[0] ? res->to : "another backend", total);
+}
+
+void ctl_migrate_err(const struct mig_result *res, struct ctl_err *err)
+{
+	const char *why = res->msg[0] ? res->msg : mig_outcome_names[res->outcome];
+
+	switch (res->outcome) {
+	case MIG_NOT_FOUND:
+		ctl_set_err(err, 404, ER_NO_SUCH_THREAD, "HY000", "Unknown thread id: %u", res->id);
+		return;
+	case MIG_CLOSED:
+		ctl_set_err(err, 404, ER_UNKNOWN_ERROR, "HY000",
+			    "session %u ended during the migration", res->id);
+		return;
+	default:
+		ctl_set_err(err, 409, ER_UNKNOWN_ERROR, "HY000", "session %u not moved (%s): %s",
+			    res->id, mig_outcome_names[res->outcome], why);
+		return;
+	}
 }
 
 /* ---- reload ------------------------------------------------------------------------ */
@@ -613,6 +793,8 @@ int control_start(struct shunt *sh)
 		return rc;
 	if ((rc = health_start(sh, c->base)) < 0)
 		return rc;
+	if ((rc = balancer_start(sh, c->base)) < 0)
+		return rc;
 	rc = pthread_create(&c->tid, NULL, control_main, c);
 	if (rc)
 		return -rc;
@@ -641,6 +823,7 @@ void control_free(struct shunt *sh)
 	admin_stop();
 	http_stop();
 	health_stop();
+	balancer_stop();
 	if (c->base)
 		event_base_free(c->base);
 	free(c);
