@@ -4,7 +4,8 @@
  * straight from the BPF maps pinned under the pin path, so they can be
  * listed even when the daemon is busy: `tunnels` and `tunnel` never talk to
  * the daemon, they only read the `tunnels` map (include/shunt_abi.h) with
- * bpf(2). The control commands (backends, backend, kill, reload, stats) go
+ * bpf(2). The control commands (backends, backend, kill, migrate, reload,
+ * stats) go
  * through the daemon's HTTP API instead (tools/http_client.c, JSON bodies
  * parsed with jansson).
  *
@@ -1122,9 +1123,10 @@ static void error_message(const struct http_response *r, char *buf, size_t n)
  * not JSON; the caller json_decref()s it. Otherwise prints one line on
  * stderr ("shuntctl: HTTP 404: no such backend", "shuntctl: cannot reach
  * the HTTP API at ...") and returns the exit status: 2 for an invalid -H
- * address, else 1. */
-static int api_call(const char *method, const char *path, const json_t *req, int need_json,
-		    json_t **out)
+ * address, else 1; with error_json and -j, an error's JSON body is
+ * printed on stdout as well. */
+static int api_call_ex(const char *method, const char *path, const json_t *req, int need_json,
+		       int error_json, json_t **out)
 {
 	struct http_response r;
 	char err[256], msg[512];
@@ -1157,6 +1159,10 @@ static int api_call(const char *method, const char *path, const json_t *req, int
 		return 1;
 	}
 	if (r.status < 200 || r.status > 299) {
+		json_t *doc = error_json && json_output ? json_loadb(r.body, r.body_len, 0, NULL) : NULL;
+		if (doc)
+			json_print(doc);
+		json_decref(doc);
 		error_message(&r, msg, sizeof(msg));
 		fprintf(stderr, "shuntctl: HTTP %d: %s\n", r.status, msg);
 		if (r.status == 401 && !(http_token && *http_token))
@@ -1182,6 +1188,12 @@ static int api_call(const char *method, const char *path, const json_t *req, int
 	}
 	http_response_free(&r);
 	return 0;
+}
+
+static int api_call(const char *method, const char *path, const json_t *req, int need_json,
+		    json_t **out)
+{
+	return api_call_ex(method, path, req, need_json, 0, out);
 }
 
 /* A JSON scalar as table/stats text: strings as they are, integers and
@@ -1481,12 +1493,29 @@ oom:
 	return 1;
 }
 
+/* Parses a session id for command cmd: plain decimal 0..2^32-1 (the API
+ * refuses 0 itself). Prints the usage error. 0 or -1. */
+static int parse_session_id(const char *cmd, const char *s, unsigned long long *id)
+{
+	char *end;
+
+	errno = 0;
+	*id = strtoull(s, &end, 10);
+	if (errno || end == s || *end || *id > 0xffffffffull || s[0] == '-' ||
+	    s[0] == '+' || s[0] == ' ') {
+		fprintf(stderr, "shuntctl %s: '%s' is not a session id (see 'shuntctl "
+				"tunnels')\n", cmd, s);
+		return -1;
+	}
+	return 0;
+}
+
 /* kill [--query] ID: POST /api/tunnels/ID/kill {"query":bool}. */
 static int do_kill(int argc, char **argv)
 {
 	const char *idstr = NULL;
 	unsigned long long id;
-	char *end, path[64], summary[96];
+	char path[64], summary[96];
 	int query = 0, rc;
 	json_t *req, *body;
 
@@ -1508,14 +1537,8 @@ static int do_kill(int argc, char **argv)
 		fprintf(stderr, "usage: shuntctl kill [--query] ID\n");
 		return 2;
 	}
-	errno = 0;
-	id = strtoull(idstr, &end, 10);
-	if (errno || end == idstr || *end || id > 0xffffffffull || idstr[0] == '-' ||
-	    idstr[0] == '+' || idstr[0] == ' ') {
-		fprintf(stderr, "shuntctl kill: '%s' is not a session id (see 'shuntctl "
-				"tunnels')\n", idstr);
+	if (parse_session_id("kill", idstr, &id) < 0)
 		return 2;
-	}
 	req = json_pack("{s:b}", "query", query);
 	if (!req) {
 		fprintf(stderr, "shuntctl: out of memory\n");
@@ -1528,6 +1551,59 @@ static int do_kill(int argc, char **argv)
 		return rc;
 	snprintf(summary, sizeof(summary), "killed %s%llu", query ? "query of session " :
 		 "session ", id);
+	write_done(body, summary);
+	return 0;
+}
+
+/* migrate ID [--to ADDR]: POST /api/tunnels/ID/migrate {"to":ADDR}. Prints
+ * the API's message ("moved to ADDR in 4.2 ms"); exit 1 when the session
+ * did not move (the API answers 404/409: "shuntctl: HTTP 409: ..."). */
+static int do_migrate(int argc, char **argv)
+{
+	const char *idstr = NULL, *to = NULL, *msg;
+	unsigned long long id;
+	char path[64], summary[600];
+	int rc;
+	json_t *req, *body;
+
+	argc = take_json_flags(argc, argv);
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--to") == 0 || strcmp(argv[i], "-t") == 0) {
+			if (i + 1 == argc || to) {
+				fprintf(stderr, "shuntctl migrate: %s needs one address\n", argv[i]);
+				return 2;
+			}
+			to = argv[++i];
+		} else if (strncmp(argv[i], "--to=", 5) == 0 && !to) {
+			to = argv[i] + 5;
+		} else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+			fprintf(stderr, "shuntctl migrate: unknown option %s\n", argv[i]);
+			return 2;
+		} else if (!idstr) {
+			idstr = argv[i];
+		} else {
+			fprintf(stderr, "shuntctl migrate: unexpected argument '%s'\n", argv[i]);
+			return 2;
+		}
+	}
+	if (!idstr || (to && !*to)) {
+		fprintf(stderr, "usage: shuntctl migrate ID [--to HOST:PORT]\n");
+		return 2;
+	}
+	if (parse_session_id("migrate", idstr, &id) < 0)
+		return 2;
+	req = to ? json_pack("{s:s}", "to", to) : json_object();
+	if (!req) {
+		fprintf(stderr, "shuntctl: out of memory\n");
+		return 1;
+	}
+	snprintf(path, sizeof(path), "/api/tunnels/%llu/migrate", id);
+	rc = api_call_ex("POST", path, req, !json_output, 1, &body);
+	json_decref(req);
+	if (rc)
+		return rc;
+	msg = resp_str(body, "message");
+	snprintf(summary, sizeof(summary), "session %llu %s", id, msg ? msg : "moved");
 	write_done(body, summary);
 	return 0;
 }
@@ -1607,6 +1683,8 @@ static const struct cmd cmds[] = {
 	{ "backend", do_backend, "backend remove ADDR", "remove a backend", SEC_HTTP },
 	{ "kill", do_kill, "kill [--query] ID",
 	  "close session ID (--query: kill only its running query)", SEC_HTTP },
+	{ "migrate", do_migrate, "migrate ID [--to ADDR]",
+	  "move session ID to another backend (ADDR, or the least loaded)", SEC_HTTP },
 	{ "reload", do_reload, "reload", "reload the configuration file", SEC_HTTP },
 	{ "stats", do_stats, "stats", "daemon counters, one 'name value' per line", SEC_HTTP },
 	{ "version", do_version, "version", "print the version", SEC_OTHER },

@@ -46,6 +46,7 @@ struct admin_conn {
 	uint32_t caps;
 	uint8_t seq;
 	struct kill_req *kill;          /* a KILL waiting for its result */
+	struct mig_req *mig;            /* a MIGRATE waiting for its result */
 	int closing;                    /* close once the output is flushed */
 };
 
@@ -63,6 +64,8 @@ static void conn_free(struct admin_conn *c)
 {
 	LIST_REMOVE(c, link);
 	kill_cancel(c->kill);
+	if (c->mig)
+		migrate_cancel(c->mig);
 	if (c->bev)
 		bufferevent_free(c->bev);
 	free(c);
@@ -89,7 +92,11 @@ static void send_ok(struct admin_conn *c, uint64_t affected, const char *info)
 		ok.info.len = strlen(info);
 	}
 	proto_buf_init(&b);
-	proto_build_ok(&b, c->caps, &ok);
+	/* Servers send the info as a length-encoded string whatever the
+	 * client's capabilities, and libmariadb reads it so; proto_build_ok
+	 * does that only with CLIENT_SESSION_TRACK (no state is added: the
+	 * status has no SERVER_SESSION_STATE_CHANGED). */
+	proto_build_ok(&b, info ? c->caps | CLIENT_SESSION_TRACK : c->caps, &ok);
 	send_payload(c, &b);
 	proto_buf_free(&b);
 }
@@ -194,23 +201,49 @@ static const struct table_col vc_cols[] = { { "@@version_comment", COL_STR } };
 
 static void admin_read_cb(struct bufferevent *bev, void *arg);
 
+/* Reads on after an asynchronous statement was answered. */
+static void resume_reading(struct admin_conn *c)
+{
+	c->state = ADMIN_READY;
+	bufferevent_enable(c->bev, EV_READ);
+	/* Statements pipelined behind it are already buffered: no new read
+	 * event will come for them. */
+	if (evbuffer_get_length(bufferevent_get_input(c->bev)))
+		admin_read_cb(c->bev, c);
+}
+
 static void kill_done(void *ctx, const struct kill_result *res)
 {
 	struct admin_conn *c = ctx;
 
 	c->kill = NULL;
-	c->state = ADMIN_READY;
 	if (res->code) {
 		admin_log(c, LOG_INFO, "KILL: %u %s", res->code, res->msg);
 		send_err(c, res->code, res->sqlstate, res->msg);
 	} else {
 		send_ok(c, 0, NULL);
 	}
-	bufferevent_enable(c->bev, EV_READ);
-	/* Statements pipelined behind the KILL are already buffered: no new
-	 * read event will come for them. */
-	if (evbuffer_get_length(bufferevent_get_input(c->bev)))
-		admin_read_cb(c->bev, c);
+	resume_reading(c);
+}
+
+/* A MIGRATE's result: OK with "moved to X in N ms" as its info, or the
+ * error (1094 for an unknown session, 1105 otherwise). */
+static void migrate_done(void *ctx, const struct mig_result *res)
+{
+	struct admin_conn *c = ctx;
+	char line[sizeof(res->msg) + 2 * CFG_ADDR_MAX];
+
+	c->mig = NULL;
+	ctl_migrate_summary(res, line, sizeof(line));
+	admin_log(c, LOG_INFO, "MIGRATE %u: %s", res->id, line);
+	if (res->outcome == MIG_OK) {
+		send_ok(c, 1, line);
+	} else {
+		struct ctl_err err;
+		ctl_migrate_err(res, &err);
+		send_err(c, err.code, err.sqlstate, err.msg);
+	}
+	resume_reading(c);
 }
 
 /* Runs one statement and answers it. */
@@ -279,6 +312,17 @@ static void exec_query(struct admin_conn *c, const char *q, size_t len)
 			return;
 		}
 		admin_log(c, LOG_INFO, "KILL %s%u", st.query_only ? "QUERY " : "", st.id);
+		c->state = ADMIN_BUSY;
+		bufferevent_disable(c->bev, EV_READ);
+		return;
+	case ADM_MIGRATE:
+		c->mig = ctl_migrate(sh, st.id, st.addr[0] ? st.addr : NULL, migrate_done, c, &err);
+		if (!c->mig) {
+			admin_log(c, LOG_INFO, "MIGRATE %u: %s", st.id, err.msg);
+			send_err(c, err.code, err.sqlstate, err.msg);
+			return;
+		}
+		admin_log(c, LOG_INFO, "MIGRATE %u%s%s", st.id, st.addr[0] ? " TO " : "", st.addr);
 		c->state = ADMIN_BUSY;
 		bufferevent_disable(c->bev, EV_READ);
 		return;

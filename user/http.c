@@ -9,6 +9,7 @@
  *   DELETE /api/backends/{addr}[?pool=]
  *   GET    /api/tunnels                 ctl_tunnels()
  *   POST   /api/tunnels/{id}/kill       {"query"?: bool}
+ *   POST   /api/tunnels/{id}/migrate    {"to"?: "host:port"}
  *   GET    /api/stats                   ctl_stats()
  *   POST   /api/reload                  ctl_reload()
  *
@@ -367,6 +368,84 @@ out:
 	json_decref(o);
 }
 
+/* ---- migrate (asynchronous) ---- */
+
+struct http_migrate {
+	struct evhttp_request *req;
+	struct mig_req *mr;
+};
+
+static void migrate_conn_closed(struct evhttp_connection *conn, void *arg)
+{
+	struct http_migrate *hm = arg;
+	(void)conn;
+	migrate_cancel(hm->mr);
+	free(hm);
+}
+
+/* The result as JSON: 200 when moved; otherwise the status of
+ * ctl_migrate_err() with the same members plus "error". */
+static void migrate_done(void *ctx, const struct mig_result *res)
+{
+	struct http_migrate *hm = ctx;
+	char line[sizeof(res->msg) + 2 * CFG_ADDR_MAX];
+	struct ctl_err err = { .http = 200 };
+	json_t *o;
+
+	evhttp_connection_set_closecb(evhttp_request_get_connection(hm->req), NULL, NULL);
+	ctl_migrate_summary(res, line, sizeof(line));
+	pr_info("HTTP: migrate %u: %s", res->id, line);
+	o = json_pack("{s:I,s:s,s:s?,s:s?,s:I,s:I,s:I,s:s}", "id", (json_int_t)res->id,
+		      "outcome", mig_outcome_names[res->outcome],
+		      "from", res->from[0] ? res->from : NULL, "to", res->to[0] ? res->to : NULL,
+		      "wait_us", (json_int_t)res->wait_us, "held_us", (json_int_t)res->held_us,
+		      "total_us", (json_int_t)res->total_us, "message", line);
+	if (res->outcome != MIG_OK) {
+		ctl_migrate_err(res, &err);
+		json_object_set_new(o, "error", json_string(err.msg));
+	}
+	reply_json(hm->req, err.http, o);
+	free(hm);
+}
+
+static void post_migrate(struct evhttp_request *req, const char *id_s)
+{
+	static const char *const keys[] = { "to", NULL };
+	struct ctl_err err;
+	char *end;
+	unsigned long id = strtoul(id_s, &end, 10);
+	const char *to;
+	struct http_migrate *hm;
+	json_t *o;
+
+	if (!isdigit((unsigned char)id_s[0]) || *end || id == 0 || id > UINT32_MAX) {
+		reply_error(req, 400, "'%s' is not a session id", id_s);
+		return;
+	}
+	o = body_object(req);
+	if (!o)
+		return;
+	if (only_keys(req, o, keys) < 0 || opt_string(req, o, "to", &to) < 0)
+		goto out;
+	hm = calloc(1, sizeof(*hm));
+	if (!hm) {
+		reply_error(req, 500, "out of memory");
+		goto out;
+	}
+	hm->req = req;
+	hm->mr = ctl_migrate(api.sh, (uint32_t)id, to, migrate_done, hm, &err);
+	if (!hm->mr) {
+		free(hm);
+		reply_ctl_err(req, &err);
+		goto out;
+	}
+	/* migrate_done runs later on this thread; if the client goes away
+	 * first, the answer is dropped (and hm freed) here instead. */
+	evhttp_connection_set_closecb(evhttp_request_get_connection(req), migrate_conn_closed, hm);
+out:
+	json_decref(o);
+}
+
 /* ---- readiness ---- */
 
 static void get_readyz(struct evhttp_request *req)
@@ -511,7 +590,8 @@ static void route(struct evhttp_request *req, void *arg)
 	}
 	if (strncmp(path, "/api/tunnels/", 13) == 0) {
 		const char *id = path + 13, *slash = strchr(id, '/');
-		if (slash && strcmp(slash, "/kill") == 0) {
+		int kill = slash && strcmp(slash, "/kill") == 0;
+		if (kill || (slash && strcmp(slash, "/migrate") == 0)) {
 			char ids[32];
 			size_t n = (size_t)(slash - id);
 			if (m != EVHTTP_REQ_POST) {
@@ -521,7 +601,10 @@ static void route(struct evhttp_request *req, void *arg)
 			if (!write_allowed(req))
 				return;
 			snprintf(ids, sizeof(ids), "%.*s", (int)(n < 31 ? n : 31), id);
-			post_kill(req, ids);
+			if (kill)
+				post_kill(req, ids);
+			else
+				post_migrate(req, ids);
 			return;
 		}
 	}

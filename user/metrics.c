@@ -50,9 +50,10 @@ static void sample(struct evbuffer *o, const char *name, double value, ...)
 	evbuffer_add_printf(o, "%s %.17g\n", first ? "" : "}", value);
 }
 
-/* A latency histogram of a backend (microsecond buckets -> seconds). */
-static void backend_hist(struct evbuffer *o, const char *name, const struct backend_view *v,
-			 const struct lat_hist *h)
+/* A latency histogram (microsecond buckets -> seconds): of backend v
+ * (pool and backend labels), or of the whole process when v is NULL. */
+static void lat_hist(struct evbuffer *o, const char *name, const struct backend_view *v,
+		     const struct lat_hist *h)
 {
 	char le[32], bucket[96], sum[96], count[96];
 	uint64_t cum = 0;
@@ -66,12 +67,20 @@ static void backend_hist(struct evbuffer *o, const char *name, const struct back
 			snprintf(le, sizeof(le), "%g", (double)pool_lat_bounds_us[i] / 1e6);
 		else
 			snprintf(le, sizeof(le), "+Inf");
-		sample(o, bucket, (double)cum, "pool", v->pool, "backend", v->addr, "le", le, NULL);
+		if (v)
+			sample(o, bucket, (double)cum, "pool", v->pool, "backend", v->addr, "le", le, NULL);
+		else
+			sample(o, bucket, (double)cum, "le", le, NULL);
 	}
 	/* count = the +Inf bucket, read once, so the two always agree */
-	sample(o, sum, (double)atomic_load_explicit(&h->sum_us, memory_order_relaxed) / 1e6,
-	       "pool", v->pool, "backend", v->addr, NULL);
-	sample(o, count, (double)cum, "pool", v->pool, "backend", v->addr, NULL);
+	double sum_s = (double)atomic_load_explicit(&h->sum_us, memory_order_relaxed) / 1e6;
+	if (v) {
+		sample(o, sum, sum_s, "pool", v->pool, "backend", v->addr, NULL);
+		sample(o, count, (double)cum, "pool", v->pool, "backend", v->addr, NULL);
+	} else {
+		sample(o, sum, sum_s, NULL);
+		sample(o, count, (double)cum, NULL);
+	}
 }
 
 static void backend_metrics(struct shunt *sh, struct evbuffer *o)
@@ -118,12 +127,39 @@ static void backend_metrics(struct shunt *sh, struct evbuffer *o)
 	 * thread removes backends. */
 	family(o, "shunt_backend_connect_seconds", "histogram", "Backend TCP connect time.");
 	for (int i = 0; i < n; i++)
-		backend_hist(o, "shunt_backend_connect_seconds", &bv[i], &bv[i].b->connect_lat);
+		lat_hist(o, "shunt_backend_connect_seconds", &bv[i], &bv[i].b->connect_lat);
 	family(o, "shunt_backend_login_seconds", "histogram",
 	       "Backend login time: greeting received to login OK.");
 	for (int i = 0; i < n; i++)
-		backend_hist(o, "shunt_backend_login_seconds", &bv[i], &bv[i].b->login_lat);
+		lat_hist(o, "shunt_backend_login_seconds", &bv[i], &bv[i].b->login_lat);
 	free(bv);
+}
+
+/* Migrations by trigger and outcome, their durations, and the sessions
+ * that cannot move (one pass over each worker's sessions). */
+static void migration_metrics(struct shunt *sh, struct evbuffer *o)
+{
+	uint64_t sticky, migrating;
+
+	family(o, "shunt_migrations_total", "counter",
+	       "Session migrations, by who asked (trigger) and how they ended (outcome).");
+	for (int t = 0; t < MIG_TRIGGER__COUNT; t++)
+		for (int r = 0; r < MIG_OUTCOME__COUNT; r++)
+			sample(o, "shunt_migrations_total", (double)STAT_GET(sh, migrations_by[t][r]),
+			       "trigger", mig_trigger_names[t], "outcome", mig_outcome_names[r], NULL);
+	family(o, "shunt_migration_duration_seconds", "histogram",
+	       "Successful migrations: request to moved.");
+	lat_hist(o, "shunt_migration_duration_seconds", NULL, &sh->stats.migrate_total_lat);
+	family(o, "shunt_migration_held_seconds", "histogram",
+	       "Successful migrations: how long a client command waited in user space (0: none did).");
+	lat_hist(o, "shunt_migration_held_seconds", NULL, &sh->stats.migrate_held_lat);
+
+	ctl_session_counts(sh, &sticky, &migrating);
+	family(o, "shunt_sticky_sessions", "gauge",
+	       "Sessions known to hold state that cannot be migrated.");
+	sample(o, "shunt_sticky_sessions", (double)sticky, NULL);
+	family(o, "shunt_migrating_sessions", "gauge", "Sessions being migrated now.");
+	sample(o, "shunt_migrating_sessions", (double)migrating, NULL);
 }
 
 /* The kernel's log2 microsecond buckets as a Prometheus histogram. */
@@ -226,5 +262,6 @@ void metrics_render(struct shunt *sh, struct evbuffer *o)
 	sample(o, "shunt_config_reloads_total", (double)STAT_GET(sh, reloads_failed),
 	       "outcome", "refused", NULL);
 
+	migration_metrics(sh, o);
 	backend_metrics(sh, o);
 }
