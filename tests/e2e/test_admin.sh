@@ -171,9 +171,9 @@ check unsupported_command "COM_STMT_PREPARE -> $got" [ "$got" = "1047 08S01 Unkn
 help=$(adm -e "SHOW HELP")
 nhelp=$(grep -c . <<<"$help")
 nknown=$(grep -c -e '^KILL \[CONNECTION|QUERY\] id	' -e '^RELOAD CONFIG	' \
-	-e "^ADD BACKEND 'host:port' TO POOL p \[WEIGHT n\]	" <<<"$help")
+	-e "^ADD BACKEND 'host:port' TO POOL p \[WEIGHT n\]	" -e "^MIGRATE id \[TO 'host:port'\]	" <<<"$help")
 check show_help "SHOW HELP -> $nhelp rows: $(cut -f1 <<<"$help" | tr '\n' '|')" \
-	[ "$nhelp" = 10 -a "$(cut -f1 <<<"$help" | head -1)" = "SHOW BACKENDS" -a "$nknown" = 3 ]
+	[ "$nhelp" = 11 -a "$(cut -f1 <<<"$help" | head -1)" = "SHOW BACKENDS" -a "$nknown" = 4 ]
 # The mariadb client takes a statement starting with "help" as its own
 # command: a comment in front, kept with --comments, makes it send HELP.
 check help_alias "/* */ HELP; gives the same rows as SHOW HELP" [ "$(adm --comments -e "/* */ HELP;")" = "$help" ]
@@ -309,7 +309,7 @@ check drop_gone "after DROP BACKEND: $(adm -e "SHOW BACKENDS" | cut -f2 | tr '\n
 expect_err err_syntax "SHOW FOO" \
 	"ERROR 1064 (42000): $SYN near 'FOO': expected BACKENDS, TUNNELS, [FULL] PROCESSLIST, STATS or HELP $HELPTAIL"
 expect_err err_unknown_statement "FROB the backends" \
-	"ERROR 1064 (42000): $SYN near 'FROB the backends': expected SHOW, ADD, REMOVE, SET, KILL or RELOAD $HELPTAIL"
+	"ERROR 1064 (42000): $SYN near 'FROB the backends': expected SHOW, ADD, REMOVE, SET, KILL, MIGRATE or RELOAD $HELPTAIL"
 expect_err err_select "SELECT 1" \
 	"ERROR 1064 (42000): $SYN near '1': expected a statement of the admin port (only SELECT @@version_comment is understood) $HELPTAIL"
 expect_err err_trailing "SHOW BACKENDS now" \
@@ -357,7 +357,7 @@ wait_until 5 running "$SLEEP_Q"
 btid=$(maria_id "$SLEEP_Q")
 row=$(tunnel_of "$btid")
 IFS=$'\t' read -r t_id t_user t_client t_db t_state t_backend t_btid t_mode t_why t_intx t_sticky \
-	t_cmds t_c2s t_s2c t_punts t_lat t_age <<<"$row"
+	t_cmds t_c2s t_s2c t_punts t_lat t_age t_migrations t_migrating <<<"$row"
 check tunnels_row "SHOW TUNNELS row of MariaDB thread ${btid:-?}: $(tr '\t' ' ' <<<"$row")" \
 	[ -n "$btid" -a -n "$row" -a "$(adm -e "SHOW TUNNELS" | grep -c .)" = 1 ]
 [[ "$t_id" =~ ^[0-9]+$ && "$t_user" = "$E2E_USER" && "$t_client" == 127.0.0.1:* && "$t_db" = "$E2E_DB" &&
@@ -369,8 +369,9 @@ want_why=
 [[ ( -z "$WANT_MODE" || "$t_mode" = "$WANT_MODE" ) && ( -z "$want_why" || "$t_why" = "$want_why" ) ]]
 verdict $? tunnels_mode "mode=$t_mode mode_reason=$t_why (expected ${WANT_MODE:-any} ${want_why:-any})"
 [[ "$t_intx" = 1 && "$t_cmds" =~ ^[0-9]+$ && "$t_cmds" -ge 2 && "$t_c2s" =~ ^[0-9]+$ && "$t_c2s" -gt 0 &&
-	"$t_s2c" =~ ^[0-9]+$ && "$t_s2c" -gt 0 && "$t_punts" =~ ^[0-9]+$ && "$t_lat" =~ ^[0-9]+$ && "$t_age" =~ ^[0-9]+$ ]]
-verdict $? tunnels_counters "in_transaction=$t_intx commands=$t_cmds bytes_c2s=$t_c2s bytes_s2c=$t_s2c punts=$t_punts last_latency_us=$t_lat age_s=$t_age sticky_reason=$t_sticky"
+	"$t_s2c" =~ ^[0-9]+$ && "$t_s2c" -gt 0 && "$t_punts" =~ ^[0-9]+$ && "$t_lat" =~ ^[0-9]+$ && "$t_age" =~ ^[0-9]+$ &&
+	"$t_migrations" = 0 && "$t_migrating" = 0 && "$t_sticky" = NULL ]]
+verdict $? tunnels_counters "in_transaction=$t_intx commands=$t_cmds bytes_c2s=$t_c2s bytes_s2c=$t_s2c punts=$t_punts last_latency_us=$t_lat age_s=$t_age sticky_reason=$t_sticky migrations=$t_migrations migrating=$t_migrating"
 
 plist=$(adm -e "SHOW PROCESSLIST")
 prow=$(awk -F'\t' -v i="$t_id" '$1 == i' <<<"$plist" | tr '\t' '|')
@@ -381,10 +382,10 @@ fprow=$(adm -e "SHOW FULL PROCESSLIST;" | awk -F'\t' -v i="$t_id" '$1 == i' | tr
 [[ "$fprow" =~ ^$want_prow$ ]]; verdict $? full_processlist "SHOW FULL PROCESSLIST: $fprow"
 
 check header_tunnels "SHOW TUNNELS columns: $(header "SHOW TUNNELS")" [ "$(header "SHOW TUNNELS")" = \
-	"id user client db state backend backend_thread_id mode mode_reason in_transaction sticky_reason commands bytes_c2s bytes_s2c punts last_latency_us age_s" ]
+	"id user client db state backend backend_thread_id mode mode_reason in_transaction sticky_reason commands bytes_c2s bytes_s2c punts last_latency_us age_s migrations migrating" ]
 check header_processlist "SHOW PROCESSLIST columns: $(header "SHOW PROCESSLIST")" [ "$(header "SHOW PROCESSLIST")" = \
 	"Id User Host db Command Time State Info Backend Backend_thread_id Mode" ]
-want="id:LONGLONG user:VAR_STRING client:VAR_STRING db:VAR_STRING state:VAR_STRING backend:VAR_STRING backend_thread_id:LONGLONG mode:VAR_STRING mode_reason:VAR_STRING in_transaction:TINY sticky_reason:VAR_STRING commands:LONGLONG bytes_c2s:LONGLONG bytes_s2c:LONGLONG punts:LONGLONG last_latency_us:LONGLONG age_s:LONGLONG"
+want="id:LONGLONG user:VAR_STRING client:VAR_STRING db:VAR_STRING state:VAR_STRING backend:VAR_STRING backend_thread_id:LONGLONG mode:VAR_STRING mode_reason:VAR_STRING in_transaction:TINY sticky_reason:VAR_STRING commands:LONGLONG bytes_c2s:LONGLONG bytes_s2c:LONGLONG punts:LONGLONG last_latency_us:LONGLONG age_s:LONGLONG migrations:LONGLONG migrating:TINY"
 got=$(types "SHOW TUNNELS")
 check types_tunnels "SHOW TUNNELS types: $got" [ "$got" = "$want" ]
 want="Id:LONGLONG User:VAR_STRING Host:VAR_STRING db:VAR_STRING Command:VAR_STRING Time:LONGLONG State:VAR_STRING Info:VAR_STRING Backend:VAR_STRING Backend_thread_id:LONGLONG Mode:VAR_STRING"

@@ -184,7 +184,9 @@ expect stats "GET /api/stats" 200 \
 REQUIRED=(shunt_sessions shunt_sessions_total shunt_logins_failed_total shunt_backend_sessions
 	shunt_backend_connect_seconds shunt_backend_login_seconds shunt_commands_total
 	shunt_bytes_total shunt_kernel_command_latency_seconds shunt_established_sessions
-	shunt_fastpath_fallbacks_total shunt_punts_total shunt_backend_up shunt_backend_state)
+	shunt_fastpath_fallbacks_total shunt_punts_total shunt_backend_up shunt_backend_state
+	shunt_migrations_total shunt_migration_duration_seconds shunt_migration_held_seconds
+	shunt_sticky_sessions shunt_migrating_sessions)
 promcheck_required() {  # promcheck_required NAME: the last metrics_get is valid, with every family
 	local args=() f out
 	for f in "${REQUIRED[@]}"; do args+=(--require "$f"); done
