@@ -11,6 +11,8 @@
 #include <sys/time.h>
 #include "http_client.h"
 
+int http_timeout_sec = HTTP_TIMEOUT_SEC;
+
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -87,13 +89,13 @@ static int parse_hostport(const char *in, char *host, size_t hostlen, char *port
 }
 
 /* Resolves host:port and connects to the first address that accepts, each
- * socket with HTTP_TIMEOUT_SEC send and receive timeouts (the send timeout
+ * socket with http_timeout_sec send and receive timeouts (the send timeout
  * also bounds connect()). Returns the fd, or -1 with err set to the reason
  * of the last failed attempt (e.g. "Connection refused"). */
 static int connect_to(const char *host, const char *port, char *err, size_t errlen)
 {
 	struct addrinfo hints, *res, *ai;
-	struct timeval tv = { .tv_sec = HTTP_TIMEOUT_SEC };
+	struct timeval tv = { .tv_sec = http_timeout_sec };
 	int fd = -1, rc, e = 0;
 
 	memset(&hints, 0, sizeof(hints));
@@ -148,7 +150,7 @@ static int send_all(int fd, const char *p, size_t n, char *err, size_t errlen)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				set_err(err, errlen, "timed out after %d s sending the request",
-					HTTP_TIMEOUT_SEC);
+					http_timeout_sec);
 			else
 				set_err(err, errlen, "sending the request: %s", strerror(errno));
 			return -1;
@@ -451,7 +453,7 @@ static enum http_err read_response(int fd, struct http_response *resp, char *err
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				set_err(err, errlen, "timed out after %d s waiting for the response",
-					HTTP_TIMEOUT_SEC);
+					http_timeout_sec);
 			else
 				set_err(err, errlen, "receiving the response: %s", strerror(errno));
 			free(buf);

@@ -3,14 +3,16 @@
  * One request per connection ("Connection: close"), request bodies sent
  * with Content-Length, responses framed by Content-Length, chunked
  * transfer coding, or the end of the connection. Plain TCP only (no TLS),
- * IPv4 or IPv6, 5 s socket timeouts. */
+ * IPv4 or IPv6, socket timeouts of http_timeout_sec (5 s by default). */
 #ifndef SHUNT_TOOLS_HTTP_CLIENT_H
 #define SHUNT_TOOLS_HTTP_CLIENT_H
 
 #include <stddef.h>
 
-/* Every send, receive and connect step is limited to this long. */
+/* Every send, receive and connect step is limited to this long (seconds).
+ * A command that waits on purpose (migrate) raises it. */
 #define HTTP_TIMEOUT_SEC 5
+extern int http_timeout_sec;
 
 /* Larger responses are refused (the API's bodies are small JSON). */
 #define HTTP_MAX_RESPONSE (16u << 20)

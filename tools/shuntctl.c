@@ -1566,6 +1566,9 @@ static int do_migrate(int argc, char **argv)
 	int rc;
 	json_t *req, *body;
 
+	/* The API answers when the session has moved or the request gave up
+	 * (migrate_timeout_ms, up to an hour): wait for it. */
+	http_timeout_sec = 3700;
 	argc = take_json_flags(argc, argv);
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--to") == 0 || strcmp(argv[i], "-t") == 0) {
