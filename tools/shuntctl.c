@@ -575,6 +575,12 @@ static int snapshot_read(int fd, __u32 max_entries, struct snapshot *sn)
 		b = find_entry(sn, c->t.peer_cookie);
 		if (b && (b->t.dir != TUN_DIR_BACKEND || b->t.peer_cookie != c->cookie))
 			b = NULL;
+		/* After a migration the client entry still names its first
+		 * backend (tunnel entries are the program's); the current one
+		 * is the backend entry that points back at this client. */
+		for (size_t k = 0; !b && k < sn->n; k++)
+			if (sn->e[k].t.dir == TUN_DIR_BACKEND && sn->e[k].t.peer_cookie == c->cookie)
+				b = &sn->e[k];
 		sn->s[sn->ns].c = c;
 		sn->s[sn->ns].b = b;
 		sn->ns++;
@@ -749,7 +755,7 @@ static void json_session(const struct session *s, unsigned long long now)
 	j_num("punt_missed", ct->punt_missed);
 	j_num("unexpected", c->unexpected);
 	j_num("client_cookie", s->c->cookie);
-	j_num("backend_cookie", ct->peer_cookie);
+	j_num("backend_cookie", s->b ? s->b->cookie : ct->peer_cookie);
 	json_conv(c);
 	json_entry("client_entry", s->c);
 	json_entry("backend_entry", s->b);

@@ -168,7 +168,12 @@ static int snapshot_sessions(struct shunt *sh, struct snap *sn, struct ctl_err *
 		v->in_tx = !!(ct.conv.status & SERVER_STATUS_IN_TRANS);
 		v->commands = ct.conv.cmds_started;
 		v->bytes_c2s = ct.bytes + ct.passed_bytes;
-		if (fp_tunnel_get(ct.peer_cookie, &bt) == 0)
+		/* The session's current backend socket (a migration changes it;
+		 * the client entry keeps naming the first one). */
+		struct tunnel_ctl ctl;
+		uint64_t bcookie = fp_ctl_get(v->ccookie, &ctl) == 0 && ctl.backend_cookie
+				   ? ctl.backend_cookie : ct.peer_cookie;
+		if (fp_tunnel_get(bcookie, &bt) == 0)
 			v->bytes_s2c = bt.bytes;
 		v->punts = ct.punts;
 		v->last_latency_us = ct.last_latency_ns / 1000;
