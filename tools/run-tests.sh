@@ -27,11 +27,11 @@ JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 LOGDIR=${LOGDIR:-$ROOT/build/test-logs}
 E2E_TIMEOUT=${E2E_TIMEOUT:-300}
 # The sanitized daemon reruns these (sysbench is left out for time).
-SAN_E2E=${SAN_E2E:-"basic client big killmid sessions backend_down auth_timeout pymysql badpass malformed change_user fastpath kill admin http runtime"}
+SAN_E2E=${SAN_E2E:-"basic client big killmid sessions backend_down auth_timeout pymysql badpass malformed change_user fastpath kill admin http runtime migrate"}
 # The stream-parser attachment runs these.
 STREAM_PARSER_E2E=${STREAM_PARSER_E2E:-"basic client big fastpath pymysql kill"}
 # ... and these once more on the user-space relay.
-SAN_E2E_USER=${SAN_E2E_USER:-"basic client big killmid malformed change_user kill"}
+SAN_E2E_USER=${SAN_E2E_USER:-"basic client big killmid malformed change_user kill migrate"}
 
 # MariaDB helpers (free_port, mariadb_start, mariadb_stop). Sourced first:
 # the runner's own pass/fail/skip below replace the ones it defines.

@@ -53,6 +53,7 @@ E2E_PIDS=()             # shunt instances we started (pid list)
 E2E_LOGS=()             # their logs, same order
 E2E_OWN_MYSQL_PID=      # set when this script started its own MariaDB
 E2E_BG_PIDS=()          # helper processes (fake backends...) to kill on exit
+E2E_EXTRA_MYSQL_PIDS=() # further private MariaDB instances (mariadb_extra)
 
 # ---------------------------------------------------------------- reporting
 
@@ -96,6 +97,10 @@ e2e_cleanup() {
 		mariadb_stop "$E2E_OWN_MYSQL_PID"
 		E2E_OWN_MYSQL_PID=
 	fi
+	for i in "${E2E_EXTRA_MYSQL_PIDS[@]}"; do
+		mariadb_stop "$i"
+	done
+	E2E_EXTRA_MYSQL_PIDS=()
 	if [ -n "$E2E_TMP" ] && [ "${E2E_KEEP:-0}" != 1 ]; then
 		rm -rf "$E2E_TMP"
 	fi
@@ -225,6 +230,31 @@ mariadb_ensure() {
 		die "could not start MariaDB"
 	MYSQL_SOCK=$E2E_TMP/mysql/mysqld.sock
 	info "private MariaDB on 127.0.0.1:$MYSQL_PORT (pid $E2E_OWN_MYSQL_PID)"
+}
+
+# mariadb_extra NAME: one more private MariaDB, independent of the test one
+# (its own datadir $E2E_TMP/NAME, port and socket) with the same accounts and
+# databases (mariadb_start creates them); stopped on exit. Sets
+# EXTRA_MYSQL_PORT and EXTRA_MYSQL_SOCK; returns 1 when it does not start.
+mariadb_extra() {
+	local name=$1 port pid
+	port=$(free_port) || { echo "no free port for MariaDB $name" >&2; return 1; }
+	if ! pid=$(mariadb_start "$E2E_TMP/$name" "$port"); then
+		# it may be running with its accounts half made: stop it
+		[ -s "$E2E_TMP/$name/mysqld.pid" ] && mariadb_stop "$(cat "$E2E_TMP/$name/mysqld.pid")"
+		return 1
+	fi
+	E2E_EXTRA_MYSQL_PIDS+=("$pid")
+	EXTRA_MYSQL_PORT=$port
+	EXTRA_MYSQL_SOCK=$E2E_TMP/$name/mysqld.sock
+	info "private MariaDB '$name' on 127.0.0.1:$port (pid $pid)"
+}
+
+# sql_root_on SOCK ARGS...: root SQL on the MariaDB whose socket is SOCK
+# (batch mode, no column names), like sql_root for the test instance.
+sql_root_on() {
+	local sock=$1; shift
+	mariadb --no-defaults -S "$sock" -uroot -N -B "$@"
 }
 
 # Root SQL on the test MariaDB through its socket (never through shunt).
