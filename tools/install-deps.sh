@@ -7,7 +7,7 @@ set -euo pipefail
 PKGS=(
 	build-essential clang llvm libbpf-dev bpftool
 	libevent-dev libssl-dev libinih-dev libjansson-dev pkg-config
-	mariadb-server mariadb-client libmariadb-dev
+	mariadb-server mariadb-client libmariadb-dev galera-4 rsync
 	sysbench haproxy python3-pymysql curl iproute2 libclang-rt-14-dev
 )
 
