@@ -69,6 +69,7 @@ struct walk {
 	__u32 cand_len;             /* its payload length */
 	__u32 cand_cmd;             /* its command byte */
 	__u32 cand_movable;         /* the session could move just before it (mt_movable) */
+	__u32 cand_watched;         /* an execute of a statement in tunnel_ctl.exec_watch */
 	__u32 client;               /* this skb is client -> server */
 	__u64 now;
 };
@@ -154,12 +155,18 @@ static __always_inline int query_is_kill(struct __sk_buff *skb, __u32 off, __u64
 }
 
 /* Whether a command byte could be punted (cheap, inside the walk). */
+/* Whether user space watches the statement of this COM_STMT_EXECUTE. */
+static __always_inline int exec_watched(struct walk *w)
+{
+	return w->ctl && (w->ctl->exec_watch & (1ull << (mt_pfx_stmt_id(&w->t->frame) & 63)));
+}
+
 static __always_inline int may_punt(struct walk *w, __u8 cmd)
 {
 	if (w->ctl && (w->ctl->flags & TUN_CTL_PUNT_ALL))
 		return 1;
 	if (cmd == COM_STMT_EXECUTE)
-		return w->ctl && (w->ctl->flags & TUN_CTL_PUNT_EXECUTE);
+		return exec_watched(w);
 	return cmd == COM_CHANGE_USER || cmd == COM_PROCESS_KILL || cmd == COM_STMT_PREPARE ||
 	       cmd == COM_QUERY || cmd == COM_STMT_CLOSE || cmd == COM_RESET_CONNECTION;
 }
@@ -179,8 +186,7 @@ static __always_inline __u32 punt_reason(struct walk *w)
 	case COM_RESET_CONNECTION:
 		return TUN_PUNT_STMT;
 	case COM_STMT_EXECUTE:
-		return w->ctl && (w->ctl->flags & TUN_CTL_PUNT_EXECUTE) ? TUN_PUNT_EXECUTE
-									 : TUN_PUNT_NONE;
+		return w->cand_watched ? TUN_PUNT_EXECUTE : TUN_PUNT_NONE;
 	case COM_CHANGE_USER:
 		return TUN_PUNT_CHANGE_USER;
 	case COM_PROCESS_KILL:
@@ -262,6 +268,7 @@ static long walk_client(__u32 i, void *data)
 		w->cand_cmd = w->t->frame.pfx[0];
 		w->cand_len = w->t->frame.payload_len;
 		w->cand_movable = was_movable;
+		w->cand_watched = w->t->frame.pfx[0] == COM_STMT_EXECUTE && exec_watched(w);
 	} else if ((ev & MT_EV_CMD_START) && w->t->frame.pfx[0] != COM_QUERY &&
 		   may_punt(w, w->t->frame.pfx[0])) {
 		/* pipelined behind another command, or its header began in an

@@ -45,8 +45,7 @@
 #define TUN_CTL_BACKEND_PASS  (1u << 1)  /* backend bytes go to the backend socket's own
 					    queue, untracked: user space talks to the
 					    backend (a migration reading its state) */
-#define TUN_CTL_PUNT_EXECUTE  (1u << 2)  /* punt COM_STMT_EXECUTE: user space learns or
-					    restores a statement's parameter types */
+
 
 /* struct tunnel.mode */
 #define TUN_MODE_VERDICT        1        /* BPF_SK_SKB_VERDICT, no stream parser */
@@ -66,7 +65,8 @@
 #define TUN_PUNT_ALL          5          /* TUN_CTL_PUNT_ALL was set */
 #define TUN_PUNT_STMT         6          /* COM_STMT_CLOSE, COM_RESET_CONNECTION: the
 					    statements user space knows of change */
-#define TUN_PUNT_EXECUTE      7          /* COM_STMT_EXECUTE (TUN_CTL_PUNT_EXECUTE) */
+#define TUN_PUNT_EXECUTE      7          /* COM_STMT_EXECUTE of a watched statement
+					    (tunnel_ctl.exec_watch) */
 #define TUN_PUNT__COUNT       8
 
 #ifndef __bpf__
@@ -139,6 +139,9 @@ struct tunnel_ctl {
 				    socket (0: tunnel.peer_cookie). A migration
 				    points the session at its new backend here,
 				    since the tunnel entries are the program's */
+	__u64 exec_watch;        /* bit (stmt_id % 64): punt a COM_STMT_EXECUTE of
+				    that statement, so user space learns (or puts
+				    back, after a migration) its parameter types */
 };
 
 /* Process-wide fast-path counters (value of `fp_stats`, per CPU). */
@@ -155,7 +158,7 @@ struct fp_stats {
 
 #ifndef __bpf__
 _Static_assert(sizeof(struct tunnel) == 512, "struct tunnel is map ABI");
-_Static_assert(sizeof(struct tunnel_ctl) == 32, "struct tunnel_ctl is map ABI");
+_Static_assert(sizeof(struct tunnel_ctl) == 40, "struct tunnel_ctl is map ABI");
 #endif
 
 #endif

@@ -362,8 +362,14 @@ static void mig_commit(struct migration *m)
 	stmt_moved(s->stmts);
 	/* The first execute of each statement must come to user space now,
 	 * to get its parameter types back. */
-	if (s->kernel && stmt_want_execute(s->stmts) && ctl_flags(s, TUN_CTL_PUNT_EXECUTE, 0) < 0)
-		sess_log(s, LOG_WARN, "migration: cannot ask for executes: %s", strerror(errno));
+	if (s->kernel) {
+		struct tunnel_ctl ctl;
+		if (fp_ctl_get(s->ccookie, &ctl) == 0) {
+			ctl.exec_watch = stmt_exec_watch(s->stmts);
+			if (fp_ctl_set(s->ccookie, &ctl) < 0)
+				sess_log(s, LOG_WARN, "migration: cannot ask for executes: %s", strerror(errno));
+		}
+	}
 	s->mig = NULL;
 	uint64_t now = sess_now_us();
 	r->res.outcome = MIG_OK;

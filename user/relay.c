@@ -100,11 +100,17 @@ static int at_boundary(const struct relay *r)
 }
 
 /* Commands user space must see whole (relay.h): a COM_CHANGE_USER to
- * rewrite, and what the statement table follows. */
-static int held_command(const struct session *s, uint8_t cmd)
+ * rewrite, and what the statement table follows (payload: at least the
+ * command byte and, for an execute, its statement id). */
+static int held_command(const struct session *s, const uint8_t *payload, size_t len)
 {
+	uint8_t cmd = payload[0];
+
+	if (cmd == COM_STMT_EXECUTE)
+		return len >= 5 && stmt_watches(s->stmts, (uint32_t)payload[1] | (uint32_t)payload[2] << 8 |
+						(uint32_t)payload[3] << 16 | (uint32_t)payload[4] << 24);
 	return cmd == COM_CHANGE_USER || cmd == COM_STMT_PREPARE || cmd == COM_STMT_CLOSE ||
-	       cmd == COM_RESET_CONNECTION || (cmd == COM_STMT_EXECUTE && stmt_want_execute(s->stmts));
+	       cmd == COM_RESET_CONNECTION;
 }
 
 /* Notes a whole command packet for the statement table (stmt.c); an
@@ -157,7 +163,7 @@ static int filter_command(struct session *s, const uint8_t **data, size_t *len,
 
 	if (r->hold.len == 0 &&
 	    !(at_boundary(r) && *len > MYSQL_HDR_LEN && (*data)[3] == 0 &&
-	      held_command(s, (*data)[MYSQL_HDR_LEN])))
+	      held_command(s, *data + MYSQL_HDR_LEN, *len - MYSQL_HDR_LEN)))
 		return 0;
 	proto_put_bytes(&r->hold, *data, *len);
 	if (r->hold.err || r->hold.len > RELAY_HOLD_MAX) {

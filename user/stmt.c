@@ -56,7 +56,6 @@ static void add(struct stmt_table *t, uint32_t id, uint16_t nparams)
 	st->sql_len = t->pending_len;
 	st->nparams = nparams;
 	t->pending_sql = NULL;
-	t->exec_looks = STMT_EXEC_LOOKS;
 }
 
 void stmt_settle(struct stmt_table *t, const struct mt_conv *conv)
@@ -124,8 +123,6 @@ int stmt_on_execute(struct stmt_table *t, const uint8_t *payload, size_t len, st
 {
 	if (!t || len < EXEC_FIXED)
 		return 0;
-	if (t->exec_looks)
-		t->exec_looks--;
 	struct stmt *st = find(t, get_u32(payload + 1));
 	if (!st || st->nparams == 0)
 		return 0;
@@ -156,12 +153,19 @@ int stmt_on_execute(struct stmt_table *t, const uint8_t *payload, size_t len, st
 	return out->err ? 0 : 1;
 }
 
-int stmt_want_execute(const struct stmt_table *t)
+uint64_t stmt_exec_watch(const struct stmt_table *t)
 {
+	uint64_t mask = 0;
+
 	for (size_t i = 0; t && i < t->n; i++)
-		if (t->v[i].types_owed || (t->v[i].nparams && !t->v[i].types && t->exec_looks))
-			return 1;
-	return 0;
+		if (t->v[i].types_owed || (t->v[i].nparams && !t->v[i].types))
+			mask |= 1ull << (t->v[i].id & 63);
+	return mask;
+}
+
+int stmt_watches(const struct stmt_table *t, uint32_t id)
+{
+	return (stmt_exec_watch(t) >> (id & 63)) & 1;
 }
 
 const char *stmt_unmovable(const struct stmt_table *t, const struct mt_conv *conv)

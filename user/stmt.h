@@ -38,7 +38,6 @@ struct stmt_table {
 	size_t pending_len;
 	int pending;
 	uint32_t oks_settled;    /* conv.prep_oks accounted for */
-	unsigned exec_looks;     /* executes still worth a look for unknown types */
 	int lost;                /* a statement was prepared that shunt did not see */
 };
 
@@ -56,12 +55,13 @@ void stmt_on_client_command(struct stmt_table *t, const uint8_t *payload, size_t
  * when the statement owes its types and this execute has none, appends a
  * copy with them put in to out and returns 1; 0 when it goes as it is. */
 int stmt_on_execute(struct stmt_table *t, const uint8_t *payload, size_t len, struct proto_buf *out);
-/* Whether user space should see the next COM_STMT_EXECUTE: a statement
- * owes its types, or one with parameters has unknown types and the last
- * STMT_EXEC_LOOKS executes did not show them (a statement prepared and
- * not executed yet stops costing a punt per execute after that). */
-#define STMT_EXEC_LOOKS 64
-int stmt_want_execute(const struct stmt_table *t);
+/* The executes user space must see, as a mask of statement ids modulo 64
+ * (tunnel_ctl.exec_watch): statements with parameters whose types are
+ * not known yet, or owed to a new server. Executes of other statements
+ * are not looked at (a statement never executed costs nothing). */
+uint64_t stmt_exec_watch(const struct stmt_table *t);
+/* Whether an execute of statement id is watched. */
+int stmt_watches(const struct stmt_table *t, uint32_t id);
 /* Why the statements cannot be moved, or NULL. */
 const char *stmt_unmovable(const struct stmt_table *t, const struct mt_conv *conv);
 /* After a move: every statement with known types owes them. */

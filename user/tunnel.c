@@ -98,11 +98,10 @@ static void rearm_if_held(struct session *s)
 		return;
 	if (fp_ctl_get(s->ccookie, &ctl) < 0)
 		return;
-	uint32_t flags = stmt_want_execute(s->stmts) ? ctl.flags | TUN_CTL_PUNT_EXECUTE
-						     : ctl.flags & ~TUN_CTL_PUNT_EXECUTE;
-	if (ctl.rearm_gen == t.held_gen && ctl.passed_seen == s->passed_read && ctl.flags == flags)
+	uint64_t watch = stmt_exec_watch(s->stmts);
+	if (ctl.rearm_gen == t.held_gen && ctl.passed_seen == s->passed_read && ctl.exec_watch == watch)
 		return;
-	ctl.flags = flags;
+	ctl.exec_watch = watch;
 	if (ctl.rearm_gen != t.held_gen) {
 		sess_log(s, LOG_DEBUG, "punted command 0x%02x (%s) forwarded by user space; re-arming",
 			 t.punt_cmd, tunnel_punt_name(t.punt_reason));

@@ -77,22 +77,22 @@ static void test_types_learnt_and_restored(void)
 	stmt_on_prepare(&t, &c, prep_sql, sizeof(prep_sql));
 	conv_after(&c, 1, 3, 1);
 	stmt_settle(t, &c);
-	CHECK(stmt_want_execute(t));              /* types unknown */
+	CHECK_EQ(stmt_exec_watch(t), 1ull << 3);   /* types unknown */
 	proto_buf_init(&out);
 	size_t n = exec_packet(p, 3, 1);
 	CHECK_EQ(stmt_on_execute(t, p, n, &out), 0);
-	CHECK(!stmt_want_execute(t));             /* learnt */
+	CHECK_EQ(stmt_exec_watch(t), 0);           /* learnt */
 	CHECK(t->v[0].types && t->v[0].types[0] == 0x03);
 	/* after a move the next execute without types gets them */
 	stmt_moved(t);
-	CHECK(stmt_want_execute(t));
+	CHECK(stmt_watches(t, 3) && !stmt_watches(t, 4));
 	n = exec_packet(p, 3, 0);
 	CHECK_EQ(stmt_on_execute(t, p, n, &out), 1);
 	CHECK_EQ(out.len, n + 2);
 	CHECK_EQ(out.data[11], 1);                 /* new_params_bound */
 	CHECK_EQ(out.data[12], 0x03);
 	CHECK_EQ(out.data[14], 42);                /* the value follows */
-	CHECK(!stmt_want_execute(t));
+	CHECK_EQ(stmt_exec_watch(t), 0);
 	proto_buf_reset(&out);
 	CHECK_EQ(stmt_on_execute(t, p, n, &out), 0);  /* only once */
 	proto_buf_free(&out);
