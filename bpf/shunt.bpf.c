@@ -165,10 +165,13 @@ static __always_inline int may_punt(struct walk *w, __u8 cmd)
 {
 	if (w->ctl && (w->ctl->flags & TUN_CTL_PUNT_ALL))
 		return 1;
-	if (cmd == COM_STMT_EXECUTE)
-		return exec_watched(w);
+	/* Statement tracking serves migration, which stream-parser mode does
+	 * not do (docs/migration.md): no punts for it there. */
+	if (cmd == COM_STMT_EXECUTE || cmd == COM_STMT_CLOSE || cmd == COM_RESET_CONNECTION)
+		return w->ct->mode != TUN_MODE_STREAM_PARSER &&
+		       (cmd != COM_STMT_EXECUTE || exec_watched(w));
 	return cmd == COM_CHANGE_USER || cmd == COM_PROCESS_KILL || cmd == COM_STMT_PREPARE ||
-	       cmd == COM_QUERY || cmd == COM_STMT_CLOSE || cmd == COM_RESET_CONNECTION;
+	       cmd == COM_QUERY;
 }
 
 /* Decides whether the walk's candidate command goes to user space.
@@ -184,7 +187,7 @@ static __always_inline __u32 punt_reason(struct walk *w)
 	switch (w->cand_cmd) {
 	case COM_STMT_CLOSE:
 	case COM_RESET_CONNECTION:
-		return TUN_PUNT_STMT;
+		return w->ct->mode != TUN_MODE_STREAM_PARSER ? TUN_PUNT_STMT : TUN_PUNT_NONE;
 	case COM_STMT_EXECUTE:
 		return w->cand_watched ? TUN_PUNT_EXECUTE : TUN_PUNT_NONE;
 	case COM_CHANGE_USER:
