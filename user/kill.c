@@ -4,17 +4,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include "auth.h"
 #include "kill.h"
 #include "log.h"
 #include "mysql_defs.h"
 #include "session.h"
+#include "sqlconn.h"
+#include "worker.h"
 
-#define KILL_MAX_PACKET (64 * 1024)
 
 /* ---- the statement ------------------------------------------------------ */
 
@@ -115,15 +113,10 @@ struct kill_req {
 	struct kill_result res;
 
 	/* the side connection (target's thread) */
-	struct bufferevent *bev;
-	struct event *timer;
+	struct sqlconn *conn;
+	struct sql_batch batch;
 	struct cfg_addr addr;
-	char tuser[CFG_NAME_MAX];
-	uint8_t stage1[AUTH_SHA1_LEN];
-	int empty_password;
 	uint32_t thread_id;
-	uint8_t seq;
-	int phase;                      /* 0 greeting, 1 login reply, 2 query reply */
 };
 
 static void set_result(struct kill_result *r, uint16_t code, const char *sqlstate,
@@ -157,242 +150,91 @@ static void deliver_cb(evutil_socket_t fd, short what, void *arg)
 		STAT_ADD(r->sh, kills_failed, r->res.code != 0);
 		r->done(r->ctx, &r->res);
 	}
-	auth_wipe(r->stage1, sizeof(r->stage1));
 	free(r);
 }
 
 /* Target's thread: the request is finished; send it back. */
 static void finish(struct kill_req *r)
 {
-	if (r->bev) {
-		bufferevent_free(r->bev);
-		r->bev = NULL;
-	}
-	if (r->timer) {
-		event_free(r->timer);
-		r->timer = NULL;
-	}
-	auth_wipe(r->stage1, sizeof(r->stage1));
+	sqlconn_free(r->conn);
+	r->conn = NULL;
+	sql_batch_free(&r->batch);
 	if (event_base_once(r->reply_base, -1, EV_TIMEOUT, deliver_cb, r, NULL) < 0) {
 		pr_err("kill: cannot deliver the result of KILL %u", r->id);
 		free(r);
 	}
 }
 
-static int side_send(struct kill_req *r, const struct proto_buf *payload)
+/* The KILL statement's answer: done either way. A thread that ended
+ * between the lookup and now (1094) means nothing runs: success. */
+static void side_query_done(struct sqlconn *c, int err, void *arg)
 {
-	struct proto_buf pkt;
-	int rc;
+	struct kill_req *r = arg;
+	const struct sql_step *st = r->batch.n ? &r->batch.steps[0] : NULL;
 
-	proto_buf_init(&pkt);
-	proto_put_packet(&pkt, &r->seq, payload->data, payload->len);
-	rc = pkt.err ? pkt.err : bufferevent_write(r->bev, pkt.data, pkt.len);
-	proto_buf_free(&pkt);
-	return rc;
+	if (err)
+		set_result(&r->res, ER_UNKNOWN_ERROR, "HY000", "shunt: KILL QUERY: %s", sqlconn_error(c));
+	else if (st->err_code && st->err_code != ER_NO_SUCH_THREAD)
+		set_result(&r->res, st->err_code, st->err_state, "shunt: KILL QUERY on backend %s: %s",
+			   r->addr.text, st->err_msg);
+	else
+		r->res.code = 0;
+	finish(r);
 }
 
-/* The backend's greeting: log in as the target session's user. */
-static int side_login(struct kill_req *r, const uint8_t *p, size_t len)
+/* Logged in as the session's user: send the KILL. */
+static void side_login_done(struct sqlconn *c, int err, void *arg)
 {
-	struct proto_greeting g;
-	struct proto_login l;
-	struct proto_buf b, attrs;
-	uint8_t token[AUTH_SHA1_LEN];
-	int rc;
+	struct kill_req *r = arg;
+	const char *state;
 
-	if (proto_parse_greeting(p, len, &g) < 0 || g.scramble_len < PROTO_SCRAMBLE_LEN)
-		return -EPROTO;
-	memset(&l, 0, sizeof(l));
-	l.caps = (CLIENT_LONG_PASSWORD | CLIENT_PROTOCOL_41 | CLIENT_SECURE_CONNECTION |
-		  CLIENT_PLUGIN_AUTH | CLIENT_TRANSACTIONS | CLIENT_CONNECT_ATTRS) & g.caps;
-	l.max_packet = 1 << 24;
-	l.charset = g.charset;
-	backend_login_credentials(&l, r->tuser, r->stage1, r->empty_password, g.scramble, token);
+	if (err) {
+		uint16_t code = sqlconn_server_error(c, &state);
+		set_result(&r->res, code ? code : ER_UNKNOWN_ERROR, code ? state : "HY000",
+			   "shunt: KILL QUERY: %s", sqlconn_error(c));
+		finish(r);
+		return;
+	}
+	if (!sql_batch_addf(&r->batch, r->query_only ? "KILL QUERY %u" : "KILL %u", r->thread_id) ||
+	    sqlconn_run(c, &r->batch, shunt_cfg(r->sh)->backend_login_timeout_ms, side_query_done, r) < 0) {
+		set_result(&r->res, ER_OUT_OF_RESOURCES, "HY000", "shunt: out of memory");
+		finish(r);
+	}
+}
+
+/* Target's thread: opens the side connection to the session's backend,
+ * logged in as the session's user with its recovered credentials. */
+static void side_start(struct kill_req *r, struct session *t)
+{
+	const struct shunt_config *cfg = shunt_cfg(r->sh);
+	struct sqlconn_login l;
+	struct proto_buf attrs;
+
+	r->addr = t->backend->addr;
+	r->thread_id = t->backend_thread_id;
 	proto_buf_init(&attrs);
 	proto_put_lenenc_str(&attrs, "_proxy", 6);
 	proto_put_lenenc_str(&attrs, "shunt", 5);
 	proto_put_lenenc_str(&attrs, "program_name", 12);
 	proto_put_lenenc_str(&attrs, "shunt-kill", 10);
-	if (l.caps & CLIENT_CONNECT_ATTRS) {
-		l.has_attrs = 1;
-		l.attrs.p = attrs.data;
-		l.attrs.len = attrs.len;
-	}
-	proto_buf_init(&b);
-	proto_build_login(&b, &l);
-	auth_wipe(token, sizeof(token));
-	rc = side_send(r, &b);
-	proto_buf_free(&b);
-	proto_buf_free(&attrs);
-	return rc;
-}
-
-static int side_query(struct kill_req *r)
-{
-	struct proto_buf b;
-	char q[64];
-	int rc;
-
-	snprintf(q, sizeof(q), r->query_only ? "KILL QUERY %u" : "KILL %u", r->thread_id);
-	proto_buf_init(&b);
-	proto_put_u8(&b, COM_QUERY);
-	proto_put_bytes(&b, q, strlen(q));
-	r->seq = 0;
-	rc = side_send(r, &b);
-	proto_buf_free(&b);
-	return rc;
-}
-
-/* Copies a backend ERR into the result, prefixed with where it came from. */
-static void backend_err(struct kill_req *r, const uint8_t *p, size_t len, const char *when)
-{
-	struct proto_err e;
-
-	if (proto_parse_err(p, len, &e) == 0)
-		set_result(&r->res, e.code, e.sqlstate, "shunt: %s on backend %s: %.*s", when,
-			   r->addr.text, (int)e.message.len, (const char *)e.message.p);
-	else
-		set_result(&r->res, ER_UNKNOWN_ERROR, "HY000", "shunt: %s on backend %s failed",
-			   when, r->addr.text);
-}
-
-/* One packet of the side connection. Returns 1 when finished. */
-static int side_packet(struct kill_req *r, const uint8_t *p, size_t len)
-{
-	if (r->phase == 0) {
-		if (len && p[0] == MYSQL_ERR_HDR) {
-			backend_err(r, p, len, "connecting for KILL QUERY");
-			return 1;
-		}
-		if (side_login(r, p, len) < 0) {
-			set_result(&r->res, ER_UNKNOWN_ERROR, "HY000",
-				   "shunt: KILL QUERY: bad greeting from backend %s", r->addr.text);
-			return 1;
-		}
-		r->phase = 1;
-		return 0;
-	}
-	if (r->phase == 1) {
-		if (len && p[0] == MYSQL_OK_HDR) {
-			r->phase = 2;
-			if (side_query(r) < 0) {
-				set_result(&r->res, ER_UNKNOWN_ERROR, "HY000",
-					   "shunt: KILL QUERY: cannot write to backend %s", r->addr.text);
-				return 1;
-			}
-			return 0;
-		}
-		if (len && p[0] == MYSQL_AUTH_SWITCH_HDR) {
-			struct proto_buf b;
-			struct proto_str plugin;
-
-			proto_buf_init(&b);
-			int rc = backend_auth_switch_answer(p, len, r->stage1, r->empty_password, &b, &plugin);
-			if (rc == 0)
-				rc = side_send(r, &b);
-			proto_buf_free(&b);
-			if (rc < 0) {
-				set_result(&r->res, ER_NOT_SUPPORTED_AUTH_MODE, "08004",
-					   "shunt: KILL: cannot answer the auth switch of backend %s", r->addr.text);
-				return 1;
-			}
-			return 0;
-		}
-		backend_err(r, p, len, "logging in for KILL QUERY");
-		return 1;
-	}
-	if (len && p[0] == MYSQL_OK_HDR) {
-		r->res.code = 0;
-		return 1;
-	}
-	if (len && p[0] == MYSQL_ERR_HDR) {
-		struct proto_err e;
-		/* The thread ended between the lookup and now: nothing runs. */
-		if (proto_parse_err(p, len, &e) == 0 && e.code == ER_NO_SUCH_THREAD) {
-			r->res.code = 0;
-			return 1;
-		}
-	}
-	backend_err(r, p, len, "KILL QUERY");
-	return 1;
-}
-
-static void side_read_cb(struct bufferevent *bev, void *arg)
-{
-	struct kill_req *r = arg;
-	uint8_t *payload;
-	size_t len;
-	uint8_t seq;
-	int rc;
-
-	while ((rc = sess_take_packet(bufferevent_get_input(bev), KILL_MAX_PACKET, &payload,
-				      &len, &seq)) == 1) {
-		r->seq = seq + 1;
-		int done = side_packet(r, payload, len);
-		free(payload);
-		if (done) {
-			finish(r);
-			return;
-		}
-	}
-	if (rc < 0) {
-		set_result(&r->res, ER_UNKNOWN_ERROR, "HY000",
-			   "shunt: KILL QUERY: oversized packet from backend %s", r->addr.text);
-		finish(r);
-	}
-}
-
-static void side_event_cb(struct bufferevent *bev, short what, void *arg)
-{
-	struct kill_req *r = arg;
-	(void)bev;
-
-	if (what & BEV_EVENT_CONNECTED) {
-		int one = 1;
-		setsockopt(bufferevent_getfd(r->bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		return;
-	}
-	set_result(&r->res, ER_UNKNOWN_ERROR, "HY000",
-		   "shunt: KILL QUERY: backend %s %s", r->addr.text,
-		   (what & BEV_EVENT_EOF) ? "closed the connection" : "connection failed");
-	finish(r);
-}
-
-static void side_timeout_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct kill_req *r = arg;
-	(void)fd;
-	(void)what;
-	set_result(&r->res, ER_UNKNOWN_ERROR, "HY000",
-		   "shunt: KILL: backend %s did not answer in time", r->addr.text);
-	finish(r);
-}
-
-/* Target's thread: opens the side connection to the session's backend. */
-static void side_start(struct kill_req *r, struct session *t)
-{
-	const struct shunt_config *cfg = shunt_cfg(r->sh);
-	unsigned ms = cfg->connect_timeout_ms + cfg->backend_login_timeout_ms;
-	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
-
-	r->addr = t->backend->addr;
-	snprintf(r->tuser, sizeof(r->tuser), "%s", t->user);
-	memcpy(r->stage1, t->stage1, sizeof(r->stage1));
-	r->empty_password = t->empty_password;
-	r->thread_id = t->backend_thread_id;
-	r->bev = bufferevent_socket_new(t->w->base, -1, BEV_OPT_CLOSE_ON_FREE);
-	r->timer = evtimer_new(t->w->base, side_timeout_cb, r);
-	if (!r->bev || !r->timer || evtimer_add(r->timer, &tv) < 0) {
-		set_result(&r->res, ER_OUT_OF_RESOURCES, "HY000", "shunt: out of memory");
-		finish(r);
-		return;
-	}
-	bufferevent_setcb(r->bev, side_read_cb, NULL, side_event_cb, r);
-	bufferevent_enable(r->bev, EV_READ);
+	memset(&l, 0, sizeof(l));
+	l.addr = &r->addr;
+	l.user = t->user;
+	l.stage1 = t->stage1;
+	l.empty_password = t->empty_password;
+	l.caps = CLIENT_LONG_PASSWORD | CLIENT_PROTOCOL_41 | CLIENT_SECURE_CONNECTION |
+		 CLIENT_PLUGIN_AUTH | CLIENT_TRANSACTIONS | CLIENT_CONNECT_ATTRS;
+	l.charset = t->charset;
+	l.max_packet = 1 << 24;
+	l.attrs = attrs.data;
+	l.attrs_len = attrs.len;
+	l.timeout_ms = cfg->connect_timeout_ms + cfg->backend_login_timeout_ms;
 	sess_log(t, LOG_INFO, "%s: killing backend thread %u", r->query_only ? "KILL QUERY" : "KILL",
 		 r->thread_id);
-	if (bufferevent_socket_connect(r->bev, (struct sockaddr *)&r->addr.sa, (int)r->addr.salen) < 0) {
-		set_result(&r->res, ER_UNKNOWN_ERROR, "HY000",
+	r->conn = attrs.err ? NULL : sqlconn_connect(t->w->base, &l, side_login_done, r);
+	proto_buf_free(&attrs);
+	if (!r->conn) {
+		set_result(&r->res, ER_OUT_OF_RESOURCES, "HY000",
 			   "shunt: KILL QUERY: cannot connect to backend %s", r->addr.text);
 		finish(r);
 	}
@@ -402,15 +244,10 @@ static void side_start(struct kill_req *r, struct session *t)
 static void on_target_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct kill_req *r = arg;
-	struct worker *w = worker_of_id(r->sh, r->id);
-	struct session *t = NULL;
+	struct session *t = worker_find_session(r->sh, r->id);
 	(void)fd;
 	(void)what;
 
-	if (w)
-		TAILQ_FOREACH(t, &w->sessions, link)
-			if (t->id == r->id && t->state != SESS_CLOSING)
-				break;
 	if (!t) {
 		set_result(&r->res, ER_NO_SUCH_THREAD, "HY000", "Unknown thread id: %u", r->id);
 		finish(r);

@@ -35,6 +35,7 @@
 #include "session.h"
 #include "sqlconn.h"
 #include "stmt.h"
+#include "worker.h"
 
 #define MIG_POLL_MS 5                 /* how often a waiting request looks again */
 
@@ -664,20 +665,10 @@ static int start_login(struct migration *m)
 
 /* ---- the request on the session's worker -------------------------------------------- */
 
-static struct session *find_session(struct worker *w, uint32_t id)
-{
-	struct session *s;
-
-	TAILQ_FOREACH(s, &w->sessions, link)
-		if (s->id == id && s->state != SESS_CLOSING)
-			return s;
-	return NULL;
-}
-
 static void on_target_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct mig_req *r = arg;
-	struct session *s = find_session(worker_of_id(r->sh, r->id), r->id);
+	struct session *s = worker_find_session(r->sh, r->id);
 	char err[160] = "";
 	(void)fd;
 	(void)what;

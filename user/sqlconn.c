@@ -38,7 +38,9 @@ struct sqlconn {
 	uint8_t charset;
 	uint32_t max_packet;
 	struct proto_buf attrs;
-	const char *addr_text;
+	char addr_text[CFG_ADDR_MAX];
+	uint16_t srv_code;            /* the server's ERR that ended the login */
+	char srv_state[6];
 	/* the batch running */
 	struct sql_batch *b;
 	size_t cur;
@@ -130,6 +132,19 @@ const char *sqlconn_error(const struct sqlconn *c)
 	return c->err;
 }
 
+uint16_t sqlconn_server_error(const struct sqlconn *c, const char **sqlstate)
+{
+	*sqlstate = c->srv_state;
+	return c->srv_code;
+}
+
+/* Remembers the server's ERR that ends the login. */
+static void note_server_error(struct sqlconn *c, const struct proto_err *e)
+{
+	c->srv_code = e->code;
+	snprintf(c->srv_state, sizeof(c->srv_state), "%s", e->sqlstate);
+}
+
 uint32_t sqlconn_thread_id(const struct sqlconn *c)
 {
 	return c->thread_id;
@@ -183,10 +198,11 @@ static int on_greeting(struct sqlconn *c, const uint8_t *p, size_t len)
 
 	if (len && p[0] == MYSQL_ERR_HDR) {
 		struct proto_err e;
-		if (proto_parse_err(p, len, &e) == 0)
+		if (proto_parse_err(p, len, &e) == 0) {
+			note_server_error(c, &e);
 			conn_fail(c, -ECONNREFUSED, "%s refused the connection: %u %.*s", c->addr_text,
 				  e.code, (int)e.message.len, (const char *)e.message.p);
-		else
+		} else
 			conn_fail(c, -ECONNREFUSED, "%s refused the connection", c->addr_text);
 		return 1;
 	}
@@ -254,10 +270,11 @@ static int on_auth(struct sqlconn *c, const uint8_t *p, size_t len)
 		return 0;
 	}
 	struct proto_err e;
-	if (len && p[0] == MYSQL_ERR_HDR && proto_parse_err(p, len, &e) == 0)
+	if (len && p[0] == MYSQL_ERR_HDR && proto_parse_err(p, len, &e) == 0) {
+		note_server_error(c, &e);
 		conn_fail(c, -EACCES, "%s refused the login: %u %.*s", c->addr_text, e.code,
 			  (int)e.message.len, (const char *)e.message.p);
-	else
+	} else
 		conn_fail(c, -EPROTO, "unexpected login answer from %s", c->addr_text);
 	return 1;
 }
@@ -353,10 +370,12 @@ static int on_answer(struct sqlconn *c, const uint8_t *p, size_t len)
 			st->answered = 1;
 			if (proto_parse_err(p, len, &e) == 0) {
 				st->err_code = e.code ? e.code : 1;
+				snprintf(st->err_state, sizeof(st->err_state), "%s", e.sqlstate);
 				snprintf(st->err_msg, sizeof(st->err_msg), "%.*s", (int)e.message.len,
 					 (const char *)e.message.p);
 			} else {
 				st->err_code = ER_UNKNOWN_ERROR;
+				snprintf(st->err_state, sizeof(st->err_state), "HY000");
 			}
 			c->cur++;
 			return next_step(c);
@@ -525,7 +544,7 @@ struct sqlconn *sqlconn_connect(struct event_base *base, const struct sqlconn_lo
 	c->caps = l->caps;
 	c->charset = l->charset;
 	c->max_packet = l->max_packet;
-	c->addr_text = l->addr->text;
+	snprintf(c->addr_text, sizeof(c->addr_text), "%s", l->addr->text);
 	if (l->attrs)
 		proto_put_bytes(&c->attrs, l->attrs, l->attrs_len);
 	c->cb = cb;
@@ -550,7 +569,7 @@ struct sqlconn *sqlconn_adopt(struct event_base *base, int fd, uint32_t caps)
 	c->adopted = 1;
 	c->caps = caps;
 	c->phase = C_READY;
-	c->addr_text = "the session's backend";
+	snprintf(c->addr_text, sizeof(c->addr_text), "the session's backend");
 	return c;
 }
 
@@ -586,11 +605,7 @@ int sqlconn_run(struct sqlconn *c, struct sql_batch *b, unsigned timeout_ms, sql
 	c->phase = C_RUN;
 	bufferevent_enable(c->bev, EV_READ);
 	arm(c, timeout_ms);
-	c->rphase = R_FIRST;
-	if (b->n == 0 || next_step(c)) {
-		/* nothing to wait for: answered from the loop, not from here */
-		return 0;
-	}
+	next_step(c);           /* skips leading closes; b has a step to answer */
 	return 0;
 }
 

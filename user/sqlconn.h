@@ -25,6 +25,7 @@ struct sql_step {
 	/* answer */
 	int answered;
 	uint16_t err_code;          /* 0: OK or a result set */
+	char err_state[6];          /* its SQLSTATE */
 	char err_msg[192];
 	uint16_t nparams;           /* PREPARE */
 	size_t ncols, nrows;        /* result set (text rows) */
@@ -78,6 +79,9 @@ struct sqlconn *sqlconn_adopt(struct event_base *base, int fd, uint32_t caps);
 int sqlconn_run(struct sqlconn *c, struct sql_batch *b, unsigned timeout_ms, sqlconn_cb cb,
 		void *arg);
 const char *sqlconn_error(const struct sqlconn *c);
+/* The server's own error code when the connection failed on an ERR packet
+ * (greeting or login), with its SQLSTATE in *sqlstate; else 0. */
+uint16_t sqlconn_server_error(const struct sqlconn *c, const char **sqlstate);
 /* The backend's connection id (its greeting), 0 for an adopted socket. */
 uint32_t sqlconn_thread_id(const struct sqlconn *c);
 /* The scramble of its greeting (COM_CHANGE_USER needs it later). */

@@ -214,3 +214,16 @@ void worker_stop_all(struct shunt *sh)
 	sh->workers = NULL;
 	sh->n_workers = 0;
 }
+
+struct session *worker_find_session(struct shunt *sh, uint32_t id)
+{
+	struct worker *w = worker_of_id(sh, id);
+	struct session *s;
+
+	if (!w)
+		return NULL;
+	TAILQ_FOREACH(s, &w->sessions, link)
+		if (s->id == id && s->state != SESS_CLOSING)
+			return s;
+	return NULL;
+}

@@ -6,6 +6,8 @@
 
 #include "shunt.h"
 
+struct session;
+
 /* Creates sh->n_workers workers with their event bases and bound, listening
  * sockets (so the ports accept as soon as this returns). 0 or -errno; on
  * error everything created is released. */
@@ -20,5 +22,9 @@ void worker_stop_all(struct shunt *sh);
  * control thread only (never from a worker: it would wait for itself).
  * Returns 0, or -errno if the call could not be queued. */
 int worker_call_sync(struct worker *w, void (*fn)(struct worker *w, void *arg), void *arg);
+
+/* The live session with connection id on its worker (call from that
+ * worker's thread), or NULL (no such id, or closing). */
+struct session *worker_find_session(struct shunt *sh, uint32_t id);
 
 #endif
