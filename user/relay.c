@@ -113,40 +113,6 @@ static int held_command(const struct session *s, const uint8_t *payload, size_t 
 	       cmd == COM_RESET_CONNECTION;
 }
 
-/* Notes a whole command packet for the statement table (stmt.c); an
- * execute owing its parameter types is rewritten into out (returns 1). */
-static int note_command_packet(struct session *s, const uint8_t *wire, size_t wlen,
-			       struct proto_buf *out)
-{
-	const uint8_t *payload = wire + MYSQL_HDR_LEN;
-	size_t plen = wlen - MYSQL_HDR_LEN;
-	struct proto_buf pl;
-	int rc = 0;
-
-	stmt_settle(s->stmts, &s->relay.conv);
-	switch (payload[0]) {
-	case COM_STMT_PREPARE:
-		stmt_on_prepare(&s->stmts, &s->relay.conv, payload, plen);
-		return 0;
-	case COM_STMT_CLOSE:
-	case COM_RESET_CONNECTION:
-		stmt_on_client_command(s->stmts, payload, plen);
-		return 0;
-	case COM_STMT_EXECUTE:
-		proto_buf_init(&pl);
-		rc = stmt_on_execute(s->stmts, payload, plen, &pl);
-		if (rc == 1) {
-			uint8_t seq = 0;
-			proto_put_packet(out, &seq, pl.data, pl.len);
-			rc = out->err ? 0 : 1;
-		}
-		proto_buf_free(&pl);
-		return rc;
-	default:
-		return 0;
-	}
-}
-
 /* Client bytes at a command boundary that start a command user space
  * must see whole (held_command) are collected in r->hold until its first
  * packet is complete; then a COM_CHANGE_USER is rewritten for the backend
@@ -186,9 +152,7 @@ static int filter_command(struct session *s, const uint8_t **data, size_t *len,
 		}
 		proto_buf_free(&err);
 	} else {
-		if (wire == plen + MYSQL_HDR_LEN && note_command_packet(s, r->hold.data, wire, out))
-			proto_put_bytes(out, r->hold.data + wire, r->hold.len - wire);
-		else
+		if (!stmt_note_commands(&s->stmts, &r->conv, r->hold.data, r->hold.len, out))
 			proto_put_bytes(out, r->hold.data, r->hold.len);
 		proto_buf_reset(&r->hold);
 	}

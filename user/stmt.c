@@ -26,11 +26,21 @@ static void stmt_clear(struct stmt *st)
 	memset(st, 0, sizeof(*st));
 }
 
+/* Recomputes the executes user space must see (stmt_exec_watch). */
+static void refresh_watch(struct stmt_table *t)
+{
+	t->watch = 0;
+	for (size_t i = 0; i < t->n; i++)
+		if (t->v[i].types_owed || (t->v[i].nparams && !t->v[i].types))
+			t->watch |= 1ull << (t->v[i].id & 63);
+}
+
 static void remove_at(struct stmt_table *t, size_t i)
 {
 	stmt_clear(&t->v[i]);
 	t->v[i] = t->v[t->n - 1];
 	t->n--;
+	refresh_watch(t);
 }
 
 /* Adds the settled pending prepare under id. */
@@ -56,6 +66,7 @@ static void add(struct stmt_table *t, uint32_t id, uint16_t nparams)
 	st->sql_len = t->pending_len;
 	st->nparams = nparams;
 	t->pending_sql = NULL;
+	refresh_watch(t);
 }
 
 void stmt_settle(struct stmt_table *t, const struct mt_conv *conv)
@@ -140,6 +151,7 @@ int stmt_on_execute(struct stmt_table *t, const uint8_t *payload, size_t len, st
 		if (st->types)
 			memcpy(st->types, payload + bound_at + 1, ntypes);
 		st->types_owed = 0;
+		refresh_watch(t);
 		return 0;
 	}
 	if (!st->types_owed || !st->types)
@@ -150,17 +162,13 @@ int stmt_on_execute(struct stmt_table *t, const uint8_t *payload, size_t len, st
 	proto_put_bytes(out, st->types, ntypes);
 	proto_put_bytes(out, payload + bound_at + 1, len - bound_at - 1);
 	st->types_owed = 0;
+	refresh_watch(t);
 	return out->err ? 0 : 1;
 }
 
 uint64_t stmt_exec_watch(const struct stmt_table *t)
 {
-	uint64_t mask = 0;
-
-	for (size_t i = 0; t && i < t->n; i++)
-		if (t->v[i].types_owed || (t->v[i].nparams && !t->v[i].types))
-			mask |= 1ull << (t->v[i].id & 63);
-	return mask;
+	return t ? t->watch : 0;
 }
 
 int stmt_watches(const struct stmt_table *t, uint32_t id)
@@ -184,8 +192,67 @@ const char *stmt_unmovable(const struct stmt_table *t, const struct mt_conv *con
 
 void stmt_moved(struct stmt_table *t)
 {
-	for (size_t i = 0; t && i < t->n; i++)
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->n; i++)
 		t->v[i].types_owed = t->v[i].nparams && t->v[i].types;
+	refresh_watch(t);
+}
+
+int stmt_note_commands(struct stmt_table **tp, const struct mt_conv *conv, const uint8_t *wire,
+		       size_t len, struct proto_buf *out)
+{
+	size_t off = 0, plen, wlen;
+	uint8_t seq, last;
+	int rewritten = 0;
+
+	stmt_settle(*tp, conv);
+	while (off < len) {
+		const uint8_t *pkt = wire + off;
+		if (proto_frame_logical(pkt, len - off, &wlen, &plen, &seq, &last) < 0 ||
+		    wlen != plen + MYSQL_HDR_LEN || seq != 0 || plen == 0)
+			break;              /* a partial or long packet: not looked into */
+		const uint8_t *payload = pkt + MYSQL_HDR_LEN;
+		struct proto_buf pl;
+		proto_buf_init(&pl);
+		switch (payload[0]) {
+		case COM_STMT_PREPARE:
+			/* Only the last command can be a prepare shunt follows:
+			 * its answer is settled at the next boundary. One with
+			 * more behind it stays unaccounted (stmt_unmovable). */
+			if (off + wlen == len)
+				stmt_on_prepare(tp, conv, payload, plen);
+			break;
+		case COM_STMT_CLOSE:
+		case COM_RESET_CONNECTION:
+		case COM_CHANGE_USER:
+			stmt_on_client_command(*tp, payload, plen);
+			break;
+		case COM_STMT_EXECUTE:
+			if (stmt_on_execute(*tp, payload, plen, &pl) == 1) {
+				if (!rewritten)
+					proto_put_bytes(out, wire, off);
+				uint8_t sq = 0;
+				proto_put_packet(out, &sq, pl.data, pl.len);
+				rewritten = 1;
+				proto_buf_free(&pl);
+				off += wlen;
+				continue;
+			}
+			break;
+		}
+		proto_buf_free(&pl);
+		if (rewritten)
+			proto_put_bytes(out, pkt, wlen);
+		off += wlen;
+	}
+	if (rewritten && off < len)
+		proto_put_bytes(out, wire + off, len - off);
+	if (rewritten && out->err) {
+		proto_buf_reset(out);
+		return 0;
+	}
+	return rewritten;
 }
 
 void stmt_table_free(struct stmt_table *t)

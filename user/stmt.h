@@ -38,6 +38,7 @@ struct stmt_table {
 	size_t pending_len;
 	int pending;
 	uint32_t oks_settled;    /* conv.prep_oks accounted for */
+	uint64_t watch;          /* stmt_exec_watch(), kept up to date by every change */
 	int lost;                /* a statement was prepared that shunt did not see */
 };
 
@@ -64,6 +65,14 @@ uint64_t stmt_exec_watch(const struct stmt_table *t);
 int stmt_watches(const struct stmt_table *t, uint32_t id);
 /* Why the statements cannot be moved, or NULL. */
 const char *stmt_unmovable(const struct stmt_table *t, const struct mt_conv *conv);
+/* Client bytes that start at a command boundary (a punt, or the relay's
+ * held command): notes every whole command packet at their head for the
+ * statement table (prepares, closes, resets, executes' types), after
+ * settling earlier prepares. An execute owing its types is rewritten:
+ * returns 1 with all of wire, rewritten, in out; 0 to forward wire as it
+ * is. */
+int stmt_note_commands(struct stmt_table **tp, const struct mt_conv *conv, const uint8_t *wire,
+		       size_t len, struct proto_buf *out);
 /* After a move: every statement with known types owes them. */
 void stmt_moved(struct stmt_table *t);
 void stmt_table_free(struct stmt_table *t);

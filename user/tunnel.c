@@ -161,67 +161,6 @@ static int client_quit(struct session *s)
 static int take_punted_kill(struct session *s, const struct tunnel *t, const struct proto_buf *in);
 
 
-/* What user space keeps of held bytes that start at a punt (a command
- * boundary): prepared statements, closes, resets, and parameter types.
- * Walks the whole packets in `in`; an execute that owes its statement's
- * parameter types is rewritten. Returns 1 with the bytes to forward in
- * out when something was rewritten, 0 to forward in as it is. */
-static int note_held_commands(struct session *s, const struct tunnel *t, const struct proto_buf *in,
-			      struct proto_buf *out)
-{
-	size_t off = 0, wire, plen;
-	uint8_t seq, last;
-	int rewritten = 0;
-
-	stmt_settle(s->stmts, &t->conv);
-	while (off < in->len) {
-		const uint8_t *pkt = in->data + off;
-		if (proto_frame_logical(pkt, in->len - off, &wire, &plen, &seq, &last) < 0 ||
-		    wire != plen + MYSQL_HDR_LEN || seq != 0 || plen == 0)
-			break;              /* a partial or long packet: not looked into */
-		const uint8_t *payload = pkt + MYSQL_HDR_LEN;
-		struct proto_buf pl;
-		proto_buf_init(&pl);
-		switch (payload[0]) {
-		case COM_STMT_PREPARE:
-			/* Only the last command can be a prepare shunt follows:
-			 * its answer is settled at the next boundary. One with
-			 * more behind it stays unaccounted (stmt_unmovable). */
-			if (off + wire == in->len)
-				stmt_on_prepare(&s->stmts, &t->conv, payload, plen);
-			break;
-		case COM_STMT_CLOSE:
-		case COM_RESET_CONNECTION:
-		case COM_CHANGE_USER:
-			stmt_on_client_command(s->stmts, payload, plen);
-			break;
-		case COM_STMT_EXECUTE:
-			if (stmt_on_execute(s->stmts, payload, plen, &pl) == 1) {
-				if (!rewritten)
-					proto_put_bytes(out, in->data, off);
-				uint8_t sq = 0;
-				proto_put_packet(out, &sq, pl.data, pl.len);
-				rewritten = 1;
-				proto_buf_free(&pl);
-				off += wire;
-				continue;
-			}
-			break;
-		}
-		proto_buf_free(&pl);
-		if (rewritten)
-			proto_put_bytes(out, pkt, wire);
-		off += wire;
-	}
-	if (rewritten && off < in->len)
-		proto_put_bytes(out, in->data + off, in->len - off);
-	if (rewritten && out->err) {
-		sess_log(s, LOG_WARN, "out of memory rewriting an execute; forwarded as it was");
-		return 0;
-	}
-	return rewritten;
-}
-
 /* Forwards held client bytes to the backend: as they are, except that a
  * COM_CHANGE_USER gets a token for the backend's scramble (change_user.c)
  * and an execute may get its parameter types back (stmt.c).
@@ -252,7 +191,7 @@ static ssize_t forward_held(struct session *s, int fd)
 			return -EINPROGRESS;
 		}
 		if (at_punt)
-			rewritten = note_held_commands(s, &t, &in, &out);
+			rewritten = stmt_note_commands(&s->stmts, &t.conv, in.data, in.len, &out);
 		wait_redirects_queued(s);
 	}
 	if (at_punt && in.len > MYSQL_HDR_LEN && in.data[MYSQL_HDR_LEN] == COM_CHANGE_USER) {

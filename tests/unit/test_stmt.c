@@ -122,10 +122,54 @@ static void test_reset_forgets(void)
 	stmt_table_free(t);
 }
 
+/* Held client bytes: a close, then an execute that owes its types, then
+ * a prepare (the last command, so it is followed). */
+static void test_note_commands(void)
+{
+	struct stmt_table *t = NULL;
+	struct mt_conv c;
+	uint8_t p[64], wire[256];
+	struct proto_buf out, pkt;
+	size_t n, len = 0;
+	uint8_t seq;
+
+	conv_after(&c, 0, 0, 0);
+	stmt_on_prepare(&t, &c, prep_sql, sizeof(prep_sql));
+	conv_after(&c, 1, 3, 1);
+	stmt_settle(t, &c);
+	n = exec_packet(p, 3, 1);
+	proto_buf_init(&out);
+	stmt_on_execute(t, p, n, &out);            /* types learnt */
+	stmt_moved(t);                             /* and owed */
+
+	proto_buf_init(&pkt);
+	uint8_t close9[] = { COM_STMT_CLOSE, 9, 0, 0, 0 };
+	seq = 0;
+	proto_put_packet(&pkt, &seq, close9, sizeof(close9));
+	n = exec_packet(p, 3, 0);
+	seq = 0;
+	proto_put_packet(&pkt, &seq, p, n);
+	seq = 0;
+	proto_put_packet(&pkt, &seq, prep_sql, sizeof(prep_sql));
+	memcpy(wire, pkt.data, pkt.len);
+	len = pkt.len;
+	proto_buf_free(&pkt);
+
+	CHECK_EQ(stmt_note_commands(&t, &c, wire, len, &out), 1);
+	CHECK_EQ(out.len, len + 2);                /* the execute grew by its types */
+	CHECK_MEM(out.data, wire, 9);              /* the close, as it was */
+	CHECK_EQ(out.data[9 + 4 + 11], 1);         /* new_params_bound now set */
+	CHECK(t->pending);                         /* the trailing prepare is followed */
+	CHECK_EQ(stmt_exec_watch(t), 0);
+	proto_buf_free(&out);
+	stmt_table_free(t);
+}
+
 int main(void)
 {
 	RUN(test_prepare_settle_close);
 	RUN(test_types_learnt_and_restored);
 	RUN(test_reset_forgets);
+	RUN(test_note_commands);
 	return TEST_SUMMARY();
 }
