@@ -53,7 +53,7 @@ struct sess_view {
 	enum sess_path path;
 	char mode_why[96];
 	int64_t started_ms;
-	uint64_t ccookie;
+	uint64_t ccookie, bcookie;       /* the sockets' map keys (kernel mode) */
 	/* user-space relay (or kernel, filled from the map) */
 	int in_tx;
 	uint64_t commands, bytes_c2s, bytes_s2c, punts;
@@ -132,6 +132,7 @@ static void snap_worker(struct worker *w, void *arg)
 		snprintf(v->mode_why, sizeof(v->mode_why), "%s", s->mode_why);
 		v->started_ms = s->started_ms;
 		v->ccookie = s->ccookie;
+		v->bcookie = s->bcookie;
 		v->migrating = s->mig != NULL;
 		v->migrations = s->migrations;
 		snprintf(v->sticky, sizeof(v->sticky), "%s", s->sticky);
@@ -168,12 +169,9 @@ static int snapshot_sessions(struct shunt *sh, struct snap *sn, struct ctl_err *
 		v->in_tx = !!(ct.conv.status & SERVER_STATUS_IN_TRANS);
 		v->commands = ct.conv.cmds_started;
 		v->bytes_c2s = ct.bytes + ct.passed_bytes;
-		/* The session's current backend socket (a migration changes it;
-		 * the client entry keeps naming the first one). */
-		struct tunnel_ctl ctl;
-		uint64_t bcookie = fp_ctl_get(v->ccookie, &ctl) == 0 && ctl.backend_cookie
-				   ? ctl.backend_cookie : ct.peer_cookie;
-		if (fp_tunnel_get(bcookie, &bt) == 0)
+		/* The session's current backend socket: a migration changes it,
+		 * while the client entry keeps naming the first one. */
+		if (fp_tunnel_get(v->bcookie, &bt) == 0)
 			v->bytes_s2c = bt.bytes;
 		v->punts = ct.punts;
 		v->last_latency_us = ct.last_latency_ns / 1000;

@@ -340,32 +340,34 @@ static void set_addr(struct tunnel *t, const struct sockaddr *sa)
 	}
 }
 
+/* A fresh tunnel entry for one socket of the session in spec: dir says
+ * which, peer is the other socket's cookie, sa this socket's peer. */
+static void tunnel_entry(struct tunnel *t, const struct fp_tunnel_spec *spec, __u8 dir,
+			 uint64_t peer, const struct sockaddr *sa)
+{
+	memset(t, 0, sizeof(*t));
+	t->peer_cookie = peer;
+	t->conn_id = spec->conn_id;
+	t->backend_id = spec->backend_id;
+	t->dir = dir;
+	t->state = TUN_ST_FORWARD;
+	t->mode = fp.kind == FASTPATH_KIND_STREAM_PARSER ? TUN_MODE_STREAM_PARSER : TUN_MODE_VERDICT;
+	mt_frame_init(&t->frame);
+	mt_conv_init(&t->conv, spec->caps, spec->status);
+	set_addr(t, sa);
+}
+
 int fp_tunnel_open(const struct fp_tunnel_spec *spec, char *why, size_t whylen)
 {
-	struct tunnel ct, bt;
+	struct tunnel ct;
 	struct tunnel_ctl ctl;
-	uint64_t cfd = (uint64_t)spec->cfd, bfd = (uint64_t)spec->bfd;
+	uint64_t cfd = (uint64_t)spec->cfd;
 	int rc;
 
-	memset(&ct, 0, sizeof(ct));
-	ct.peer_cookie = spec->bcookie;
-	ct.conn_id = spec->conn_id;
-	ct.backend_id = spec->backend_id;
-	ct.dir = TUN_DIR_CLIENT;
-	ct.state = TUN_ST_FORWARD;
-	ct.mode = fp.kind == FASTPATH_KIND_STREAM_PARSER ? TUN_MODE_STREAM_PARSER : TUN_MODE_VERDICT;
-	mt_frame_init(&ct.frame);
-	mt_conv_init(&ct.conv, spec->caps, spec->status);
-	bt = ct;
-	bt.peer_cookie = spec->ccookie;
-	bt.dir = TUN_DIR_BACKEND;
-	set_addr(&ct, spec->client_sa);
-	set_addr(&bt, spec->backend_sa);
+	tunnel_entry(&ct, spec, TUN_DIR_CLIENT, spec->bcookie, spec->client_sa);
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.backend_cookie = spec->bcookie;
-
 	if (bpf_map_update_elem(fp.tunnels_fd, &spec->ccookie, &ct, BPF_NOEXIST) < 0 ||
-	    bpf_map_update_elem(fp.tunnels_fd, &spec->bcookie, &bt, BPF_NOEXIST) < 0 ||
 	    bpf_map_update_elem(fp.ctl_fd, &spec->ccookie, &ctl, BPF_NOEXIST) < 0) {
 		rc = -errno;
 		snprintf(why, whylen, "cannot add tunnel entries: %s", strerror(-rc));
@@ -373,11 +375,9 @@ int fp_tunnel_open(const struct fp_tunnel_spec *spec, char *why, size_t whylen)
 	}
 	/* Backend first: it is idle and nothing may reach it before a client
 	 * command does. Then the client, before its login OK is sent. */
-	if (bpf_map_update_elem(fp.sock_map_fd, &spec->bcookie, &bfd, BPF_NOEXIST) < 0) {
-		rc = -errno;
-		snprintf(why, whylen, "kernel refused the backend socket: %s", strerror(-rc));
+	rc = fp_tunnel_add_backend(spec, why, whylen);
+	if (rc < 0)
 		goto fail;
-	}
 	if (bpf_map_update_elem(fp.sock_map_fd, &spec->ccookie, &cfd, BPF_NOEXIST) < 0) {
 		rc = -errno;
 		snprintf(why, whylen, "kernel refused the client socket: %s%s", strerror(-rc),
@@ -396,16 +396,7 @@ int fp_tunnel_add_backend(const struct fp_tunnel_spec *spec, char *why, size_t w
 	uint64_t bfd = (uint64_t)spec->bfd;
 	int rc;
 
-	memset(&bt, 0, sizeof(bt));
-	bt.peer_cookie = spec->ccookie;
-	bt.conn_id = spec->conn_id;
-	bt.backend_id = spec->backend_id;
-	bt.dir = TUN_DIR_BACKEND;
-	bt.state = TUN_ST_FORWARD;
-	bt.mode = fp.kind == FASTPATH_KIND_STREAM_PARSER ? TUN_MODE_STREAM_PARSER : TUN_MODE_VERDICT;
-	mt_frame_init(&bt.frame);
-	mt_conv_init(&bt.conv, spec->caps, spec->status);
-	set_addr(&bt, spec->backend_sa);
+	tunnel_entry(&bt, spec, TUN_DIR_BACKEND, spec->ccookie, spec->backend_sa);
 	if (bpf_map_update_elem(fp.tunnels_fd, &spec->bcookie, &bt, BPF_NOEXIST) < 0) {
 		rc = -errno;
 		snprintf(why, whylen, "cannot add the backend's tunnel entry: %s", strerror(-rc));
@@ -413,7 +404,7 @@ int fp_tunnel_add_backend(const struct fp_tunnel_spec *spec, char *why, size_t w
 	}
 	if (bpf_map_update_elem(fp.sock_map_fd, &spec->bcookie, &bfd, BPF_NOEXIST) < 0) {
 		rc = -errno;
-		snprintf(why, whylen, "kernel refused the new backend socket: %s", strerror(-rc));
+		snprintf(why, whylen, "kernel refused the backend socket: %s", strerror(-rc));
 		bpf_map_delete_elem(fp.tunnels_fd, &spec->bcookie);
 		return rc;
 	}

@@ -57,10 +57,11 @@ struct fp_tunnel_spec {
  * processed promptly). On failure nothing is left in the maps: 0 or
  * -errno, with why filled. */
 int fp_tunnel_open(const struct fp_tunnel_spec *spec, char *why, size_t whylen);
-/* A migration's new backend socket (spec: ccookie, bfd, bcookie, conn_id,
+/* A session's backend socket (spec: ccookie, bfd, bcookie, conn_id,
  * backend_id, caps, status, backend_sa): creates its tunnel entry and puts
- * it in the sockhash. The caller then points tunnel_ctl.backend_cookie at
- * it. 0 or -errno with why filled (nothing is left behind). */
+ * it in the sockhash. fp_tunnel_open() uses it; a migration adds its new
+ * backend with it and then points tunnel_ctl.backend_cookie there. 0 or
+ * -errno with why filled (nothing is left behind). */
 int fp_tunnel_add_backend(const struct fp_tunnel_spec *spec, char *why, size_t whylen);
 /* Takes a backend socket that no longer serves its session out of the
  * sockhash and removes its tunnel entry (a migration's old backend, or a

@@ -25,8 +25,6 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <event2/event.h>
 #include "fastpath.h"
 #include "log.h"
@@ -283,8 +281,6 @@ static int switch_backend(struct migration *m)
 		req_result(m->req, MIG_FAILED, "the new backend connection had unread bytes");
 		return -EPROTO;
 	}
-	int one = 1;
-	setsockopt(nfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (s->kernel) {
 		struct fp_tunnel_spec spec;
 		struct tunnel t;
@@ -442,20 +438,30 @@ static void maybe_replay(struct migration *m)
 
 /* ---- the state ----------------------------------------------------------------------- */
 
+/* A batch on the old backend ended. Returns 0 to go on; 1 when the
+ * migration is over (the old backend broke, or the new side failed while
+ * the batch ran): m and maybe the session are gone. */
+static int old_batch_ended(struct migration *m, int err)
+{
+	m->old_busy = 0;
+	if (err) {
+		mig_old_broken(m, sqlconn_error(m->old));
+		return 1;
+	}
+	if (m->new_failed) {
+		mig_abort(m, 1);
+		return 1;
+	}
+	return 0;
+}
+
 static void old_vars_done(struct sqlconn *c, int err, void *arg)
 {
 	struct migration *m = arg;
 	(void)c;
 
-	m->old_busy = 0;
-	if (err) {
-		mig_old_broken(m, sqlconn_error(m->old));
+	if (old_batch_ended(m, err))
 		return;
-	}
-	if (m->new_failed) {
-		mig_abort(m, 1);
-		return;
-	}
 	m->state_ready = 1;
 	maybe_replay(m);
 }
@@ -467,15 +473,8 @@ static void capture_done(struct sqlconn *c, int err, void *arg)
 	char why[256];
 	(void)c;
 
-	m->old_busy = 0;
-	if (err) {
-		mig_old_broken(m, sqlconn_error(m->old));
+	if (old_batch_ended(m, err))
 		return;
-	}
-	if (m->new_failed) {
-		mig_abort(m, 1);
-		return;
-	}
 	int rc = mig_state_read(&m->plan, &m->capture, why, sizeof(why));
 	if (rc == 0) {
 		const char *st = stmt_unmovable(s->stmts, &m->plan.conv);
@@ -560,7 +559,9 @@ static void poll_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (m->phase != MP_WAIT)
 		return;
-	if ((m->req->proactive || s->kernel) && safe_now(s, &held) && (held || m->req->proactive)) {
+	/* Kernel mode: a command the program held for us (tunnel_client_cb
+	 * normally sees it first); either mode: an idle session, if asked. */
+	if (safe_now(s, &held) && (held || m->req->proactive)) {
 		at_safe_point(m, held);
 		return;
 	}
