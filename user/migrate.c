@@ -225,19 +225,26 @@ static void mig_abort(struct migration *m, int paused)
 		resume_session(s);
 }
 
-/* The old backend failed while shunt was talking to it: the session
- * cannot go on anywhere. */
-static void mig_old_broken(struct migration *m, const char *why)
+/* The migration failed in a way the session cannot survive (res says
+ * why): it ends, and the session with it. */
+static void mig_close_session(struct migration *m)
 {
 	struct session *s = m->s;
 
-	req_result(m->req, MIG_FAILED, "the old backend failed while its state was read: %s", why);
 	s->mig = NULL;
 	sess_log(s, LOG_WARN, "migration: %s; closing the session", m->req->res.msg);
 	req_finish(m->req, sess_now_us() - m->t_start);
 	m->req = NULL;
 	mig_free(m);
 	sess_free(s);
+}
+
+/* The old backend failed while shunt was talking to it: the session
+ * cannot go on anywhere. */
+static void mig_old_broken(struct migration *m, const char *why)
+{
+	req_result(m->req, MIG_FAILED, "the old backend failed while its state was read: %s", why);
+	mig_close_session(m);
 }
 
 void migrate_session_gone(struct session *s)
@@ -266,8 +273,10 @@ static void quit_and_close(int fd)
 	close(fd);
 }
 
-/* Replaces the old backend connection by the new one. Returns 0, or
- * -errno before anything changed (the session stays on the old one). */
+/* Replaces the old backend connection by the new one. Returns 0; -EPIPE
+ * when the session cannot go on (res says why; the caller closes it);
+ * other -errno before anything changed (the session stays on the old
+ * one). */
 static int switch_backend(struct migration *m)
 {
 	struct session *s = m->s;
@@ -325,9 +334,18 @@ static int switch_backend(struct migration *m)
 		s->redirected_base = t.bytes;
 		s->user_written = 0;
 		s->bfd_base = 0;
-		tunnel_backend_changed(s, nfd);
-	} else {
-		relay_backend_changed(s, nfd);
+		s->bfd = nfd;
+		if (tunnel_backend_changed(s, nfd) < 0) {
+			/* switched, but the new socket cannot be watched */
+			s->bfd = ofd;   /* closed with the session; nfd below */
+			close(nfd);
+			req_result(m->req, MIG_FAILED, "out of memory after the switch; session closed");
+			return -EPIPE;
+		}
+	} else if (relay_backend_changed(s, nfd) < 0) {
+		close(nfd);
+		req_result(m->req, MIG_FAILED, "out of memory");
+		return -ENOMEM;         /* nothing changed yet */
 	}
 	s->bfd = nfd;
 	sqlconn_free(m->old);       /* adopted: does not close ofd */
@@ -346,7 +364,12 @@ static void mig_commit(struct migration *m)
 
 	s->backend_thread_id = m->plan.new_thread_id;
 	memcpy(s->backend_scramble, m->plan.new_scramble, sizeof(s->backend_scramble));
-	if (switch_backend(m) < 0) {
+	int rc = switch_backend(m);
+	if (rc == -EPIPE) {
+		mig_close_session(m);
+		return;
+	}
+	if (rc < 0) {
 		s->backend_thread_id = old_thread;
 		mig_abort(m, 1);
 		return;

@@ -160,7 +160,6 @@ static int client_quit(struct session *s)
 
 static int take_punted_kill(struct session *s, const struct tunnel *t, const struct proto_buf *in);
 
-
 /* Forwards held client bytes to the backend: as they are, except that a
  * COM_CHANGE_USER gets a token for the backend's scramble (change_user.c)
  * and an execute may get its parameter types back (stmt.c).
