@@ -93,7 +93,8 @@ static int send_or_keep(int fd, const uint8_t *data, size_t len, struct relay_pe
 	return 0;
 }
 
-/* Whether the relay is at a command boundary in both directions. */
+/* Whether the client's next byte starts a command: no response pending
+ * and no client packet half-read. */
 static int at_boundary(const struct relay *r)
 {
 	return mt_idle(&r->conv) && r->cf.hdr_have == 0 && r->cf.remaining == 0;
@@ -216,8 +217,7 @@ static int filter_kill(struct session *s, const uint8_t *data, size_t len)
 {
 	struct relay *r = &s->relay;
 
-	if (!(mt_idle(&r->conv) && r->cf.hdr_have == 0 && r->cf.remaining == 0) ||
-	    !kill_from_client(s, data, len, relay_kill_resume))
+	if (!at_boundary(r) || !kill_from_client(s, data, len, relay_kill_resume))
 		return 0;
 	event_del(r->crd);
 	return 1;
