@@ -184,7 +184,12 @@ int mig_state_read(struct mig_state_plan *plan, const struct sql_batch *b, char 
 	const char *db = sql_cell(&st[CAP_SCHEMA], 0, 0);
 	plan->db_hex = db ? strdup(db) : NULL;
 	const char *lid = sql_cell(&st[CAP_SCHEMA], 0, 1);
-	plan->last_insert_id = lid && strcmp(lid, "0") != 0 && is_number(lid) ? strdup(lid) : NULL;
+	int has_lid = lid && strcmp(lid, "0") != 0 && is_number(lid);
+	plan->last_insert_id = has_lid ? strdup(lid) : NULL;
+	if ((db && !plan->db_hex) || (has_lid && !plan->last_insert_id)) {
+		snprintf(why, n, "out of memory");
+		return -1;
+	}
 
 	/* Session variables: read only if the session ever ran a SET. */
 	plan->need_vars = counter(c, "Com_set_option") > 0;
@@ -209,6 +214,10 @@ int mig_state_read(struct mig_state_plan *plan, const struct sql_batch *b, char 
 		u->type = strdup(type);
 		u->charset = cs ? strdup(cs) : NULL;
 		u->hex = hex ? strdup(hex) : NULL;
+		if (!u->name || !u->type || (cs && !u->charset) || (hex && !u->hex)) {
+			snprintf(why, n, "out of memory");
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -361,7 +370,7 @@ int mig_state_build_replay(struct mig_state_plan *plan, const struct stmt_table 
 		for (size_t i = 0; i < ns; i++)
 			order[i] = &stmts->v[i];
 		qsort(order, ns, sizeof(*order), by_id);
-		uint32_t next = plan->next_stmt_id ? plan->next_stmt_id : 1;
+		uint32_t next = 1;      /* a fresh server thread's first id */
 		if (order[0]->id < next) {
 			snprintf(why, n, "statement-ids: statement %u cannot be re-created under its id",
 				 order[0]->id);

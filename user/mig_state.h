@@ -55,7 +55,6 @@ struct mig_state_plan {
 	size_t n_uvars;
 	size_t n_stmts;
 	int need_vars;                  /* the session ran a SET: diff its variables */
-	uint32_t next_stmt_id;          /* the new connection's next statement id (0: 1) */
 	/* replay bookkeeping */
 	size_t *prep_step;              /* replay step of each re-prepare */
 	uint32_t *prep_id;              /* the id it must get */
