@@ -358,7 +358,7 @@ static unsigned rebalance_pool(const char *pool, const struct backend_view *bv, 
 		k++;
 	}
 	/* Moves already asked for count as made. The engine counts a
-	 * migrating session on its target from the start (pool_pick / the
+	 * migrating session on its target from the start (pool_reserve / the
 	 * target's count), so only the source still has it twice. */
 	LIST_FOREACH(q, &bal.reqs, link)
 		for (size_t i = 0; q->why == MIG_TRIGGER_REBALANCE && i < k; i++)

@@ -376,6 +376,7 @@ static void mig_commit(struct migration *m)
 	}
 	s->backend = m->target;
 	m->target = NULL;
+	pool_note_arrival(s->backend);
 	pool_release(old);
 	s->migrations++;
 	s->sticky[0] = '\0';
@@ -722,11 +723,7 @@ static void on_target_cb(evutil_socket_t fd, short what, void *arg)
 	if (r->target[0]) {
 		target = pool_take(s->backend->pool, r->target, s->backend->serial, err, sizeof(err));
 	} else {
-		target = pool_pick(s->backend->pool, &s->backend->serial, 1);
-		if (target && target->down) {
-			pool_release(target);
-			target = NULL;
-		}
+		target = pool_reserve(s->backend->pool, s->backend->serial);
 		if (!target)
 			snprintf(err, sizeof(err), "no other usable backend in pool %s",
 				 s->backend->pool->name);

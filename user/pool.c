@@ -121,11 +121,13 @@ static int was_tried(const struct backend *b, const uint64_t *tried, unsigned nt
 	return 0;
 }
 
-struct backend *pool_pick(struct pool *p, const uint64_t *tried, unsigned ntried)
+/* The least-loaded online backend of p not in tried[], preferring ones
+ * not marked down (or only those when up_only). Caller holds p->lock. */
+static struct backend *least_loaded_locked(struct pool *p, const uint64_t *tried,
+					   unsigned ntried, int up_only)
 {
 	struct backend *best = NULL, *best_down = NULL;
 
-	pthread_mutex_lock(&p->lock);
 	for (size_t i = 0; i < p->n_backends; i++) {
 		struct backend *b = p->backends[i];
 		if (b->state != BACKEND_ONLINE || was_tried(b, tried, ntried))
@@ -134,8 +136,13 @@ struct backend *pool_pick(struct pool *p, const uint64_t *tried, unsigned ntried
 		if (!*slot || less_loaded(b, *slot))
 			*slot = b;
 	}
-	if (!best)
-		best = best_down;
+	return best || up_only ? best : best_down;
+}
+
+struct backend *pool_pick(struct pool *p, const uint64_t *tried, unsigned ntried)
+{
+	pthread_mutex_lock(&p->lock);
+	struct backend *best = least_loaded_locked(p, tried, ntried, 0);
 	if (best) {
 		best->active++;
 		best->total++;
@@ -143,6 +150,25 @@ struct backend *pool_pick(struct pool *p, const uint64_t *tried, unsigned ntried
 	}
 	pthread_mutex_unlock(&p->lock);
 	return best;
+}
+
+struct backend *pool_reserve(struct pool *p, uint64_t exclude)
+{
+	pthread_mutex_lock(&p->lock);
+	struct backend *best = least_loaded_locked(p, &exclude, 1, 1);
+	if (best) {
+		best->active++;
+		best->refs++;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return best;
+}
+
+void pool_note_arrival(struct backend *b)
+{
+	pthread_mutex_lock(&b->pool->lock);
+	b->total++;
+	pthread_mutex_unlock(&b->pool->lock);
 }
 
 struct backend *pool_take(struct pool *p, const char *addr, uint64_t exclude, char *err,
@@ -163,7 +189,6 @@ struct backend *pool_take(struct pool *p, const char *addr, uint64_t exclude, ch
 			 found->down ? "down" : backend_state_name(found->state));
 	if (found && !err[0]) {
 		found->active++;
-		found->total++;
 		found->refs++;
 	} else {
 		found = NULL;

@@ -101,11 +101,20 @@ struct pool *pool_find(struct pool *pools, size_t n, const char *name);
 /* Picks a backend for a new session, skipping the serials in tried[0..ntried).
  * Counts the session on it (and takes a reference). NULL when none is left. */
 struct backend *pool_pick(struct pool *p, const uint64_t *tried, unsigned ntried);
-/* A migration's chosen target: the backend of p listed as addr, counted
- * as pool_pick() does, when it is online, not down and not `exclude` (a
- * serial). NULL with err (must start empty) saying why otherwise. */
+/* A migration's chosen target: the backend of p listed as addr, when it
+ * is online, not down and not `exclude` (a serial). Counted as active
+ * (and referenced) at once, so concurrent moves see the load, but not in
+ * `total` until the move lands (pool_note_arrival). NULL with err (must
+ * start empty) saying why otherwise. */
 struct backend *pool_take(struct pool *p, const char *addr, uint64_t exclude, char *err,
 			  size_t errsz);
+/* A migration's target chosen by load: the least-loaded online backend
+ * that is not down and not `exclude`, counted as pool_take() does. NULL
+ * when there is none. */
+struct backend *pool_reserve(struct pool *p, uint64_t exclude);
+/* A migrated session landed on b (reserved by pool_take/pool_reserve):
+ * counts it in b's sessions ever routed. */
+void pool_note_arrival(struct backend *b);
 /* Un-counts a session picked by pool_pick(); may free a removed backend. */
 void pool_release(struct backend *b);
 /* Health: a connect/greeting/login failure (why: for views), or a success. */

@@ -247,15 +247,25 @@ wait_until 5 idle_backend "$MAIN"
 check draining_routes "3 sessions while draining: sessions_total $FWD=$(bcol "$FWD" 8) (expected 1), $MAIN=$(bcol "$MAIN" 8) (expected 4)" \
 	[ "$(bcol "$FWD" 8)" = 1 -a "$(bcol "$MAIN" 8)" = 4 ]
 
+# Its one session has ended: the balancer finishes the drain by turning
+# the backend offline (within a rebalance interval).
+drained() { [ "$(brow "$FWD" | cut -f4-5 | tr '\t' ' ')" = "offline offline" ]; }
+wait_until 10 drained
+row=$(brow "$FWD" | cut -f3-7 | tr '\t' ' ')
+check drained_offline "a draining backend with no sessions left: weight/state/admin_state/health/sessions = $row" \
+	[ "$row" = "3 offline offline up 0" ]
 expect_ok set_weight "set backend '$FWD' weight 7;"
 row=$(brow "$FWD" | cut -f3-5 | tr '\t' ' ')
-check weight_listed "after WEIGHT 7: weight/state/admin_state = $row" [ "$row" = "7 draining draining" ]
+check weight_listed "after WEIGHT 7: weight/state/admin_state = $row" [ "$row" = "7 offline offline" ]
 expect_ok set_both "SET BACKEND '$FWD' IN POOL default STATE online WEIGHT 2"
 row=$(brow "$FWD" | cut -f3-5 | tr '\t' ' ')
 check online_listed "after IN POOL default STATE online WEIGHT 2: $row" [ "$row" = "2 online online" ]
 # This session stays open across STATE offline and REMOVE of its backend.
-LIVE_Q="SELECT SLEEP(3)"
-printf "%s;\nSELECT 'still here';\n" "$LIVE_Q" | cli "$SHUNT_PORT" -N -B >"$E2E_TMP/live.out" 2>&1 &
+# Its temporary table makes it sticky: the planned failover that STATE
+# offline starts cannot move it, so it stays where it is (and no
+# migration lands on $MAIN to change the counts below).
+LIVE_Q="SELECT SLEEP(6)"
+printf "CREATE TEMPORARY TABLE $E2E_DB.keep_here (a INT);\n%s;\nSELECT 'still here';\n" "$LIVE_Q" | cli "$SHUNT_PORT" -N -B >"$E2E_TMP/live.out" 2>&1 &
 LIVE_PID=$!
 bg_track "$LIVE_PID"
 wait_until 5 running "$LIVE_Q"
@@ -267,8 +277,15 @@ check online_routes "a session after STATE online: on $(cut -f6 <<<"$live_row");
 expect_ok set_offline "SET BACKEND '$FWD' STATE offline"
 row=$(brow "$FWD" | cut -f4-5 | tr '\t' ' ')
 check offline_listed "after STATE offline: state/admin_state = $row" [ "$row" = "offline offline" ]
+# The planned failover asks to move the live session (it waits in SHOW
+# TUNNELS as migrating until its SLEEP ends).
+asked() { [ "$(adm -e "SHOW TUNNELS" | awk -F'\t' -v i="$live_id" '$1 == i { print $19 }')" = 1 ]; }
+wait_until 5 asked
+check failover_asked "session $live_id on the offline backend: migrating=$(adm -e "SHOW TUNNELS" | awk -F'\t' -v i="$live_id" '$1 == i { print $19 }') (expected 1)" asked
+# (No wait for $MAIN to go idle: the pending move of the live session
+# counts on its target until it ends. sessions_total is counted when a
+# session picks its backend, so it is settled once one_session returns.)
 one_session >/dev/null
-wait_until 5 idle_backend "$MAIN"
 check offline_routes "a session while offline: sessions_total $FWD=$(bcol "$FWD" 8) (expected 2), $MAIN=$(bcol "$MAIN" 8) (expected 5)" \
 	[ "$(bcol "$FWD" 8)" = 2 -a "$(bcol "$MAIN" 8)" = 5 ]
 
@@ -280,6 +297,12 @@ row=$(adm -e "SHOW TUNNELS" | awk -F'\t' -v i="$live_id" '$1 == i { print $5, $6
 wait "$LIVE_PID"; rc=$?
 check remove_keeps_session "session $live_id after REMOVE of its backend: '$row'; then it ends with exit $rc: $(tr '\n' ' ' <<<"$(cat "$E2E_TMP/live.out")")" \
 	[ "$row" = "established $FWD" -a "$rc" = 0 -a "$(tr '\n' ' ' <<<"$(cat "$E2E_TMP/live.out")")" = "0 still here " ]
+# STATE offline asked for a planned failover of the live session; at its
+# first safe point (after the SLEEP) shunt found the temporary table and
+# left it alone, with a log line.
+line=$(grep -m1 "conn=$live_id .*migration (failover) to $MAIN: sticky" "$SHUNT_LOG")
+check failover_sticky "STATE offline tried to move session $live_id: ${line:-no such log line}" \
+	grep -q "temporary-table" <<<"$line"
 expect_err remove_again "REMOVE BACKEND '$FWD' FROM POOL default" \
 	"ERROR 1105 (HY000): no backend $FWD in pool default"
 expect_err remove_any_pool "REMOVE BACKEND '$FWD'" "ERROR 1105 (HY000): no backend $FWD in any pool"
