@@ -55,6 +55,29 @@ struct {
 	__type(value, struct fp_stats);
 } fp_stats SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SHUNT_MAX_TUNNELS);
+	__type(key, struct stmt_xkey);
+	__type(value, __u32);
+} stmt_xlate SEC(".maps");
+
+/* The rewrite walk's framing. In map memory rather than on the stack: the
+ * verifier does not follow values through it, so the walk's step is
+ * verified once, as walk_client's is (on the stack its states multiply
+ * past the verifier's limit). */
+struct rewrite_scratch {
+	struct mt_frame f;          /* the framing, from where the skb began */
+	__u64 done;                 /* ids rewritten */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct rewrite_scratch);
+} rewrite_frame SEC(".maps");
+
 struct walk {
 	struct __sk_buff *skb;
 	struct fp_stats *st;        /* may be NULL */
@@ -71,7 +94,25 @@ struct walk {
 	__u32 cand_movable;         /* the session could move just before it (mt_movable) */
 	__u32 cand_watched;         /* an execute of a statement in tunnel_ctl.exec_watch */
 	__u32 client;               /* this skb is client -> server */
+	__u32 xlate;                /* translate statement ids: TUN_CTL_XLATE, and the
+				       tunnel forwarded when this skb arrived */
 	__u64 now;
+};
+
+/* The second walk over a forwarded client skb of a session with
+ * translated statement ids, which rewrites them (the first walk had to
+ * decide whether the skb is forwarded at all, and held bytes are
+ * translated by user space; keeping the rewrite out of the first walk
+ * also keeps that walk's verification within the verifier's limits). */
+struct rewrite {
+	struct __sk_buff *skb;
+	struct rewrite_scratch *sc;
+	struct tunnel *ct;
+	__u32 off;
+	__u32 len;
+	__u32 pkt_start;
+	__u32 _pad;
+	__u64 cookie;               /* the client socket's */
 };
 
 /* State of the KILL scan (one bpf_loop step per query byte, so the
@@ -312,6 +353,78 @@ static long walk_server(__u32 i, void *data)
 	return w->off >= w->len;
 }
 
+/* bpf_loop step of the rewrite walk: frames as walk_client did and puts
+ * the backend's id into every statement command whose prefix lies in
+ * this skb and that has a translation. */
+static long rewrite_step(__u32 i, void *data)
+{
+	struct rewrite *r = data;
+	struct stmt_xkey key = {};
+	__u32 *to;
+	int pkt = 0, n;
+
+	struct mt_frame *f = &r->sc->f;
+
+	if (f->hdr_have == 0)
+		r->pkt_start = r->off;
+	n = mt_frame_step(f, r->skb, r->off, r->len, &pkt);
+	if (n < 0)
+		return 1;
+	r->off = n;
+	if (pkt && !f->cont && f->payload_len >= 5 && MYSQL_STMT_ID_CMD(f->pfx[0]) &&
+	    r->pkt_start == NO_START) {
+		r->ct->xl_missed++;     /* its id went out in an earlier skb */
+	} else if (pkt && !f->cont && f->payload_len >= 5 && MYSQL_STMT_ID_CMD(f->pfx[0])) {
+		key.cookie = r->cookie;
+		key.id = (__u32)f->pfx[1] | (__u32)f->pfx[2] << 8 | (__u32)f->pfx[3] << 16 |
+			 (__u32)f->pfx[4] << 24;
+		to = bpf_map_lookup_elem(&stmt_xlate, &key);
+		if (to) {
+			__u32 v = *to;
+
+			if (bpf_skb_store_bytes(r->skb, r->pkt_start + MYSQL_HDR_LEN + 1, &v, 4, 0) == 0)
+				r->sc->done++;
+		}
+	}
+	if (f->hdr_have == 0)
+		r->pkt_start = NO_START;
+	return r->off >= r->len;
+}
+
+/* Whether framing f stopped inside the first MYSQL_STMT_ID_PREFIX bytes
+ * of a packet that may carry a statement id. */
+static __always_inline int inside_id_prefix(const struct mt_frame *f)
+{
+	if (f->hdr_have > 0 && f->hdr_have < MYSQL_HDR_LEN)
+		return 1;
+	return f->hdr_have == MYSQL_HDR_LEN && !f->cont && f->pfx_have < f->pfx_need &&
+	       f->pfx_have < 5 && (f->pfx_have == 0 || MYSQL_STMT_ID_CMD(f->pfx[0]));
+}
+
+/* A hold begins (the tunnel forwarded until this skb): records where user
+ * space starts translating statement ids, from the framing as the skb
+ * began (start): nothing in a held skb is rewritten by the program. */
+static __always_inline void note_hold_start(struct tunnel *ct, const struct mt_frame *start,
+					    struct walk *w)
+{
+	__u64 at = 0;
+	__u8 cont = start->next_cont;
+
+	if (start->hdr_have == MYSQL_HDR_LEN && start->pfx_have >= start->pfx_need) {
+		at = start->remaining;          /* the rest of a packet, then a header */
+	} else if (start->hdr_have != 0) {
+		/* Inside a header or prefix (only when no translation was on):
+		 * start at the punted command. */
+		at = w->cand_valid ? w->cand_off : 0;
+		cont = 0;
+		if (!w->cand_valid)
+			ct->xl_missed++;
+	}
+	ct->xl_start = ct->passed_bytes + at;
+	ct->xl_gen = ct->held_gen;
+	ct->xl_cont = cont;
+}
+
 /* Forwards again once user space has taken every held byte
  * (tunnel_ctl.rearm_gen == held_gen and passed_seen == passed_bytes): a
  * byte passed after user space's last read keeps the tunnel held, so later
@@ -361,6 +474,16 @@ int shunt_verdict(struct __sk_buff *skb)
 
 	__u32 zero = 0;
 	__u64 cmds_before = ct->conv.cmds_started;
+	/* The client framing as this skb begins, for note_hold_start() and
+	 * the rewrite walk (in map memory: see rewrite_frame). Nothing that
+	 * differs between paths is kept across the walks: each such value
+	 * would make the verifier go through the walk once more. */
+	if (t->dir == TUN_DIR_CLIENT) {
+		struct rewrite_scratch *start = bpf_map_lookup_elem(&rewrite_frame, &zero);
+
+		if (start)
+			start->f = t->frame;
+	}
 	w.st = bpf_map_lookup_elem(&fp_stats, &zero);
 	w.skb = skb;
 	w.t = t;
@@ -376,12 +499,23 @@ int shunt_verdict(struct __sk_buff *skb)
 		bpf_loop(WALK_MAX_STEPS, walk_server, &w, 0);
 
 	t->packets = t->frame.packets;
+	/* The walk does not change the tunnel's state: as the skb arrived. */
+	int forwarding = ct->state == TUN_ST_FORWARD;
+	struct rewrite_scratch *sc = w.client ? bpf_map_lookup_elem(&rewrite_frame, &zero) : NULL;
+
+	w.xlate = w.client && forwarding && ctl && (ctl->flags & TUN_CTL_XLATE);
 	if (w.client) {
 		__u32 why = punt_reason(&w);
 
+		/* An id cut in two by the skb's end could not be rewritten:
+		 * user space takes the bytes from there. */
+		if (why == TUN_PUNT_NONE && w.xlate && inside_id_prefix(&t->frame))
+			why = TUN_PUNT_XLATE;
 		if (why != TUN_PUNT_NONE) {
 			ct->state = TUN_ST_HELD;
 			ct->held_gen++;
+			if (forwarding && sc)
+				note_hold_start(ct, &sc->f, &w);
 			ct->punt_reason = (__u8)why;
 			ct->punt_cmd = (__u8)w.cand_cmd;
 			ct->punts++;
@@ -396,6 +530,20 @@ int shunt_verdict(struct __sk_buff *skb)
 		if (w.st)
 			w.st->passed_bytes += skb->len;
 		return SK_PASS;
+	}
+	if (w.xlate && sc) {
+		struct rewrite r = {};
+
+		sc->done = 0;
+		r.skb = skb;
+		r.sc = sc;
+		r.ct = ct;
+		r.len = skb->len;
+		r.pkt_start = NO_START;
+		r.cookie = ccookie;
+		bpf_loop(WALK_MAX_STEPS, rewrite_step, &r, 0);
+		if (w.st)
+			w.st->stmt_id_rewrites += sc->done;
 	}
 	t->bytes += skb->len;
 	if (w.st)

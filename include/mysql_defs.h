@@ -102,6 +102,14 @@
 #define COM_RESET_CONNECTION     0x1f
 #define COM_STMT_BULK_EXECUTE    0xfa  /* MariaDB */
 
+/* Client commands whose payload starts with a statement id (u32 after the
+ * command byte): what a statement-id translation rewrites. */
+#define MYSQL_STMT_ID_CMD(c) ((c) == COM_STMT_EXECUTE || (c) == COM_STMT_SEND_LONG_DATA || \
+			      (c) == COM_STMT_CLOSE || (c) == COM_STMT_RESET || \
+			      (c) == COM_STMT_FETCH || (c) == COM_STMT_BULK_EXECUTE)
+/* Header + command byte + statement id: the bytes a translation needs. */
+#define MYSQL_STMT_ID_PREFIX 9
+
 /* Response header bytes */
 #define MYSQL_OK_HDR             0x00
 #define MYSQL_EOF_HDR            0xfe

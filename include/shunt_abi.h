@@ -16,6 +16,12 @@
  *                         Written ONLY by user space (whole-value
  *                         updates, which the program sees atomically),
  *                         read by the program.
+ *   stmt_xlate  HASH      {client socket cookie, client statement id} ->
+ *                         the id the session's backend knows it by, for
+ *                         statements a migration could not re-create
+ *                         under their old ids. Written ONLY by user
+ *                         space; the program rewrites the id of client
+ *                         statement commands it forwards (TUN_CTL_XLATE).
  *   fp_stats    PERCPU_ARRAY  key 0 -> struct fp_stats: process-wide
  *                         counters of every tunnel, live or closed
  *                         (written by the program, summed over CPUs by
@@ -45,6 +51,11 @@
 #define TUN_CTL_BACKEND_PASS  (1u << 1)  /* backend bytes go to the backend socket's own
 					    queue, untracked: user space talks to the
 					    backend (a migration reading its state) */
+#define TUN_CTL_XLATE         (1u << 2)  /* statement ids need translating (stmt_xlate):
+					    the program rewrites them in the client
+					    bytes it forwards, and never forwards an
+					    skb that ends inside the first 9 bytes of a
+					    client packet (it holds it instead) */
 
 
 /* struct tunnel.mode */
@@ -67,7 +78,10 @@
 					    statements user space knows of change */
 #define TUN_PUNT_EXECUTE      7          /* COM_STMT_EXECUTE of a watched statement
 					    (tunnel_ctl.exec_watch) */
-#define TUN_PUNT__COUNT       8
+#define TUN_PUNT_XLATE        8          /* the skb ended inside the id of a statement
+					    command that may need translating: user
+					    space translates from tunnel.xl_start on */
+#define TUN_PUNT__COUNT       9
 
 #ifndef __bpf__
 /* The words the daemon's log, shuntctl and the docs use for them. */
@@ -80,6 +94,7 @@ static const char *const tun_punt_names[TUN_PUNT__COUNT] __attribute__((unused))
 	[TUN_PUNT_ALL] = "migration",
 	[TUN_PUNT_STMT] = "statement",
 	[TUN_PUNT_EXECUTE] = "execute",
+	[TUN_PUNT_XLATE] = "statement-id",
 };
 #endif
 
@@ -114,6 +129,26 @@ struct tunnel {
 	__u64 last_latency_ns;   /* command start -> response end, last command */
 	__u64 lat_hist[TUN_LAT_BUCKETS]; /* bucket i: latency in [2^i, 2^(i+1)) us
 					    (bucket 0 also holds < 1 us) */
+	/* Where user space's statement-id translation starts in the bytes
+	 * of the hold that began at punt generation xl_gen (client entry):
+	 * the program rewrote nothing in a held skb, so user space frames
+	 * and translates the passed stream from xl_start (a position in
+	 * the passed bytes, counted like passed_bytes) on, a packet header
+	 * being there (a continuation one when xl_cont). */
+	__u64 xl_start;
+	__u32 xl_gen;
+	__u16 xl_missed;         /* statement ids the program could not rewrite
+				    (the packet began in an skb forwarded before
+				    TUN_CTL_XLATE was set) */
+	__u8 xl_cont;
+	__u8 _pad3;
+};
+
+/* A statement id translation (key of `stmt_xlate`). */
+struct stmt_xkey {
+	__u64 cookie;            /* the client socket's cookie */
+	__u32 id;                /* the statement id the client uses */
+	__u32 _pad;
 };
 
 /* What user space tells the program about a session (value of `tunnel_ctl`,
@@ -154,10 +189,11 @@ struct fp_stats {
 	__u64 punts[TUN_PUNT__COUNT]; /* commands punted, by TUN_PUNT_* */
 	__u64 lat_sum_ns;
 	__u64 lat_hist[TUN_LAT_BUCKETS];
+	__u64 stmt_id_rewrites;  /* statement ids rewritten in forwarded client bytes */
 };
 
 #ifndef __bpf__
-_Static_assert(sizeof(struct tunnel) == 512, "struct tunnel is map ABI");
+_Static_assert(sizeof(struct tunnel) == 528, "struct tunnel is map ABI");
 _Static_assert(sizeof(struct tunnel_ctl) == 40, "struct tunnel_ctl is map ABI");
 #endif
 

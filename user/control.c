@@ -572,6 +572,7 @@ struct table *ctl_stats(struct shunt *sh, struct ctl_err *err)
 		stat_row(t, "kernel_bytes_s2c", fs.bytes_s2c);
 		stat_row(t, "kernel_passed_bytes", fs.passed_bytes);
 		stat_row(t, "kernel_drops", fs.drops);
+		stat_row(t, "kernel_stmt_id_rewrites", fs.stmt_id_rewrites);
 	}
 	stat_row(t, "uptime_s", (uint64_t)((sess_wall_ms() - sh->started_ms) / 1000));
 	return table_done(t, err);

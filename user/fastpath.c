@@ -32,13 +32,14 @@ static struct {
 	struct shunt_bpf *skel;
 	int active;
 	enum fastpath_kind kind;       /* the attachment in use */
-	int sock_map_fd, tunnels_fd, ctl_fd, stats_fd;
+	int sock_map_fd, tunnels_fd, ctl_fd, stats_fd, xlate_fd;
 	char pin_path[256];
 	int pinned;
 	char user_reason[300];         /* why sessions are relayed in user space */
-} fp = { .sock_map_fd = -1, .tunnels_fd = -1, .ctl_fd = -1, .stats_fd = -1 };
+} fp = { .sock_map_fd = -1, .tunnels_fd = -1, .ctl_fd = -1, .stats_fd = -1, .xlate_fd = -1 };
 
-static const char *const pinned_maps[] = { "sock_map", "tunnels", "tunnel_ctl", "fp_stats" };
+static const char *const pinned_maps[] = { "sock_map", "tunnels", "tunnel_ctl", "fp_stats",
+					   "stmt_xlate" };
 #define N_PINNED (sizeof(pinned_maps) / sizeof(pinned_maps[0]))
 
 void fp_note_user_space(const char *why)
@@ -175,11 +176,12 @@ static void remove_stale_pins(const char *dir)
 	}
 }
 
-/* Pins the three maps under the pin path. 0, or -errno with why filled. */
+/* Pins the maps (pinned_maps) under the pin path. 0, or -errno with why filled. */
 static int pin_maps(char *why, size_t n)
 {
 	struct bpf_map *maps[] = { fp.skel->maps.sock_map, fp.skel->maps.tunnels,
-				   fp.skel->maps.tunnel_ctl, fp.skel->maps.fp_stats };
+				   fp.skel->maps.tunnel_ctl, fp.skel->maps.fp_stats,
+				   fp.skel->maps.stmt_xlate };
 	char path[512];
 
 	_Static_assert(sizeof(maps) / sizeof(maps[0]) == N_PINNED, "one pin per map");
@@ -281,6 +283,7 @@ int fp_init(const struct shunt_config *cfg, char *why, size_t whylen)
 	fp.tunnels_fd = bpf_map__fd(fp.skel->maps.tunnels);
 	fp.ctl_fd = bpf_map__fd(fp.skel->maps.tunnel_ctl);
 	fp.stats_fd = bpf_map__fd(fp.skel->maps.fp_stats);
+	fp.xlate_fd = bpf_map__fd(fp.skel->maps.stmt_xlate);
 	rc = attach(cfg->fastpath_kind, why, whylen);
 	if (rc < 0)
 		goto fail;
@@ -311,7 +314,7 @@ void fp_fini(void)
 	shunt_bpf__destroy(fp.skel);
 	fp.skel = NULL;
 	fp.active = 0;
-	fp.sock_map_fd = fp.tunnels_fd = fp.ctl_fd = fp.stats_fd = -1;
+	fp.sock_map_fd = fp.tunnels_fd = fp.ctl_fd = fp.stats_fd = fp.xlate_fd = -1;
 }
 
 int fp_sock_cookie(int fd, uint64_t *cookie)
@@ -438,6 +441,22 @@ int fp_ctl_set(uint64_t ccookie, const struct tunnel_ctl *ctl)
 	if (bpf_map_update_elem(fp.ctl_fd, &ccookie, ctl, BPF_EXIST) < 0)
 		return -errno;
 	return 0;
+}
+
+int fp_xlate_set(uint64_t ccookie, uint32_t id, uint32_t bid)
+{
+	struct stmt_xkey key = { .cookie = ccookie, .id = id };
+
+	if (bpf_map_update_elem(fp.xlate_fd, &key, &bid, BPF_ANY) < 0)
+		return -errno;
+	return 0;
+}
+
+void fp_xlate_del(uint64_t ccookie, uint32_t id)
+{
+	struct stmt_xkey key = { .cookie = ccookie, .id = id };
+
+	bpf_map_delete_elem(fp.xlate_fd, &key);
 }
 
 int fp_ctl_get(uint64_t ccookie, struct tunnel_ctl *ctl)

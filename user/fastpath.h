@@ -76,5 +76,9 @@ int fp_tunnel_get(uint64_t cookie, struct tunnel *out);
 /* Writes the control entry of a session (keyed by the client cookie). */
 int fp_ctl_set(uint64_t ccookie, const struct tunnel_ctl *ctl);
 int fp_ctl_get(uint64_t ccookie, struct tunnel_ctl *ctl);
+/* A session's statement-id translation in the kernel (stmt_xlate map):
+ * the client's id -> the backend's. Set: 0 or -errno. */
+int fp_xlate_set(uint64_t ccookie, uint32_t id, uint32_t bid);
+void fp_xlate_del(uint64_t ccookie, uint32_t id);
 
 #endif

@@ -354,15 +354,20 @@ int mig_state_build_replay(struct mig_state_plan *plan, const struct stmt_table 
 	for (size_t i = 0; i < plan->n_uvars; i++)
 		add_uvar(b, &plan->uvars[i]);
 
-	/* Statements under their old ids: a fresh connection numbers them
-	 * 1, 2, 3, ...; gaps get fillers, closed at the end. */
+	/* Statements under their old ids if the new server thread numbers
+	 * from 1: gaps get fillers (closed after, by the ids they really
+	 * got). Whatever ids come back, the last one prepared is at least
+	 * the highest client id, so ids the backend hands out later never
+	 * meet one the client already uses (statements that came back
+	 * under another id are translated: stmt_xlate.h). */
 	size_t ns = stmts ? stmts->n : 0;
 	if (ns) {
 		const struct stmt **order = malloc(ns * sizeof(*order));
 		plan->prep_step = calloc(ns, sizeof(*plan->prep_step));
 		plan->prep_id = calloc(ns, sizeof(*plan->prep_id));
 		plan->prep_params = calloc(ns, sizeof(*plan->prep_params));
-		if (!order || !plan->prep_step || !plan->prep_id || !plan->prep_params) {
+		plan->got_id = calloc(ns, sizeof(*plan->got_id));
+		if (!order || !plan->prep_step || !plan->prep_id || !plan->prep_params || !plan->got_id) {
 			free(order);
 			snprintf(why, n, "out of memory");
 			return -1;
@@ -372,8 +377,7 @@ int mig_state_build_replay(struct mig_state_plan *plan, const struct stmt_table 
 		qsort(order, ns, sizeof(*order), by_id);
 		uint32_t next = 1;      /* a fresh server thread's first id */
 		if (order[0]->id < next) {
-			snprintf(why, n, "statement-ids: statement %u cannot be re-created under its id",
-				 order[0]->id);
+			snprintf(why, n, "statement-ids: statement %u cannot be re-created", order[0]->id);
 			free(order);
 			return -1;
 		}
@@ -384,27 +388,24 @@ int mig_state_build_replay(struct mig_state_plan *plan, const struct stmt_table 
 				 (unsigned long long)fillers);
 			return -1;
 		}
-		uint32_t first = next;
+		plan->filler_step = fillers ? calloc(fillers, sizeof(*plan->filler_step)) : NULL;
+		if (fillers && !plan->filler_step) {
+			free(order);
+			snprintf(why, n, "out of memory");
+			return -1;
+		}
 		for (size_t i = 0; i < ns; i++) {
-			for (; next < order[i]->id; next++)
+			for (; next < order[i]->id; next++) {
+				plan->filler_step[plan->n_fillers++] = b->n;
 				sql_batch_add(b, COM_STMT_PREPARE, "SELECT 1", 8);
+			}
 			plan->prep_step[i] = b->n;
 			plan->prep_id[i] = order[i]->id;
 			plan->prep_params[i] = order[i]->nparams;
 			sql_batch_add(b, COM_STMT_PREPARE, order[i]->sql, order[i]->sql_len);
 			next++;
 		}
-		/* Close the fillers: every id below the last that is not a statement. */
-		size_t j = 0;
-		for (uint32_t id = first; id < next; id++) {
-			if (j < ns && order[j]->id == id) {
-				j++;
-				continue;
-			}
-			struct sql_step *cl = sql_batch_add(b, COM_STMT_CLOSE, "", 0);
-			if (cl)
-				cl->stmt_id = id;
-		}
+		plan->max_client_id = order[ns - 1]->id;
 		free(order);
 		plan->n_stmts = ns;
 	}
@@ -418,7 +419,7 @@ int mig_state_build_replay(struct mig_state_plan *plan, const struct stmt_table 
 	return 0;
 }
 
-int mig_state_check_replay(const struct mig_state_plan *plan, const struct sql_batch *b,
+int mig_state_check_replay(struct mig_state_plan *plan, const struct sql_batch *b,
 			   char *why, size_t n)
 {
 	for (size_t i = 0; i < b->n; i++) {
@@ -429,17 +430,43 @@ int mig_state_check_replay(const struct mig_state_plan *plan, const struct sql_b
 			return -1;
 		}
 	}
+	uint32_t top = 0;
 	for (size_t i = 0; i < plan->n_stmts; i++) {
 		const struct sql_step *st = &b->steps[plan->prep_step[i]];
-		if (st->stmt_id != plan->prep_id[i] || st->nparams != plan->prep_params[i]) {
-			snprintf(why, n, "statement-ids: statement %u came back as id %u with %u parameters "
-				 "(had %u); the new server thread's statement counter was not at 0 "
-				 "(docs/migration.md: thread_cache_size)",
-				 plan->prep_id[i], st->stmt_id, st->nparams, plan->prep_params[i]);
+		if (st->nparams != plan->prep_params[i]) {
+			snprintf(why, n, "statement %u came back with %u parameters (had %u)",
+				 plan->prep_id[i], st->nparams, plan->prep_params[i]);
 			return -1;
 		}
+		plan->got_id[i] = st->stmt_id;
+		if (st->stmt_id > top)
+			top = st->stmt_id;
+		if (st->stmt_id != plan->prep_id[i])
+			plan->n_translated++;
+	}
+	for (size_t i = 0; i < plan->n_fillers; i++)
+		if (b->steps[plan->filler_step[i]].stmt_id > top)
+			top = b->steps[plan->filler_step[i]].stmt_id;
+	/* The server numbers upwards: were it not so, a later prepare could
+	 * hand the client an id it already uses for another statement. */
+	if (plan->n_stmts && top < plan->max_client_id) {
+		snprintf(why, n, "statement-ids: the new backend's ids end at %u, below the client's %u",
+			 top, plan->max_client_id);
+		return -1;
 	}
 	return 0;
+}
+
+int mig_state_build_closes(const struct mig_state_plan *plan, const struct sql_batch *replay,
+			   struct sql_batch *b)
+{
+	for (size_t i = 0; i < plan->n_fillers; i++) {
+		struct sql_step *cl = sql_batch_add(b, COM_STMT_CLOSE, "", 0);
+		if (cl)
+			cl->stmt_id = replay->steps[plan->filler_step[i]].stmt_id;
+	}
+	sql_batch_addf(b, "DO 0");      /* something must be answered */
+	return b->oom ? -1 : 0;
 }
 
 void mig_state_plan_free(struct mig_state_plan *plan)
@@ -461,6 +488,8 @@ void mig_state_plan_free(struct mig_state_plan *plan)
 	free(plan->prep_step);
 	free(plan->prep_id);
 	free(plan->prep_params);
+	free(plan->got_id);
+	free(plan->filler_step);
 	memset(plan, 0, sizeof(*plan));
 }
 

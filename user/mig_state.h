@@ -14,12 +14,12 @@
  *
  * Replayed (one pipelined batch on the new backend): COM_INIT_DB, SET
  * SESSION per variable (character sets last), LAST_INSERT_ID(n), user
- * variables, and the prepared statements under their old ids, the gaps
- * filled with throw-away statements. MariaDB numbers statements from a
- * per-thread counter that lives on in its thread cache, so ids line up
- * only when the new connection gets a fresh server thread
- * (thread_cache_size = 0 on the backends); otherwise the check fails and
- * the session stays where it is (docs/migration.md). */
+ * variables, and the prepared statements, in the order of their ids with
+ * the gaps filled by throw-away statements, so that a fresh server thread
+ * (numbering from 1) gives them their old ids. MariaDB's counter lives on
+ * in its thread cache, so a statement may come back under another id:
+ * then shunt translates it (stmt_xlate.h). The fillers are closed by a
+ * second batch, with the ids they really got (docs/migration.md). */
 #ifndef SHUNT_MIG_STATE_H
 #define SHUNT_MIG_STATE_H
 
@@ -57,8 +57,13 @@ struct mig_state_plan {
 	int need_vars;                  /* the session ran a SET: diff its variables */
 	/* replay bookkeeping */
 	size_t *prep_step;              /* replay step of each re-prepare */
-	uint32_t *prep_id;              /* the id it must get */
+	uint32_t *prep_id;              /* the client's id */
 	uint16_t *prep_params;
+	uint32_t *got_id;               /* the id the new backend gave it */
+	size_t *filler_step;            /* replay steps of the fillers */
+	size_t n_fillers;
+	uint32_t max_client_id;
+	size_t n_translated;            /* statements whose id changed */
 };
 
 /* The capture batch. 0 or -ENOMEM. */
@@ -77,10 +82,14 @@ int mig_state_diff_vars(struct mig_state_plan *plan, const struct sql_batch *old
  * why (statement ids too far apart, out of memory). */
 int mig_state_build_replay(struct mig_state_plan *plan, const struct stmt_table *stmts,
 			   struct sql_batch *b, char *why, size_t n);
-/* Whether every replay step succeeded and every statement got its id.
+/* Whether every replay step succeeded and every statement came back with
+ * its parameter count; records the id each got (got_id, n_translated).
  * 0, or -1 with why naming the first step that did not. */
-int mig_state_check_replay(const struct mig_state_plan *plan, const struct sql_batch *b,
+int mig_state_check_replay(struct mig_state_plan *plan, const struct sql_batch *b,
 			   char *why, size_t n);
+/* The batch that closes the replay's fillers (n_fillers > 0). 0 or -1. */
+int mig_state_build_closes(const struct mig_state_plan *plan, const struct sql_batch *replay,
+			   struct sql_batch *b);
 void mig_state_plan_free(struct mig_state_plan *plan);
 
 struct session;

@@ -83,6 +83,8 @@ struct migration {
 	struct sql_batch old_vars;       /* the session's variables (if it ran a SET) */
 	struct sql_batch new_vars;       /* a fresh login's, on the new backend */
 	struct sql_batch replay;
+	struct sql_batch closes;         /* the replay's fillers, closed */
+	uint32_t *prev_bid;              /* the statements' backend ids before the switch */
 	struct mig_state_plan plan;
 };
 
@@ -196,6 +198,8 @@ static void mig_free(struct migration *m)
 	sql_batch_free(&m->old_vars);
 	sql_batch_free(&m->new_vars);
 	sql_batch_free(&m->replay);
+	sql_batch_free(&m->closes);
+	free(m->prev_bid);
 	mig_state_plan_free(&m->plan);
 	if (m->target)
 		pool_release(m->target);
@@ -277,6 +281,27 @@ static void quit_and_close(int fd)
  * when the session cannot go on (res says why; the caller closes it);
  * other -errno before anything changed (the session stays on the old
  * one). */
+/* The statements' backend ids become those the new backend gave them
+ * (apply), or go back to what they were (after a failed switch). */
+static int set_backend_ids(struct migration *m, int apply)
+{
+	struct session *s = m->s;
+	size_t ns = m->plan.n_stmts;
+
+	if (apply && ns && !m->prev_bid) {
+		m->prev_bid = calloc(ns, sizeof(*m->prev_bid));
+		if (!m->prev_bid)
+			return -ENOMEM;
+		for (size_t i = 0; i < ns; i++)
+			if (!stmt_backend_id(s->stmts, m->plan.prep_id[i], &m->prev_bid[i]))
+				m->prev_bid[i] = m->plan.prep_id[i];
+	}
+	for (size_t i = 0; i < ns && (apply || m->prev_bid); i++)
+		stmt_set_backend_id(s->stmts, m->plan.prep_id[i],
+				    apply ? m->plan.got_id[i] : m->prev_bid[i]);
+	return 0;
+}
+
 static int switch_backend(struct migration *m)
 {
 	struct session *s = m->s;
@@ -320,10 +345,15 @@ static int switch_backend(struct migration *m)
 			return -EIO;
 		}
 		/* From here on client bytes the kernel forwards go to the new
-		 * backend; the held ones are forwarded by tunnel_resume(). */
+		 * backend, with statement ids as it knows them; the held ones
+		 * are forwarded by tunnel_resume(). */
 		ctl.backend_cookie = ncookie;
 		ctl.flags &= ~(TUN_CTL_PUNT_ALL | TUN_CTL_BACKEND_PASS);
-		if (fp_ctl_set(s->ccookie, &ctl) < 0) {
+		if (set_backend_ids(m, 1) < 0 || tunnel_xlate_sync(s, &ctl) < 0 ||
+		    fp_ctl_set(s->ccookie, &ctl) < 0) {
+			set_backend_ids(m, 0);
+			struct tunnel_ctl ignored = ctl;
+			tunnel_xlate_sync(s, &ignored);
 			fp_tunnel_drop_backend(ncookie);
 			close(nfd);
 			req_result(m->req, MIG_FAILED, "cannot point the tunnel at the new backend");
@@ -342,10 +372,14 @@ static int switch_backend(struct migration *m)
 			req_result(m->req, MIG_FAILED, "out of memory after the switch; session closed");
 			return -EPIPE;
 		}
-	} else if (relay_backend_changed(s, nfd) < 0) {
+	} else if (set_backend_ids(m, 1) < 0 || relay_backend_changed(s, nfd) < 0) {
+		set_backend_ids(m, 0);
 		close(nfd);
 		req_result(m->req, MIG_FAILED, "out of memory");
 		return -ENOMEM;         /* nothing changed yet */
+	} else {
+		/* The relay stopped at a command boundary. */
+		stmt_xlate_reset(&s->xl, 0, 0);
 	}
 	s->bfd = nfd;
 	sqlconn_free(m->old);       /* adopted: does not close ofd */
@@ -397,10 +431,11 @@ static void mig_commit(struct migration *m)
 	r->res.wait_us = m->t_safe - m->t_start;
 	r->res.held_us = m->t_held ? now - m->t_held : 0;
 	sess_log(s, LOG_INFO, "migrated (%s) from %s to %s in %.2f ms (waited %.2f ms for a safe point, "
-		 "a command held %.2f ms): backend thread %u -> %u, %zu statements, %zu variables",
+		 "a command held %.2f ms): backend thread %u -> %u, %zu statements (%zu under new ids, "
+		 "translated), %zu variables",
 		 mig_trigger_names[r->why], r->res.from, r->res.to, (double)(now - m->t_start) / 1000.0,
 		 (double)r->res.wait_us / 1000.0, (double)r->res.held_us / 1000.0, old_thread,
-		 s->backend_thread_id, m->plan.n_stmts, m->plan.n_vars);
+		 s->backend_thread_id, m->plan.n_stmts, m->plan.n_translated, m->plan.n_vars);
 	req_finish(r, now - m->t_start);
 	m->req = NULL;
 	mig_free(m);
@@ -408,6 +443,8 @@ static void mig_commit(struct migration *m)
 }
 
 /* ---- replay -------------------------------------------------------------------------- */
+
+static void closes_done(struct sqlconn *c, int err, void *arg);
 
 static void replay_done(struct sqlconn *c, int err, void *arg)
 {
@@ -427,6 +464,29 @@ static void replay_done(struct sqlconn *c, int err, void *arg)
 				 m->replay.steps[i].err_code, m->replay.steps[i].text);
 	if (mig_state_check_replay(&m->plan, &m->replay, why, sizeof(why)) < 0) {
 		req_result(m->req, MIG_FAILED, "replay on %s failed: %s", m->req->res.to, why);
+		mig_abort(m, 1);
+		return;
+	}
+	if (!m->plan.n_fillers) {
+		mig_commit(m);
+		return;
+	}
+	const struct shunt_config *cfg = shunt_cfg(m->s->sh);
+	if (mig_state_build_closes(&m->plan, &m->replay, &m->closes) < 0 ||
+	    sqlconn_run(m->neu, &m->closes, cfg->backend_login_timeout_ms, closes_done, m) < 0) {
+		req_result(m->req, MIG_FAILED, "cannot close the fillers on the new backend");
+		mig_abort(m, 1);
+	}
+}
+
+/* The replay's throw-away statements are closed: switch. */
+static void closes_done(struct sqlconn *c, int err, void *arg)
+{
+	struct migration *m = arg;
+	(void)c;
+
+	if (err) {
+		req_result(m->req, MIG_FAILED, "new backend: %s", sqlconn_error(m->neu));
 		mig_abort(m, 1);
 		return;
 	}

@@ -286,8 +286,24 @@ static void relay_readable(struct session *s, int to_server)
 			r->bytes_s2c += len;
 			STAT_ADD(s->sh, relay_bytes_s2c, len);
 		}
+		/* Statement ids the new backend knows under others (a move):
+		 * translated last, so everything above sees the client's. */
+		struct proto_buf xo;
+		proto_buf_init(&xo);
+		if (to_server && (stmt_translated(s->stmts) || stmt_xlate_pending(&s->xl))) {
+			if (stmt_xlate_feed(&s->xl, s->stmts, data, len, &xo) < 0) {
+				proto_buf_free(&out);
+				proto_buf_free(&xo);
+				sess_log(s, LOG_WARN, "out of memory translating statement ids");
+				sess_free(s);
+				return;
+			}
+			data = xo.data;
+			len = xo.len;
+		}
 		int rc = send_or_keep(to, data, len, p, src_rd, dst_wr);
 		proto_buf_free(&out);
+		proto_buf_free(&xo);
 		if (rc < 0) {
 			relay_end(s, !to_server, "failed");
 			return;
@@ -358,7 +374,8 @@ int relay_movable(struct session *s)
 	struct relay *r = &s->relay;
 
 	return mt_movable(&r->conv) && at_boundary(r) && r->sf.hdr_have == 0 &&
-	       r->sf.remaining == 0 && !r->c2s.data && !r->s2c.data && r->hold.len == 0;
+	       r->sf.remaining == 0 && !r->c2s.data && !r->s2c.data && r->hold.len == 0 &&
+	       !stmt_xlate_pending(&s->xl);
 }
 
 void relay_pause(struct session *s)

@@ -24,6 +24,7 @@
 #include "auth.h"
 #include "proto.h"
 #include "relay.h"
+#include "stmt_xlate.h"
 
 enum sess_state {
 	SESS_GREETING = 0,     /* greeting sent, waiting for the client's login */
@@ -122,6 +123,14 @@ struct session {
 	char sticky[64];                 /* why it cannot move ("" = movable as far as
 					    known), set when a migration found out */
 	struct stmt_table *stmts;        /* prepared statements seen (stmt.c), or NULL */
+	/* statement-id translation after a move (stmt_xlate.h): of the client
+	   bytes user space forwards (the relay's, or held ones) ... */
+	struct stmt_xlate xl;
+	uint32_t xl_gen_seen;            /* tunnel.xl_gen the translator was set for */
+	/* ... and in the kernel: the ids in stmt_xlate for this session */
+	uint32_t *xl_ids;
+	size_t xl_n;
+	uint64_t xl_synced;              /* stmts->gen when they were written */
 };
 
 /* Counts a failed client login (metrics: by reason). */
@@ -220,6 +229,11 @@ int tunnel_backend_changed(struct session *s, int fd);
  * again and serve what the client sent meanwhile. May free s. */
 void tunnel_resume(struct session *s);
 const char *tunnel_punt_name(unsigned reason);
+struct tunnel_ctl;
+/* tunnel.c: makes the kernel's statement-id translations (stmt_xlate)
+ * those of the session's statement table, and sets or clears
+ * TUN_CTL_XLATE in *ctl, which the caller writes. 0 or -errno. */
+int tunnel_xlate_sync(struct session *s, struct tunnel_ctl *ctl);
 
 /* change_user.c: rewrites one client COM_CHANGE_USER (payload, 0x11
  * first) for the backend: verifies the token against shunt's user table

@@ -26,13 +26,18 @@ static void stmt_clear(struct stmt *st)
 	memset(st, 0, sizeof(*st));
 }
 
-/* Recomputes the executes user space must see (stmt_exec_watch). */
+/* Recomputes the executes user space must see (stmt_exec_watch) and the
+ * count of translated statements. */
 static void refresh_watch(struct stmt_table *t)
 {
 	t->watch = 0;
-	for (size_t i = 0; i < t->n; i++)
+	t->n_xlate = 0;
+	t->gen++;
+	for (size_t i = 0; i < t->n; i++) {
 		if (t->v[i].types_owed || (t->v[i].nparams && !t->v[i].types))
 			t->watch |= 1ull << (t->v[i].id & 63);
+		t->n_xlate += t->v[i].bid != t->v[i].id;
+	}
 }
 
 static void remove_at(struct stmt_table *t, size_t i)
@@ -62,6 +67,7 @@ static void add(struct stmt_table *t, uint32_t id, uint16_t nparams)
 	struct stmt *st = &t->v[t->n++];
 	memset(st, 0, sizeof(*st));
 	st->id = id;
+	st->bid = id;            /* a prepare's answer: the backend's id is the client's */
 	st->sql = t->pending_sql;
 	st->sql_len = t->pending_len;
 	st->nparams = nparams;
@@ -188,6 +194,31 @@ const char *stmt_unmovable(const struct stmt_table *t, const struct mt_conv *con
 		if (t->v[i].nparams && !t->v[i].types && (conv->exec_bits & (1ull << (t->v[i].id & 63))))
 			return "prepared-statements";
 	return NULL;
+}
+
+int stmt_backend_id(const struct stmt_table *t, uint32_t id, uint32_t *bid)
+{
+	for (size_t i = 0; t && i < t->n; i++)
+		if (t->v[i].id == id) {
+			*bid = t->v[i].bid;
+			return 1;
+		}
+	return 0;
+}
+
+size_t stmt_translated(const struct stmt_table *t)
+{
+	return t ? t->n_xlate : 0;
+}
+
+void stmt_set_backend_id(struct stmt_table *t, uint32_t id, uint32_t bid)
+{
+	struct stmt *st = find(t, id);
+
+	if (st) {
+		st->bid = bid;
+		refresh_watch(t);
+	}
 }
 
 void stmt_moved(struct stmt_table *t)

@@ -9,10 +9,13 @@
  * when they (re)bind, so after a move the next execute of each statement
  * gets them put back in (stmt_rewrite_execute).
  *
- * Ids: the new backend is made to hand out the same ids (MariaDB and
- * MySQL number a connection's statements 1, 2, 3, ...: gaps are filled
- * with throw-away statements, closed after), so the client's ids stay
- * valid and no packet has to be rewritten for them (docs/migration.md). */
+ * Ids: a statement keeps the id the client knows (`id`). A migration
+ * re-creates it on the new backend, where it may get another one (`bid`):
+ * shunt then rewrites the id in the client's statement commands on the
+ * way to the backend (stmt_xlate.h, and the kernel's stmt_xlate map).
+ * Everything here sees client ids: the kernel rewrites only bytes it
+ * forwards, the relay and the held-bytes path translate last
+ * (docs/migration.md). */
 #ifndef SHUNT_STMT_H
 #define SHUNT_STMT_H
 
@@ -22,7 +25,8 @@
 #include "tracker_host.h"
 
 struct stmt {
-	uint32_t id;
+	uint32_t id;             /* the client's id */
+	uint32_t bid;            /* the backend's id for it (== id unless moved) */
 	char *sql;
 	size_t sql_len;
 	uint16_t nparams;
@@ -39,6 +43,8 @@ struct stmt_table {
 	int pending;
 	uint32_t oks_settled;    /* conv.prep_oks accounted for */
 	uint64_t watch;          /* stmt_exec_watch(), kept up to date by every change */
+	size_t n_xlate;          /* statements whose bid != id */
+	uint64_t gen;            /* changes with every change of the table */
 	int lost;                /* a statement was prepared that shunt did not see */
 };
 
@@ -73,6 +79,13 @@ const char *stmt_unmovable(const struct stmt_table *t, const struct mt_conv *con
  * is. */
 int stmt_note_commands(struct stmt_table **tp, const struct mt_conv *conv, const uint8_t *wire,
 		       size_t len, struct proto_buf *out);
+/* The backend's id for the client's statement id: 1 with *bid set, 0
+ * when shunt knows no such statement. */
+int stmt_backend_id(const struct stmt_table *t, uint32_t id, uint32_t *bid);
+/* Statements whose id the backend knows under another one. */
+size_t stmt_translated(const struct stmt_table *t);
+/* A move re-created statement id as bid on the new backend. */
+void stmt_set_backend_id(struct stmt_table *t, uint32_t id, uint32_t bid);
 /* After a move: every statement with known types owes them. */
 void stmt_moved(struct stmt_table *t);
 void stmt_table_free(struct stmt_table *t);

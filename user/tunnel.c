@@ -94,14 +94,23 @@ static void rearm_if_held(struct session *s)
 	struct tunnel t;
 	struct tunnel_ctl ctl;
 
+	/* Part of a statement id is still to come: the kernel must not
+	 * forward the bytes behind it yet. */
+	if (stmt_xlate_pending(&s->xl))
+		return;
 	if (fp_tunnel_get(s->ccookie, &t) < 0 || t.state != TUN_ST_HELD)
 		return;
 	if (fp_ctl_get(s->ccookie, &ctl) < 0)
 		return;
 	uint64_t watch = stmt_exec_watch(s->stmts);
-	if (ctl.rearm_gen == t.held_gen && ctl.passed_seen == s->passed_read && ctl.exec_watch == watch)
+	int resync = s->stmts ? s->stmts->gen != s->xl_synced && (s->xl_n || stmt_translated(s->stmts))
+			      : s->xl_n != 0;
+	if (ctl.rearm_gen == t.held_gen && ctl.passed_seen == s->passed_read && ctl.exec_watch == watch &&
+	    !resync)
 		return;
 	ctl.exec_watch = watch;
+	if (resync && tunnel_xlate_sync(s, &ctl) < 0)
+		sess_log(s, LOG_WARN, "cannot update the statement-id translation: %s", strerror(errno));
 	if (ctl.rearm_gen != t.held_gen) {
 		sess_log(s, LOG_DEBUG, "punted command 0x%02x (%s) forwarded by user space; re-arming",
 			 t.punt_cmd, tunnel_punt_name(t.punt_reason));
@@ -160,6 +169,56 @@ static int client_quit(struct session *s)
 
 static int take_punted_kill(struct session *s, const struct tunnel *t, const struct proto_buf *in);
 
+int tunnel_xlate_sync(struct session *s, struct tunnel_ctl *ctl)
+{
+	const struct stmt_table *t = s->stmts;
+	size_t want = stmt_translated(t), k = 0;
+	uint32_t *ids = want ? malloc(want * sizeof(*ids)) : NULL;
+
+	if (want && !ids)
+		return -ENOMEM;
+	for (size_t i = 0; t && i < t->n && k < want; i++) {
+		if (t->v[i].bid == t->v[i].id)
+			continue;
+		int rc = fp_xlate_set(s->ccookie, t->v[i].id, t->v[i].bid);
+		if (rc < 0) {
+			free(ids);
+			return rc;
+		}
+		ids[k++] = t->v[i].id;
+	}
+	/* Entries of statements that are gone (or no longer translated). */
+	for (size_t i = 0; i < s->xl_n; i++) {
+		size_t j = 0;
+		while (j < k && ids[j] != s->xl_ids[i])
+			j++;
+		if (j == k)
+			fp_xlate_del(s->ccookie, s->xl_ids[i]);
+	}
+	free(s->xl_ids);
+	s->xl_ids = ids;
+	s->xl_n = k;
+	s->xl_synced = t ? t->gen : 0;
+	if (k)
+		ctl->flags |= TUN_CTL_XLATE;
+	else
+		ctl->flags &= ~TUN_CTL_XLATE;
+	return 0;
+}
+
+/* Held client bytes (w) on their way to the backend: statement ids
+ * translated when the session has such (xo: the output, if so). Returns
+ * the bytes to write: w, or xo. NULL when out of memory. */
+static const struct proto_buf *translate_held(struct session *s, const struct proto_buf *w,
+					      struct proto_buf *xo)
+{
+	if (!stmt_translated(s->stmts) && !stmt_xlate_pending(&s->xl))
+		return w;
+	if (stmt_xlate_feed(&s->xl, s->stmts, w->data, w->len, xo) < 0)
+		return NULL;
+	return xo;
+}
+
 /* Forwards held client bytes to the backend: as they are, except that a
  * COM_CHANGE_USER gets a token for the backend's scramble (change_user.c)
  * and an execute may get its parameter types back (stmt.c).
@@ -171,16 +230,29 @@ static ssize_t forward_held(struct session *s, int fd)
 	ssize_t n;
 	struct tunnel t;
 
+	struct proto_buf xo;
+	uint64_t before = s->passed_read;
+	size_t skip0 = 0;
+
 	proto_buf_init(&in);
 	proto_buf_init(&out);
 	proto_buf_init(&err);
+	proto_buf_init(&xo);
 	n = read_available(fd, &in);
 	/* The punt these bytes belong to: the entry stays HELD (same reason)
 	 * until this function's caller re-arms, so one read serves both.
-	 * The first read after a punt starts with the punted command. */
+	 * The first read after a punt starts with the punted command, or
+	 * with the rest of a packet the kernel forwarded the start of
+	 * (tunnel.xl_start says where the next header is). */
 	int held = n > 0 && fp_tunnel_get(s->ccookie, &t) == 0 && t.state == TUN_ST_HELD;
 	int at_punt = held && s->held_gen_seen != t.held_gen;
 	int rewritten = 0;
+	if (held && t.xl_gen != s->xl_gen_seen) {
+		uint64_t skip = t.xl_start > before ? t.xl_start - before : 0;
+		s->xl_gen_seen = t.xl_gen;
+		stmt_xlate_reset(&s->xl, skip, t.xl_cont);
+		skip0 = skip < (uint64_t)n ? (size_t)skip : (size_t)n;
+	}
 	if (n > 0) {
 		s->passed_read += (uint64_t)n;
 		if (held)
@@ -189,8 +261,18 @@ static ssize_t forward_held(struct session *s, int fd)
 			proto_buf_free(&in);
 			return -EINPROGRESS;
 		}
-		if (at_punt)
-			rewritten = stmt_note_commands(&s->stmts, &t.conv, in.data, in.len, &out);
+		if (at_punt) {
+			struct proto_buf rest;
+			proto_buf_init(&rest);
+			rewritten = stmt_note_commands(&s->stmts, &t.conv, in.data + skip0,
+						       in.len - skip0, &rest);
+			if (rewritten) {
+				proto_put_bytes(&out, in.data, skip0);
+				proto_put_bytes(&out, rest.data, rest.len);
+				rewritten = !out.err;
+			}
+			proto_buf_free(&rest);
+		}
 		wait_redirects_queued(s);
 	}
 	if (at_punt && in.len > MYSQL_HDR_LEN && in.data[MYSQL_HDR_LEN] == COM_CHANGE_USER) {
@@ -204,14 +286,18 @@ static ssize_t forward_held(struct session *s, int fd)
 			s->user_written += out.len;
 		}
 	} else if (n > 0) {
-		const struct proto_buf *w = rewritten ? &out : &in;
-		if (sess_write_all(s->bfd, w->data, w->len) < 0)
+		const struct proto_buf *w = translate_held(s, rewritten ? &out : &in, &xo);
+		if (!w)
+			n = -ENOMEM;
+		else if (sess_write_all(s->bfd, w->data, w->len) < 0)
 			n = -EPIPE;
-		s->user_written += w->len;
+		else
+			s->user_written += w->len;
 	}
 	proto_buf_free(&in);
 	proto_buf_free(&out);
 	proto_buf_free(&err);
+	proto_buf_free(&xo);
 	return n;
 }
 
@@ -438,6 +524,11 @@ void tunnel_free(struct session *s)
 		STAT_ADD(s->sh, kernel_bytes_c2s, ct.bytes);
 		STAT_ADD(s->sh, kernel_bytes_s2c, bt.bytes);
 	}
+	for (size_t i = 0; i < s->xl_n; i++)
+		fp_xlate_del(s->ccookie, s->xl_ids[i]);
+	free(s->xl_ids);
+	s->xl_ids = NULL;
+	s->xl_n = 0;
 	/* Closing the sockets takes them out of the sockhash (and drops any
 	 * unread passed bytes with them); then the entries go. */
 	if (s->cfd >= 0)

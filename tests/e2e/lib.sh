@@ -169,7 +169,7 @@ mariadb_start() {
 		--innodb-buffer-pool-size=256M --innodb-log-file-size=256M \
 		--innodb-flush-log-at-trx-commit=2 --innodb-doublewrite=0 \
 		--max-allowed-packet=1G --local-infile=1 --max-connections=1000 \
-		--connect-timeout=10 --secure-file-priv= --thread-cache-size=0 \
+		--connect-timeout=10 --secure-file-priv= \
 		>/dev/null 2>&1 &
 	pid=$!
 	for i in $(seq 1 300); do

@@ -452,6 +452,36 @@ class StmtClient:
 
 # ---------------------------------------------------------------- drain
 
+def warm_thread_cache(port, conns=3, stmts=5):
+    """Leaves server threads in PORT's thread cache whose statement counters
+    are past 0: MariaDB keeps a thread's counter when it caches the thread,
+    so a migration's new connection there numbers re-created statements
+    from elsewhere than 1 and shunt must translate their ids."""
+    cs = [pymysql.connect(host="127.0.0.1", port=port, user=a.user, password=a.password,
+                          connect_timeout=10) for _ in range(conns)]
+    for c in cs:
+        for i in range(stmts):
+            q1(c, "PREPARE warm%d FROM 'SELECT 1'" % i)
+    for c in cs:
+        c.close()
+    time.sleep(0.3)     # the threads reach the cache
+
+
+def stats():
+    ad = Admin()
+    rows = dict((r["name"], r["value"]) for r in ad.rows("SHOW STATS"))
+    ad.close()
+    return rows
+
+
+def migrated_lines(sid):
+    """shunt's 'migrated (...)' log lines of session SID."""
+    if not a.shunt_log:
+        return []
+    with open(a.shunt_log, errors="replace") as f:
+        return [l.strip() for l in f if (" conn=%d " % sid) in l and "migrated (" in l]
+
+
 def scenario_drain():
     adm = Admin()
     if not a.stmt_bin or not os.access(a.stmt_bin, os.X_OK):
@@ -481,8 +511,10 @@ def scenario_drain():
         if code:
             report(False, "drain.setup", "SET BACKEND '%s' STATE online -> %s %s" % (B, code, msg))
             return
+        warm_thread_cache(a.b_port)
         time.sleep(2)   # some traffic on A before the move
         ids = (loop.id, stmt.id)
+        rewrites0 = as_int(stats().get("kernel_stmt_id_rewrites"), 0)
         t_drain = time.monotonic()
         code, msg, secs = adm.run("SET BACKEND '%s' STATE draining" % A)
         report(code == 0, "drain.set_draining", "SET BACKEND '%s' STATE draining -> %s in %.3f s"
@@ -523,6 +555,18 @@ def scenario_drain():
 
         loop.join(a.seconds + 30)
         rc = stmt.wait(a.seconds + 30)
+        # The statement came back under another id on B's cached thread:
+        # the client's id was translated on every execute after the move.
+        lines = migrated_lines(stmt.id)
+        m = re.search(r"(\d+) statements \((\d+) under new ids", lines[-1]) if lines else None
+        report(m is not None and int(m.group(2)) >= 1, "drain.stmt_translated",
+               "the prepared-statement session's move: %s"
+               % (short(lines[-1], 400) if lines else "no 'migrated' log line for session %s" % stmt.id))
+        if a.want_mode == "kernel":
+            rewrites = as_int(stats().get("kernel_stmt_id_rewrites"), 0) - rewrites0
+            report(rewrites > 0, "drain.stmt_kernel_rewrites",
+                   "statement ids the BPF program rewrote in forwarded executes since the move: %d "
+                   "(SHOW STATS kernel_stmt_id_rewrites)" % rewrites)
     finally:
         stmt.kill()
         for addr in (A, B):   # as the next scenarios expect them, whatever happened
