@@ -78,6 +78,7 @@ $(BUILD)/shuntctl: $(BUILD)/tools/shuntctl.o $(BUILD)/tools/http_client.o
 $(BUILD)/tests/test_proto: $(BUILD)/user/proto.o
 $(BUILD)/tests/test_auth: $(BUILD)/user/auth.o
 $(BUILD)/tests/test_stmt: $(BUILD)/user/stmt.o $(BUILD)/user/proto.o
+$(BUILD)/tests/test_stmt_xlate: $(BUILD)/user/stmt_xlate.o $(BUILD)/user/stmt.o $(BUILD)/user/proto.o
 $(BUILD)/tests/test_config: $(BUILD)/user/config.o $(BUILD)/user/auth.o $(BUILD)/user/log.o
 $(BUILD)/tests/test_admin_sql: $(LIB_OBJ)
 $(BUILD)/tests/%: tests/unit/%.c

@@ -6,12 +6,9 @@
 
 void stmt_xlate_reset(struct stmt_xlate *x, uint64_t skip, int cont)
 {
-	uint64_t rewritten = x->rewritten;
-
 	memset(x, 0, sizeof(*x));
 	x->skip = skip;
 	x->next_cont = cont != 0;
-	x->rewritten = rewritten;
 }
 
 size_t stmt_xlate_pending(const struct stmt_xlate *x)

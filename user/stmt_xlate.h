@@ -30,7 +30,7 @@ struct stmt_xlate {
 	uint8_t cur_cont;                   /* the current packet continues a 0xffffff one */
 	uint8_t next_cont;                  /* so does the next one */
 	uint32_t plen;                      /* the current packet's payload length */
-	uint64_t rewritten;                 /* ids rewritten so far */
+	uint64_t rewritten;                 /* ids rewritten since the reset */
 };
 
 /* Starts framing at a point `skip` bytes before a packet header (a

@@ -1419,12 +1419,105 @@ static int count_entries(const char *name)
 	return n;
 }
 
+/* A statement command: cmd, the id (u32) and `extra` bytes. */
+static size_t put_stmt_cmd(uint8_t *out, uint8_t cmd, uint32_t id, size_t extra)
+{
+	uint8_t d[64] = { (uint8_t)id, (uint8_t)(id >> 8), (uint8_t)(id >> 16), (uint8_t)(id >> 24) };
+
+	for (size_t i = 0; i < extra && 4 + i < sizeof(d); i++)
+		d[4 + i] = (uint8_t)(0xa0 + i);
+	return put_cmd(out, cmd, d, 4 + extra);
+}
+
+/* TUN_CTL_XLATE: statement ids the stmt_xlate map translates are
+ * rewritten in the client bytes the program forwards (not others, not
+ * unknown ids); an skb that ends inside a statement command's first 9
+ * bytes is held for user space, with xl_start at that command. */
+static void test_stmt_id_rewrite(void)
+{
+	uint8_t in[256], want[256];
+	size_t n = 0, w = 0;
+	struct tun t;
+	struct tunnel ct;
+	struct fp_stats before, after;
+
+	if (strcmp(mode_name, "verdict") != 0) {
+		printf("SKIP: %s/stmt_id_rewrite: statement ids are translated only in verdict mode "
+		       "(sessions are not migrated in stream-parser mode)\n", mode_name);
+		return;
+	}
+	OPEN_OR_RETURN(&t, CAPS_DEPRECATE, SERVER_STATUS_AUTOCOMMIT);
+	struct tunnel_ctl ctl = { .flags = TUN_CTL_XLATE };
+	CHECK(fp_xlate_set(t.cc, 1, 9) == 0);
+	CHECK(fp_xlate_set(t.cc, 5, 0x01020304) == 0);
+	CHECK(fp_ctl_set(t.cc, &ctl) == 0);
+	CHECK(fp_stats_read(&before) == 0);
+
+	/* pipelined in one segment: execute 1, execute 2 (no translation),
+	 * fetch 5, send-long-data 7 (unknown) */
+	n += put_stmt_cmd(in + n, COM_STMT_EXECUTE, 1, 6);
+	w += put_stmt_cmd(want + w, COM_STMT_EXECUTE, 9, 6);
+	n += put_stmt_cmd(in + n, COM_STMT_EXECUTE, 2, 6);
+	w += put_stmt_cmd(want + w, COM_STMT_EXECUTE, 2, 6);
+	n += put_stmt_cmd(in + n, COM_STMT_FETCH, 5, 4);
+	w += put_stmt_cmd(want + w, COM_STMT_FETCH, 0x01020304, 4);
+	n += put_stmt_cmd(in + n, COM_STMT_SEND_LONG_DATA, 7, 10);
+	w += put_stmt_cmd(want + w, COM_STMT_SEND_LONG_DATA, 7, 10);
+	CHECK(send_all(t.c, in, n) == 0);
+	CHECK(expect_bytes(t.s, want, w, "S <- commands with translated ids"));
+	CHECK(fp_stats_read(&after) == 0);
+	CHECK_EQ(after.stmt_id_rewrites - before.stmt_id_rewrites, 2);
+	CHECK(tun_get(&t, &ct, NULL) == 0);
+	CHECK_EQ(ct.state, TUN_ST_FORWARD);
+	CHECK_EQ(ct.xl_missed, 0);
+
+	/* an execute cut inside its id: the first piece is held, not sent */
+	n = put_stmt_cmd(in, COM_STMT_EXECUTE, 1, 6);
+	CHECK(send_all(t.c, in, 7) == 0);
+	CHECK(expect_bytes(t.p1, in, 7, "P1 <- the cut execute's start"));
+	CHECK(quiet(t.s, QUIET_MS, "S (the cut execute was held)"));
+	CHECK(tun_get(&t, &ct, NULL) == 0);
+	CHECK_EQ(ct.state, TUN_ST_HELD);
+	CHECK_EQ(ct.punt_reason, TUN_PUNT_XLATE);
+	CHECK_EQ(ct.xl_gen, ct.held_gen);
+	CHECK_EQ(ct.xl_start, 0);               /* the held bytes start at its header */
+	CHECK_EQ(ct.xl_cont, 0);
+	/* the rest follows it to user space (still held) */
+	CHECK(send_all(t.c, in + 7, n - 7) == 0);
+	CHECK(expect_bytes(t.p1, in + 7, n - 7, "P1 <- the rest of the cut execute"));
+	CHECK(tun_get(&t, &ct, NULL) == 0);
+	CHECK_EQ(ct.passed_bytes, n);
+	/* user space forwards it translated and re-arms: the kernel again */
+	uint8_t fixed[64];
+	size_t fl = put_stmt_cmd(fixed, COM_STMT_EXECUTE, 9, 6);
+	CHECK(send_all(t.p2, fixed, fl) == 0);
+	CHECK(expect_bytes(t.s, fixed, fl, "S <- the held execute, from user space"));
+	CHECK(tun_rearm(&t) == 0);
+	n = put_stmt_cmd(in, COM_STMT_RESET, 5, 0);
+	w = put_stmt_cmd(want, COM_STMT_RESET, 0x01020304, 0);
+	CHECK(send_all(t.c, in, n) == 0);
+	CHECK(expect_bytes(t.s, want, w, "S <- a reset after the re-arm, translated"));
+
+	/* without TUN_CTL_XLATE nothing is rewritten */
+	ctl.flags = 0;
+	ctl.rearm_gen = ct.held_gen;
+	ctl.passed_seen = ct.passed_bytes;
+	CHECK(fp_ctl_set(t.cc, &ctl) == 0);
+	n = put_stmt_cmd(in, COM_STMT_EXECUTE, 1, 6);
+	CHECK(send_all(t.c, in, n) == 0);
+	CHECK(expect_bytes(t.s, in, n, "S <- an execute with the flag off, as sent"));
+	fp_xlate_del(t.cc, 1);
+	fp_xlate_del(t.cc, 5);
+	tun_close(&t);
+}
+
 /* Every test closed its sockets and entries: nothing is left behind. */
 static void test_maps_empty_after_close(void)
 {
 	CHECK_EQ(count_entries("sock_map"), 0);
 	CHECK_EQ(count_entries("tunnels"), 0);
 	CHECK_EQ(count_entries("tunnel_ctl"), 0);
+	CHECK_EQ(count_entries("stmt_xlate"), 0);
 }
 
 /* ------------------------------------------------------------ main */
@@ -1442,6 +1535,7 @@ static void run_suite(void)
 	RUN_M(test_transaction_status);
 	RUN_M(test_close_not_forwarded);
 	RUN_M(test_insert_after_fin_refused);
+	RUN_M(test_stmt_id_rewrite);
 	if (!getenv("FP_ONLY") || getenv("FP_PROBES")) {
 		probe_split_punts();
 		probe_data_before_insert();

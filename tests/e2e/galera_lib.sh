@@ -116,10 +116,6 @@ galera_write_cnf() {
 		log-error = $dir/mysqld.err
 		skip-name-resolve
 		max-connections = 500
-		# A fresh server thread per connection, so that a migrated
-		# session's prepared statements get their old ids back
-		# (docs/migration.md, "Statement ids").
-		thread-cache-size = 0
 		connect-timeout = 10
 		binlog-format = ROW
 		default-storage-engine = InnoDB
