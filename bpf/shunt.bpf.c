@@ -62,22 +62,6 @@ struct {
 	__type(value, __u32);
 } stmt_xlate SEC(".maps");
 
-/* The rewrite walk's framing. In map memory rather than on the stack: the
- * verifier does not follow values through it, so the walk's step is
- * verified once, as walk_client's is (on the stack its states multiply
- * past the verifier's limit). */
-struct rewrite_scratch {
-	struct mt_frame f;          /* the framing, from where the skb began */
-	__u64 done;                 /* ids rewritten */
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct rewrite_scratch);
-} rewrite_frame SEC(".maps");
-
 struct walk {
 	struct __sk_buff *skb;
 	struct fp_stats *st;        /* may be NULL */
@@ -106,8 +90,7 @@ struct walk {
  * also keeps that walk's verification within the verifier's limits). */
 struct rewrite {
 	struct __sk_buff *skb;
-	struct rewrite_scratch *sc;
-	struct tunnel *ct;
+	struct tunnel *ct;          /* the client entry: its xl_frame is the framing */
 	__u32 off;
 	__u32 len;
 	__u32 pkt_start;
@@ -363,7 +346,7 @@ static long rewrite_step(__u32 i, void *data)
 	__u32 *to;
 	int pkt = 0, n;
 
-	struct mt_frame *f = &r->sc->f;
+	struct mt_frame *f = &r->ct->xl_frame;
 
 	if (f->hdr_have == 0)
 		r->pkt_start = r->off;
@@ -383,7 +366,7 @@ static long rewrite_step(__u32 i, void *data)
 			__u32 v = *to;
 
 			if (bpf_skb_store_bytes(r->skb, r->pkt_start + MYSQL_HDR_LEN + 1, &v, 4, 0) == 0)
-				r->sc->done++;
+				r->ct->xl_rewrites++;
 		}
 	}
 	if (f->hdr_have == 0)
@@ -475,15 +458,11 @@ int shunt_verdict(struct __sk_buff *skb)
 	__u32 zero = 0;
 	__u64 cmds_before = ct->conv.cmds_started;
 	/* The client framing as this skb begins, for note_hold_start() and
-	 * the rewrite walk (in map memory: see rewrite_frame). Nothing that
-	 * differs between paths is kept across the walks: each such value
-	 * would make the verifier go through the walk once more. */
-	if (t->dir == TUN_DIR_CLIENT) {
-		struct rewrite_scratch *start = bpf_map_lookup_elem(&rewrite_frame, &zero);
-
-		if (start)
-			start->f = t->frame;
-	}
+	 * the rewrite walk. Kept in the entry (map memory), and nothing that
+	 * differs between paths is kept on the stack across the walks: the
+	 * verifier would go through a walk once more for each such value. */
+	if (t->dir == TUN_DIR_CLIENT)
+		t->xl_frame = t->frame;
 	w.st = bpf_map_lookup_elem(&fp_stats, &zero);
 	w.skb = skb;
 	w.t = t;
@@ -501,7 +480,6 @@ int shunt_verdict(struct __sk_buff *skb)
 	t->packets = t->frame.packets;
 	/* The walk does not change the tunnel's state: as the skb arrived. */
 	int forwarding = ct->state == TUN_ST_FORWARD;
-	struct rewrite_scratch *sc = w.client ? bpf_map_lookup_elem(&rewrite_frame, &zero) : NULL;
 
 	w.xlate = w.client && forwarding && ctl && (ctl->flags & TUN_CTL_XLATE);
 	if (w.client) {
@@ -514,8 +492,8 @@ int shunt_verdict(struct __sk_buff *skb)
 		if (why != TUN_PUNT_NONE) {
 			ct->state = TUN_ST_HELD;
 			ct->held_gen++;
-			if (forwarding && sc)
-				note_hold_start(ct, &sc->f, &w);
+			if (forwarding)
+				note_hold_start(ct, &ct->xl_frame, &w);
 			ct->punt_reason = (__u8)why;
 			ct->punt_cmd = (__u8)w.cand_cmd;
 			ct->punts++;
@@ -531,19 +509,18 @@ int shunt_verdict(struct __sk_buff *skb)
 			w.st->passed_bytes += skb->len;
 		return SK_PASS;
 	}
-	if (w.xlate && sc) {
+	if (w.xlate) {
 		struct rewrite r = {};
+		__u64 before = ct->xl_rewrites;
 
-		sc->done = 0;
 		r.skb = skb;
-		r.sc = sc;
 		r.ct = ct;
 		r.len = skb->len;
 		r.pkt_start = NO_START;
 		r.cookie = ccookie;
 		bpf_loop(WALK_MAX_STEPS, rewrite_step, &r, 0);
 		if (w.st)
-			w.st->stmt_id_rewrites += sc->done;
+			w.st->stmt_id_rewrites += ct->xl_rewrites - before;
 	}
 	t->bytes += skb->len;
 	if (w.st)

@@ -142,6 +142,10 @@ struct tunnel {
 				    TUN_CTL_XLATE was set) */
 	__u8 xl_cont;
 	__u8 _pad3;
+	__u64 xl_rewrites;       /* statement ids the program rewrote (client entry) */
+	struct mt_frame xl_frame; /* program scratch: this socket's framing as the
+				    skb being handled began (a per-socket place, as
+				    skbs of one socket are handled one at a time) */
 };
 
 /* A statement id translation (key of `stmt_xlate`). */
@@ -193,7 +197,7 @@ struct fp_stats {
 };
 
 #ifndef __bpf__
-_Static_assert(sizeof(struct tunnel) == 528, "struct tunnel is map ABI");
+_Static_assert(sizeof(struct tunnel) == 592, "struct tunnel is map ABI");
 _Static_assert(sizeof(struct tunnel_ctl) == 40, "struct tunnel_ctl is map ABI");
 #endif
 

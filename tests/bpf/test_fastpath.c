@@ -1470,6 +1470,7 @@ static void test_stmt_id_rewrite(void)
 	CHECK(tun_get(&t, &ct, NULL) == 0);
 	CHECK_EQ(ct.state, TUN_ST_FORWARD);
 	CHECK_EQ(ct.xl_missed, 0);
+	CHECK_EQ(ct.xl_rewrites, 2);
 
 	/* an execute cut inside its id: the first piece is held, not sent */
 	n = put_stmt_cmd(in, COM_STMT_EXECUTE, 1, 6);
