@@ -252,6 +252,9 @@ void metrics_render(struct shunt *sh, struct evbuffer *o)
 	family(o, "shunt_kernel_redirect_drops_total", "counter",
 	       "Redirects the kernel could not make (peer socket gone).");
 	sample(o, "shunt_kernel_redirect_drops_total", (double)fs.drops, NULL);
+	family(o, "shunt_kernel_stmt_id_rewrites_total", "counter",
+	       "Statement ids the BPF program translated in forwarded client bytes (after a migration).");
+	sample(o, "shunt_kernel_stmt_id_rewrites_total", (double)fs.stmt_id_rewrites, NULL);
 	kernel_latency(o, &fs);
 
 	family(o, "shunt_kills_total", "counter", "KILL [QUERY] carried out by shunt, by outcome.");
