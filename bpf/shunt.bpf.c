@@ -78,8 +78,6 @@ struct walk {
 	__u32 cand_movable;         /* the session could move just before it (mt_movable) */
 	__u32 cand_watched;         /* an execute of a statement in tunnel_ctl.exec_watch */
 	__u32 client;               /* this skb is client -> server */
-	__u32 xlate;                /* translate statement ids: TUN_CTL_XLATE, and the
-				       tunnel forwarded when this skb arrived */
 	__u64 now;
 };
 
@@ -481,13 +479,15 @@ int shunt_verdict(struct __sk_buff *skb)
 	/* The walk does not change the tunnel's state: as the skb arrived. */
 	int forwarding = ct->state == TUN_ST_FORWARD;
 
-	w.xlate = w.client && forwarding && ctl && (ctl->flags & TUN_CTL_XLATE);
+	/* Statement ids are translated in this skb: TUN_CTL_XLATE, and the
+	 * tunnel was forwarding when it arrived (held bytes are user space's). */
+	int xlate = w.client && forwarding && ctl && (ctl->flags & TUN_CTL_XLATE);
 	if (w.client) {
 		__u32 why = punt_reason(&w);
 
 		/* An id cut in two by the skb's end could not be rewritten:
 		 * user space takes the bytes from there. */
-		if (why == TUN_PUNT_NONE && w.xlate && inside_id_prefix(&t->frame))
+		if (why == TUN_PUNT_NONE && xlate && inside_id_prefix(&t->frame))
 			why = TUN_PUNT_XLATE;
 		if (why != TUN_PUNT_NONE) {
 			ct->state = TUN_ST_HELD;
@@ -509,7 +509,7 @@ int shunt_verdict(struct __sk_buff *skb)
 			w.st->passed_bytes += skb->len;
 		return SK_PASS;
 	}
-	if (w.xlate) {
+	if (xlate) {
 		struct rewrite r = {};
 		__u64 before = ct->xl_rewrites;
 

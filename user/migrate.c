@@ -296,7 +296,9 @@ static int set_backend_ids(struct migration *m, int apply)
 			if (!stmt_backend_id(s->stmts, m->plan.prep_id[i], &m->prev_bid[i]))
 				m->prev_bid[i] = m->plan.prep_id[i];
 	}
-	for (size_t i = 0; i < ns && (apply || m->prev_bid); i++)
+	if (!apply && !m->prev_bid)
+		return 0;               /* never applied: nothing to put back */
+	for (size_t i = 0; i < ns; i++)
 		stmt_set_backend_id(s->stmts, m->plan.prep_id[i],
 				    apply ? m->plan.got_id[i] : m->prev_bid[i]);
 	return 0;

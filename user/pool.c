@@ -139,15 +139,23 @@ static struct backend *least_loaded_locked(struct pool *p, const uint64_t *tried
 	return best || up_only ? best : best_down;
 }
 
+/* Counts a session on b (NULL: nothing): using it now, and referenced;
+ * in `total` too when it is a new session (a migration counts there when
+ * it lands). Caller holds the pool's lock. Returns b. */
+static struct backend *count_locked(struct backend *b, int new_session)
+{
+	if (b) {
+		b->active++;
+		b->total += new_session != 0;
+		b->refs++;
+	}
+	return b;
+}
+
 struct backend *pool_pick(struct pool *p, const uint64_t *tried, unsigned ntried)
 {
 	pthread_mutex_lock(&p->lock);
-	struct backend *best = least_loaded_locked(p, tried, ntried, 0);
-	if (best) {
-		best->active++;
-		best->total++;
-		best->refs++;
-	}
+	struct backend *best = count_locked(least_loaded_locked(p, tried, ntried, 0), 1);
 	pthread_mutex_unlock(&p->lock);
 	return best;
 }
@@ -155,11 +163,7 @@ struct backend *pool_pick(struct pool *p, const uint64_t *tried, unsigned ntried
 struct backend *pool_reserve(struct pool *p, uint64_t exclude)
 {
 	pthread_mutex_lock(&p->lock);
-	struct backend *best = least_loaded_locked(p, &exclude, 1, 1);
-	if (best) {
-		best->active++;
-		best->refs++;
-	}
+	struct backend *best = count_locked(least_loaded_locked(p, &exclude, 1, 1), 0);
 	pthread_mutex_unlock(&p->lock);
 	return best;
 }
@@ -187,12 +191,7 @@ struct backend *pool_take(struct pool *p, const char *addr, uint64_t exclude, ch
 	else if (found->state != BACKEND_ONLINE || found->down)
 		snprintf(err, errsz, "backend %s is %s", addr,
 			 found->down ? "down" : backend_state_name(found->state));
-	if (found && !err[0]) {
-		found->active++;
-		found->refs++;
-	} else {
-		found = NULL;
-	}
+	found = count_locked(found && !err[0] ? found : NULL, 0);
 	pthread_mutex_unlock(&p->lock);
 	return found;
 }

@@ -153,7 +153,7 @@ static int filter_command(struct session *s, const uint8_t **data, size_t *len,
 		}
 		proto_buf_free(&err);
 	} else {
-		if (!stmt_note_commands(&s->stmts, &r->conv, r->hold.data, r->hold.len, out))
+		if (!stmt_note_commands(&s->stmts, &r->conv, r->hold.data, 0, r->hold.len, out))
 			proto_put_bytes(out, r->hold.data, r->hold.len);
 		proto_buf_reset(&r->hold);
 	}
@@ -290,16 +290,12 @@ static void relay_readable(struct session *s, int to_server)
 		 * translated last, so everything above sees the client's. */
 		struct proto_buf xo;
 		proto_buf_init(&xo);
-		if (to_server && (stmt_translated(s->stmts) || stmt_xlate_pending(&s->xl))) {
-			if (stmt_xlate_feed(&s->xl, s->stmts, data, len, &xo) < 0) {
-				proto_buf_free(&out);
-				proto_buf_free(&xo);
-				sess_log(s, LOG_WARN, "out of memory translating statement ids");
-				sess_free(s);
-				return;
-			}
-			data = xo.data;
-			len = xo.len;
+		if (to_server && !(data = stmt_xlate_pass(&s->xl, s->stmts, data, &len, &xo))) {
+			proto_buf_free(&out);
+			proto_buf_free(&xo);
+			sess_log(s, LOG_WARN, "out of memory translating statement ids");
+			sess_free(s);
+			return;
 		}
 		int rc = send_or_keep(to, data, len, p, src_rd, dst_wr);
 		proto_buf_free(&out);

@@ -11,11 +11,12 @@ static uint32_t get_u32(const uint8_t *p)
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-static struct stmt *find(struct stmt_table *t, uint32_t id)
+/* The statement with client id `id` (the table as the caller has it). */
+static struct stmt *find(const struct stmt_table *t, uint32_t id)
 {
 	for (size_t i = 0; t && i < t->n; i++)
 		if (t->v[i].id == id)
-			return &t->v[i];
+			return (struct stmt *)&t->v[i];
 	return NULL;
 }
 
@@ -198,12 +199,11 @@ const char *stmt_unmovable(const struct stmt_table *t, const struct mt_conv *con
 
 int stmt_backend_id(const struct stmt_table *t, uint32_t id, uint32_t *bid)
 {
-	for (size_t i = 0; t && i < t->n; i++)
-		if (t->v[i].id == id) {
-			*bid = t->v[i].bid;
-			return 1;
-		}
-	return 0;
+	const struct stmt *st = find(t, id);
+
+	if (st)
+		*bid = st->bid;
+	return st != NULL;
 }
 
 size_t stmt_translated(const struct stmt_table *t)
@@ -231,9 +231,9 @@ void stmt_moved(struct stmt_table *t)
 }
 
 int stmt_note_commands(struct stmt_table **tp, const struct mt_conv *conv, const uint8_t *wire,
-		       size_t len, struct proto_buf *out)
+		       size_t from, size_t len, struct proto_buf *out)
 {
-	size_t off = 0, plen, wlen;
+	size_t off = from < len ? from : len, plen, wlen;
 	uint8_t seq, last;
 	int rewritten = 0;
 

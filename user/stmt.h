@@ -71,14 +71,15 @@ uint64_t stmt_exec_watch(const struct stmt_table *t);
 int stmt_watches(const struct stmt_table *t, uint32_t id);
 /* Why the statements cannot be moved, or NULL. */
 const char *stmt_unmovable(const struct stmt_table *t, const struct mt_conv *conv);
-/* Client bytes that start at a command boundary (a punt, or the relay's
- * held command): notes every whole command packet at their head for the
+/* Client bytes with a command boundary at wire + from (a punt, or the
+ * relay's held command; the bytes before it end an earlier packet and
+ * are left alone): notes every whole command packet from there for the
  * statement table (prepares, closes, resets, executes' types), after
  * settling earlier prepares. An execute owing its types is rewritten:
  * returns 1 with all of wire, rewritten, in out; 0 to forward wire as it
  * is. */
 int stmt_note_commands(struct stmt_table **tp, const struct mt_conv *conv, const uint8_t *wire,
-		       size_t len, struct proto_buf *out);
+		       size_t from, size_t len, struct proto_buf *out);
 /* The backend's id for the client's statement id: 1 with *bid set, 0
  * when shunt knows no such statement. */
 int stmt_backend_id(const struct stmt_table *t, uint32_t id, uint32_t *bid);

@@ -16,6 +16,17 @@ size_t stmt_xlate_pending(const struct stmt_xlate *x)
 	return x->have;
 }
 
+const uint8_t *stmt_xlate_pass(struct stmt_xlate *x, const struct stmt_table *t,
+			       const uint8_t *data, size_t *len, struct proto_buf *out)
+{
+	if (!stmt_translated(t) && !x->have)
+		return data;
+	if (stmt_xlate_feed(x, t, data, *len, out) < 0)
+		return NULL;
+	*len = out->len;
+	return out->data;
+}
+
 /* The prefix is complete: translate its id if it has one, emit it, and
  * skip the rest of the payload. */
 static void prefix_done(struct stmt_xlate *x, const struct stmt_table *t, struct proto_buf *out)

@@ -44,5 +44,10 @@ int stmt_xlate_feed(struct stmt_xlate *x, const struct stmt_table *t, const uint
 /* Bytes kept back: while there are some, user space must not let the
  * kernel forward again (they would be overtaken). */
 size_t stmt_xlate_pending(const struct stmt_xlate *x);
+/* Client bytes on their way to the backend: data itself when the session
+ * translates nothing (no translated statement, nothing kept back), else
+ * out's bytes after stmt_xlate_feed(); *len follows. NULL: out of memory. */
+const uint8_t *stmt_xlate_pass(struct stmt_xlate *x, const struct stmt_table *t,
+			       const uint8_t *data, size_t *len, struct proto_buf *out);
 
 #endif

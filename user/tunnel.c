@@ -103,8 +103,9 @@ static void rearm_if_held(struct session *s)
 	if (fp_ctl_get(s->ccookie, &ctl) < 0)
 		return;
 	uint64_t watch = stmt_exec_watch(s->stmts);
-	int resync = s->stmts ? s->stmts->gen != s->xl_synced && (s->xl_n || stmt_translated(s->stmts))
-			      : s->xl_n != 0;
+	/* The statements changed since the kernel's translations were
+	 * written (xl_n > 0 implies a table). */
+	int resync = (s->xl_n || stmt_translated(s->stmts)) && s->stmts->gen != s->xl_synced;
 	if (ctl.rearm_gen == t.held_gen && ctl.passed_seen == s->passed_read && ctl.exec_watch == watch &&
 	    !resync)
 		return;
@@ -169,6 +170,18 @@ static int client_quit(struct session *s)
 
 static int take_punted_kill(struct session *s, const struct tunnel *t, const struct proto_buf *in);
 
+/* Deletes the session's stmt_xlate entries whose id is not in keep[0..n). */
+static void drop_translations(struct session *s, const uint32_t *keep, size_t n)
+{
+	for (size_t i = 0; i < s->xl_n; i++) {
+		size_t j = 0;
+		while (j < n && keep[j] != s->xl_ids[i])
+			j++;
+		if (j == n)
+			fp_xlate_del(s->ccookie, s->xl_ids[i]);
+	}
+}
+
 int tunnel_xlate_sync(struct session *s, struct tunnel_ctl *ctl)
 {
 	const struct stmt_table *t = s->stmts;
@@ -188,13 +201,7 @@ int tunnel_xlate_sync(struct session *s, struct tunnel_ctl *ctl)
 		ids[k++] = t->v[i].id;
 	}
 	/* Entries of statements that are gone (or no longer translated). */
-	for (size_t i = 0; i < s->xl_n; i++) {
-		size_t j = 0;
-		while (j < k && ids[j] != s->xl_ids[i])
-			j++;
-		if (j == k)
-			fp_xlate_del(s->ccookie, s->xl_ids[i]);
-	}
+	drop_translations(s, ids, k);
 	free(s->xl_ids);
 	s->xl_ids = ids;
 	s->xl_n = k;
@@ -206,18 +213,6 @@ int tunnel_xlate_sync(struct session *s, struct tunnel_ctl *ctl)
 	return 0;
 }
 
-/* Held client bytes (w) on their way to the backend: statement ids
- * translated when the session has such (xo: the output, if so). Returns
- * the bytes to write: w, or xo. NULL when out of memory. */
-static const struct proto_buf *translate_held(struct session *s, const struct proto_buf *w,
-					      struct proto_buf *xo)
-{
-	if (!stmt_translated(s->stmts) && !stmt_xlate_pending(&s->xl))
-		return w;
-	if (stmt_xlate_feed(&s->xl, s->stmts, w->data, w->len, xo) < 0)
-		return NULL;
-	return xo;
-}
 
 /* Forwards held client bytes to the backend: as they are, except that a
  * COM_CHANGE_USER gets a token for the backend's scramble (change_user.c)
@@ -261,18 +256,8 @@ static ssize_t forward_held(struct session *s, int fd)
 			proto_buf_free(&in);
 			return -EINPROGRESS;
 		}
-		if (at_punt) {
-			struct proto_buf rest;
-			proto_buf_init(&rest);
-			rewritten = stmt_note_commands(&s->stmts, &t.conv, in.data + skip0,
-						       in.len - skip0, &rest);
-			if (rewritten) {
-				proto_put_bytes(&out, in.data, skip0);
-				proto_put_bytes(&out, rest.data, rest.len);
-				rewritten = !out.err;
-			}
-			proto_buf_free(&rest);
-		}
+		if (at_punt)
+			rewritten = stmt_note_commands(&s->stmts, &t.conv, in.data, skip0, in.len, &out);
 		wait_redirects_queued(s);
 	}
 	if (at_punt && in.len > MYSQL_HDR_LEN && in.data[MYSQL_HDR_LEN] == COM_CHANGE_USER) {
@@ -286,13 +271,15 @@ static ssize_t forward_held(struct session *s, int fd)
 			s->user_written += out.len;
 		}
 	} else if (n > 0) {
-		const struct proto_buf *w = translate_held(s, rewritten ? &out : &in, &xo);
-		if (!w)
+		const struct proto_buf *w = rewritten ? &out : &in;
+		size_t wlen = w->len;
+		const uint8_t *wdata = stmt_xlate_pass(&s->xl, s->stmts, w->data, &wlen, &xo);
+		if (!wdata)
 			n = -ENOMEM;
-		else if (sess_write_all(s->bfd, w->data, w->len) < 0)
+		else if (sess_write_all(s->bfd, wdata, wlen) < 0)
 			n = -EPIPE;
 		else
-			s->user_written += w->len;
+			s->user_written += wlen;
 	}
 	proto_buf_free(&in);
 	proto_buf_free(&out);
@@ -524,8 +511,7 @@ void tunnel_free(struct session *s)
 		STAT_ADD(s->sh, kernel_bytes_c2s, ct.bytes);
 		STAT_ADD(s->sh, kernel_bytes_s2c, bt.bytes);
 	}
-	for (size_t i = 0; i < s->xl_n; i++)
-		fp_xlate_del(s->ccookie, s->xl_ids[i]);
+	drop_translations(s, NULL, 0);
 	free(s->xl_ids);
 	s->xl_ids = NULL;
 	s->xl_n = 0;

@@ -155,7 +155,7 @@ static void test_note_commands(void)
 	len = pkt.len;
 	proto_buf_free(&pkt);
 
-	CHECK_EQ(stmt_note_commands(&t, &c, wire, len, &out), 1);
+	CHECK_EQ(stmt_note_commands(&t, &c, wire, 0, len, &out), 1);
 	CHECK_EQ(out.len, len + 2);                /* the execute grew by its types */
 	CHECK_MEM(out.data, wire, 9);              /* the close, as it was */
 	CHECK_EQ(out.data[9 + 4 + 11], 1);         /* new_params_bound now set */
