@@ -1441,11 +1441,6 @@ static void test_stmt_id_rewrite(void)
 	struct tunnel ct;
 	struct fp_stats before, after;
 
-	if (strcmp(mode_name, "verdict") != 0) {
-		printf("SKIP: %s/stmt_id_rewrite: statement ids are translated only in verdict mode "
-		       "(sessions are not migrated in stream-parser mode)\n", mode_name);
-		return;
-	}
 	OPEN_OR_RETURN(&t, CAPS_DEPRECATE, SERVER_STATUS_AUTOCOMMIT);
 	struct tunnel_ctl ctl = { .flags = TUN_CTL_XLATE };
 	CHECK(fp_xlate_set(t.cc, 1, 9) == 0);
@@ -1536,7 +1531,11 @@ static void run_suite(void)
 	RUN_M(test_transaction_status);
 	RUN_M(test_close_not_forwarded);
 	RUN_M(test_insert_after_fin_refused);
-	RUN_M(test_stmt_id_rewrite);
+	if (strcmp(mode_name, "verdict") == 0)
+		RUN_M(test_stmt_id_rewrite);
+	else
+		printf("SKIP: %s/test_stmt_id_rewrite: statement ids are translated only in verdict mode "
+		       "(sessions are not migrated in stream-parser mode)\n", mode_name);
 	if (!getenv("FP_ONLY") || getenv("FP_PROBES")) {
 		probe_split_punts();
 		probe_data_before_insert();

@@ -283,15 +283,8 @@ galera_stop() {
 # cleanly, its log gets its final line), then the nodes, then lib.sh's
 # cleanup with the script's exit status.
 galera_exit_trap() {
-	local rc=$? i
-	for i in "${!E2E_PIDS[@]}"; do
-		shunt_stop_one "$i"
-	done
-	for i in "${E2E_BG_PIDS[@]}"; do
-		kill "$i" 2>/dev/null
-		wait "$i" 2>/dev/null
-	done
-	E2E_BG_PIDS=()
+	local rc=$?
+	stop_spawned
 	galera_stop
 	_galera_return "$rc"
 	e2e_cleanup

@@ -46,21 +46,12 @@ import time
 
 import pymysql
 
+from e2e_result import exit_status, result
+
 CONFLICT = {1213: "deadlock/certification", 1205: "lock wait timeout", 1020: "record changed"}
 TZ = "+03:00"
 HOT_ROWS = 8            # shared counters in TABLE_hot, ids 1..HOT_ROWS
 HOT_EVERY = 8           # one transaction in HOT_EVERY increments one
-fails = 0
-
-
-def result(name, ok, detail):
-    global fails
-    if ok:
-        print("PASS: %s (%s)" % (name, detail))
-    else:
-        fails += 1
-        print("FAIL: %s: %s" % (name, detail))
-    sys.stdout.flush()
 
 
 def err_code(e):
@@ -316,4 +307,4 @@ if __name__ == "__main__":
     else:
         sys.stderr.write(__doc__)
         sys.exit(2)
-    sys.exit(1 if fails else 0)
+    sys.exit(exit_status())

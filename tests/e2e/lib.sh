@@ -82,10 +82,10 @@ e2e_init() {
 	trap 'exit 130' INT TERM
 }
 
-# Stops every shunt we started, checks their logs for sanitizer reports and
-# unexpected deaths, stops a private MariaDB, removes the scratch dir.
-e2e_cleanup() {
-	local rc=$? i
+# Stops every shunt we started (their logs get their final lines) and
+# every background client.
+stop_spawned() {
+	local i
 	for i in "${!E2E_PIDS[@]}"; do
 		shunt_stop_one "$i"
 	done
@@ -93,6 +93,14 @@ e2e_cleanup() {
 		kill "$i" 2>/dev/null
 		wait "$i" 2>/dev/null
 	done
+	E2E_BG_PIDS=()
+}
+
+# Stops every shunt we started, checks their logs for sanitizer reports and
+# unexpected deaths, stops a private MariaDB, removes the scratch dir.
+e2e_cleanup() {
+	local rc=$? i
+	stop_spawned
 	if [ -n "$E2E_OWN_MYSQL_PID" ]; then
 		mariadb_stop "$E2E_OWN_MYSQL_PID"
 		E2E_OWN_MYSQL_PID=

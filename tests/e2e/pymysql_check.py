@@ -11,17 +11,9 @@ import pymysql
 import pymysql.cursors
 from pymysql.constants import CLIENT
 
+from e2e_result import exit_status, result
+
 host, port, user, password, db = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
-fails = 0
-
-
-def result(name, ok, detail):
-    global fails
-    if ok:
-        print("PASS: %s (%s)" % (name, detail))
-    else:
-        fails += 1
-        print("FAIL: %s: %s" % (name, detail))
 
 
 def connect(**kw):
@@ -151,4 +143,4 @@ def _():
                "wrong password -> %r" % (e.args,))
 
 
-sys.exit(1 if fails else 0)
+sys.exit(exit_status())

@@ -100,6 +100,8 @@ maria_id() { sql_root -e "SELECT ID FROM information_schema.PROCESSLIST WHERE IN
 running() { [ -n "$(maria_id "$1")" ]; }
 # tunnel_of BTID: the SHOW TUNNELS row whose backend_thread_id is BTID.
 tunnel_of() { adm -e "SHOW TUNNELS" | awk -F'\t' -v b="$1" '$7 == b'; }
+# tunnel_col ID N: column N of session ID's SHOW TUNNELS row.
+tunnel_col() { adm -e "SHOW TUNNELS" | awk -F'\t' -v i="$1" -v c="$2" '$1 == i { print $c }'; }
 has_tunnel() { adm -e "SHOW TUNNELS" | awk -F'\t' -v i="$1" '$1 == i { f = 1 } END { exit !f }'; }
 no_tunnel() { ! has_tunnel "$1"; }
 any_tunnel() { [ -n "$(adm -e "SHOW TUNNELS")" ]; }
@@ -279,9 +281,9 @@ row=$(brow "$FWD" | cut -f4-5 | tr '\t' ' ')
 check offline_listed "after STATE offline: state/admin_state = $row" [ "$row" = "offline offline" ]
 # The planned failover asks to move the live session (it waits in SHOW
 # TUNNELS as migrating until its SLEEP ends).
-asked() { [ "$(adm -e "SHOW TUNNELS" | awk -F'\t' -v i="$live_id" '$1 == i { print $19 }')" = 1 ]; }
+asked() { [ "$(tunnel_col "$live_id" 19)" = 1 ]; }
 wait_until 5 asked
-check failover_asked "session $live_id on the offline backend: migrating=$(adm -e "SHOW TUNNELS" | awk -F'\t' -v i="$live_id" '$1 == i { print $19 }') (expected 1)" asked
+check failover_asked "session $live_id on the offline backend: migrating=$(tunnel_col "$live_id" 19) (expected 1)" asked
 # (No wait for $MAIN to go idle: the pending move of the live session
 # counts on its target until it ends. sessions_total is counted when a
 # session picks its backend, so it is settled once one_session returns.)

@@ -63,6 +63,36 @@ static void streams(struct proto_buf *in, struct proto_buf *want)
 	put_cmd(in, COM_STMT_CLOSE, 1, 0);           put_cmd(want, COM_STMT_CLOSE, 9, 0);
 }
 
+/* What each case works on: the table, an input, an output, a translator. */
+struct fix {
+	struct stmt_table *t;
+	struct proto_buf in, out;
+	struct stmt_xlate x;
+};
+
+static void fix_init(struct fix *f)
+{
+	f->t = table();
+	proto_buf_init(&f->in);
+	proto_buf_init(&f->out);
+	stmt_xlate_reset(&f->x, 0, 0);
+}
+
+static void fix_free(struct fix *f)
+{
+	proto_buf_free(&f->in);
+	proto_buf_free(&f->out);
+	stmt_table_free(f->t);
+}
+
+/* Feeds data[0..len) to x in pieces of `step` bytes. */
+static void feed_steps(struct stmt_xlate *x, const struct stmt_table *t, const uint8_t *data,
+		       size_t len, size_t step, struct proto_buf *out)
+{
+	for (size_t off = 0; off < len; off += step)
+		stmt_xlate_feed(x, t, data + off, off + step <= len ? step : len - off, out);
+}
+
 /* Feeds in as chunks cut at every position (two cuts), then in pieces of
  * every size up to 12: the output is always want. */
 static void test_every_split(void)
@@ -94,8 +124,7 @@ static void test_every_split(void)
 	for (size_t step = 1; step <= 12; step++) {
 		stmt_xlate_reset(&x, 0, 0);
 		proto_buf_init(&out);
-		for (size_t off = 0; off < in.len; off += step)
-			stmt_xlate_feed(&x, t, in.data + off, off + step <= in.len ? step : in.len - off, &out);
+		feed_steps(&x, t, in.data, in.len, step, &out);
 		CHECK(out.len == want.len && memcmp(out.data, want.data, want.len) == 0);
 		CHECK_EQ(x.rewritten, 5);
 		proto_buf_free(&out);
@@ -108,24 +137,18 @@ static void test_every_split(void)
 /* A prefix cut before its id ends is held back, and comes out whole. */
 static void test_pending(void)
 {
-	struct stmt_table *t = table();
-	struct proto_buf in, out;
-	struct stmt_xlate x;
+	struct fix f;
 
-	proto_buf_init(&in);
-	proto_buf_init(&out);
-	put_cmd(&in, COM_STMT_EXECUTE, 1, 6);
-	stmt_xlate_reset(&x, 0, 0);
-	stmt_xlate_feed(&x, t, in.data, 7, &out);
-	CHECK_EQ(out.len, 0);
-	CHECK_EQ(stmt_xlate_pending(&x), 7);
-	stmt_xlate_feed(&x, t, in.data + 7, 2, &out);
-	CHECK_EQ(stmt_xlate_pending(&x), 0);
-	CHECK_EQ(out.len, 9);
-	CHECK_EQ(out.data[5], 9);
-	proto_buf_free(&in);
-	proto_buf_free(&out);
-	stmt_table_free(t);
+	fix_init(&f);
+	put_cmd(&f.in, COM_STMT_EXECUTE, 1, 6);
+	stmt_xlate_feed(&f.x, f.t, f.in.data, 7, &f.out);
+	CHECK_EQ(f.out.len, 0);
+	CHECK_EQ(stmt_xlate_pending(&f.x), 7);
+	stmt_xlate_feed(&f.x, f.t, f.in.data + 7, 2, &f.out);
+	CHECK_EQ(stmt_xlate_pending(&f.x), 0);
+	CHECK_EQ(f.out.len, 9);
+	CHECK_EQ(f.out.data[5], 9);
+	fix_free(&f);
 }
 
 /* A 16 MB execute of statement 1 is translated; its continuation, whose
@@ -133,62 +156,50 @@ static void test_pending(void)
  * after them is translated again. */
 static void test_continuation(void)
 {
-	struct stmt_table *t = table();
-	struct proto_buf in, out;
-	struct stmt_xlate x;
+	struct fix f;
 	size_t big = MYSQL_MAX_PAYLOAD;
 	uint8_t head[9] = { 0xff, 0xff, 0xff, 0, COM_STMT_EXECUTE, 1, 0, 0, 0 };
 	uint8_t cont[9] = { 5, 0, 0, 1, COM_STMT_EXECUTE, 1, 0, 0, 0 };
 	uint8_t *fill = calloc(1, big - 5);
 
-	proto_buf_init(&in);
-	proto_buf_init(&out);
+	fix_init(&f);
 	CHECK(fill != NULL);
-	put_raw(&in, head, sizeof(head));
-	put_raw(&in, fill, big - 5);
+	put_raw(&f.in, head, sizeof(head));
+	put_raw(&f.in, fill, big - 5);
 	free(fill);
-	put_raw(&in, cont, sizeof(cont));
-	put_cmd(&in, COM_STMT_EXECUTE, 1, 0);
-	stmt_xlate_reset(&x, 0, 0);
-	for (size_t off = 0; off < in.len; off += 65536)
-		stmt_xlate_feed(&x, t, in.data + off, off + 65536 <= in.len ? 65536 : in.len - off, &out);
-	CHECK_EQ(out.len, in.len);
-	CHECK_EQ(out.data[5], 9);                    /* the big execute */
-	CHECK_EQ(out.data[4 + big + 5], 1);          /* the continuation's data */
-	CHECK_EQ(out.data[4 + big + 9 + 5], 9);      /* the command after them */
-	CHECK_EQ(x.rewritten, 2);
-	proto_buf_free(&in);
-	proto_buf_free(&out);
-	stmt_table_free(t);
+	put_raw(&f.in, cont, sizeof(cont));
+	put_cmd(&f.in, COM_STMT_EXECUTE, 1, 0);
+	feed_steps(&f.x, f.t, f.in.data, f.in.len, 65536, &f.out);
+	CHECK_EQ(f.out.len, f.in.len);
+	CHECK_EQ(f.out.data[5], 9);                  /* the big execute */
+	CHECK_EQ(f.out.data[4 + big + 5], 1);        /* the continuation's data */
+	CHECK_EQ(f.out.data[4 + big + 9 + 5], 9);    /* the command after them */
+	CHECK_EQ(f.x.rewritten, 2);
+	fix_free(&f);
 }
 
 /* Started inside a packet (the kernel forwarded its start): the rest is
  * skipped, the next header is framed; a start at a continuation too. */
 static void test_start_inside(void)
 {
-	struct stmt_table *t = table();
-	struct proto_buf in, out;
-	struct stmt_xlate x;
+	struct fix f;
 
-	proto_buf_init(&in);
-	proto_buf_init(&out);
-	put_cmd(&in, COM_STMT_EXECUTE, 1, 6);
-	put_cmd(&in, COM_STMT_EXECUTE, 5, 0);
+	fix_init(&f);
+	put_cmd(&f.in, COM_STMT_EXECUTE, 1, 6);
+	put_cmd(&f.in, COM_STMT_EXECUTE, 5, 0);
 	/* the first 6 bytes went out already: 9 of the first packet are left */
-	stmt_xlate_reset(&x, 9, 0);
-	stmt_xlate_feed(&x, t, in.data + 6, in.len - 6, &out);
-	CHECK_EQ(out.len, in.len - 6);
-	CHECK_EQ(out.data[9 + 5], 10);
-	CHECK_EQ(out.data[0 + 0], in.data[6]);       /* the tail went as it was */
-	proto_buf_reset(&out);
+	stmt_xlate_reset(&f.x, 9, 0);
+	stmt_xlate_feed(&f.x, f.t, f.in.data + 6, f.in.len - 6, &f.out);
+	CHECK_EQ(f.out.len, f.in.len - 6);
+	CHECK_EQ(f.out.data[9 + 5], 10);
+	CHECK_EQ(f.out.data[0], f.in.data[6]);       /* the tail went as it was */
+	proto_buf_reset(&f.out);
 	/* told the next packet is a continuation: its bytes are data */
-	stmt_xlate_reset(&x, 0, 1);
-	stmt_xlate_feed(&x, t, in.data, in.len, &out);
-	CHECK_EQ(out.data[5], 1);
-	CHECK_EQ(out.data[15 + 5], 10);
-	proto_buf_free(&in);
-	proto_buf_free(&out);
-	stmt_table_free(t);
+	stmt_xlate_reset(&f.x, 0, 1);
+	stmt_xlate_feed(&f.x, f.t, f.in.data, f.in.len, &f.out);
+	CHECK_EQ(f.out.data[5], 1);
+	CHECK_EQ(f.out.data[15 + 5], 10);
+	fix_free(&f);
 }
 
 int main(void)
