@@ -36,7 +36,7 @@ LDFLAGS  += $(SANFLAGS)
 LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
 
 # Daemon sources: every user/*.c; main.c is the only one with main().
-USER_SRC := $(wildcard user/*.c)
+USER_SRC := $(wildcard user/*.c user/*/*.c)
 USER_OBJ := $(USER_SRC:%.c=$(BUILD)/%.o)
 LIB_OBJ  := $(filter-out $(BUILD)/user/main.o,$(USER_OBJ))
 
@@ -75,11 +75,11 @@ $(BUILD)/shuntctl: $(BUILD)/tools/shuntctl.o $(BUILD)/tools/http_client.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)
 
 # Unit tests link only the daemon objects they test.
-$(BUILD)/tests/test_proto: $(BUILD)/user/proto.o
-$(BUILD)/tests/test_auth: $(BUILD)/user/auth.o
-$(BUILD)/tests/test_stmt: $(BUILD)/user/stmt.o $(BUILD)/user/proto.o
-$(BUILD)/tests/test_stmt_xlate: $(BUILD)/user/stmt_xlate.o $(BUILD)/user/stmt.o $(BUILD)/user/proto.o
-$(BUILD)/tests/test_config: $(BUILD)/user/config.o $(BUILD)/user/auth.o $(BUILD)/user/log.o
+$(BUILD)/tests/test_proto: $(BUILD)/user/mysql/proto.o
+$(BUILD)/tests/test_auth: $(BUILD)/user/mysql/auth.o
+$(BUILD)/tests/test_stmt: $(BUILD)/user/mysql/stmt.o $(BUILD)/user/mysql/proto.o
+$(BUILD)/tests/test_stmt_xlate: $(BUILD)/user/mysql/stmt_xlate.o $(BUILD)/user/mysql/stmt.o $(BUILD)/user/mysql/proto.o
+$(BUILD)/tests/test_config: $(BUILD)/user/core/config.o $(BUILD)/user/mysql/auth.o $(BUILD)/user/util/log.o
 $(BUILD)/tests/test_admin_sql: $(LIB_OBJ)
 $(BUILD)/tests/%: tests/unit/%.c
 	@mkdir -p $(@D)
@@ -89,8 +89,8 @@ $(BUILD)/tests/%: tests/unit/%.c
 # themselves (root; otherwise they print SKIP lines and exit 0).
 BPF_TEST_SRC := $(wildcard tests/bpf/test_*.c)
 BPF_TEST_BIN := $(BPF_TEST_SRC:tests/bpf/%.c=$(BUILD)/tests/bpf/%)
-$(BUILD)/tests/bpf/test_fastpath: $(BUILD)/user/fastpath.o $(BUILD)/user/log.o \
-	$(BUILD)/user/config.o $(BUILD)/user/auth.o
+$(BUILD)/tests/bpf/test_fastpath: $(BUILD)/user/core/fastpath.o $(BUILD)/user/util/log.o \
+	$(BUILD)/user/core/config.o $(BUILD)/user/mysql/auth.o
 $(BUILD)/tests/bpf/%: tests/bpf/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(filter %.o,$^) $(LDFLAGS) $(LDLIBS)
@@ -100,7 +100,7 @@ $(E2E_CLIENT): tests/e2e/e2e_client.c
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) $(shell pkg-config --cflags --libs libmariadb) -lcrypto
 
 # libFuzzer target for the codec (clang only).
-$(BUILD)/fuzz_proto: tests/unit/fuzz_proto.c user/proto.c
+$(BUILD)/fuzz_proto: tests/unit/fuzz_proto.c user/mysql/proto.c
 	@mkdir -p $(@D)
 	$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -D_GNU_SOURCE -Iinclude -Iuser -o $@ $^
 

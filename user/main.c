@@ -6,14 +6,14 @@
 #include <string.h>
 #include <event2/event.h>
 #include <event2/thread.h>
-#include "config.h"
-#include "control.h"
-#include "fastpath.h"
-#include "log.h"
-#include "pool.h"
-#include "session.h"
-#include "shunt.h"
-#include "worker.h"
+#include "core/config.h"
+#include "ctl/control.h"
+#include "core/fastpath.h"
+#include "util/log.h"
+#include "core/pool.h"
+#include "session/session.h"
+#include "core/shunt.h"
+#include "core/worker.h"
 
 /* Brings up the kernel fast path as configured. auto: one log line saying
  * why it is not used, then the user-space relay; on: refuse to start. */

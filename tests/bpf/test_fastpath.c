@@ -45,9 +45,9 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <bpf/bpf.h>
-#include "config.h"
-#include "fastpath.h"
-#include "log.h"
+#include "core/config.h"
+#include "core/fastpath.h"
+#include "util/log.h"
 #include "test.h"
 
 #define QUIET_MS   150          /* how long "nothing arrives" is watched */

@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "test.h"
-#include "admin_sql.h"
-#include "kill.h"
-#include "pool.h"
+#include "ctl/admin_sql.h"
+#include "session/kill.h"
+#include "core/pool.h"
 
 #define ERR_TAIL " (SHOW HELP lists the statements)"
 #define NEAR(snip, exp) "You have an error in your admin statement near '" snip "': expected " exp ERR_TAIL

@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "test.h"
-#include "auth.h"
+#include "mysql/auth.h"
 
 static void hex_to_bytes(const char *hex, uint8_t *out, size_t n)
 {

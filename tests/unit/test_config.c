@@ -12,8 +12,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include "test.h"
-#include "auth.h"
-#include "config.h"
+#include "mysql/auth.h"
+#include "core/config.h"
 
 /* tests/unit/configs/ relative to where make compiled us (the repo root) */
 #define SRC_DIR  "tests/unit/"

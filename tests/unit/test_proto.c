@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "test.h"
-#include "proto.h"
+#include "mysql/proto.h"
 #include "proto_captures.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include "test.h"
 #include "mysql_defs.h"
-#include "stmt.h"
+#include "mysql/stmt.h"
 
 /* A conversation as the tracker leaves it after n prepare OKs, the last
  * one for id with params parameters. */

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include "test.h"
 #include "mysql_defs.h"
-#include "stmt.h"
-#include "stmt_xlate.h"
+#include "mysql/stmt.h"
+#include "mysql/stmt_xlate.h"
 
 /* A table of client statements 1, 2 and 5; the backend knows 1 as 9 and
  * 5 as 10, 2 as 2. */

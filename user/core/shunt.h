@@ -1,0 +1,164 @@
+/* shunt.h — the daemon-wide context: configuration, pools, workers, counters.
+ *
+ * One struct shunt exists per process. Workers each own an event_base and
+ * the sessions accepted on it; nothing here is touched on a per-byte path
+ * except the relay byte counters (relaxed atomics). */
+#ifndef SHUNT_SHUNT_H
+#define SHUNT_SHUNT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include "core/config.h"
+#include "migrate/migrate.h"
+#include "core/pool.h"
+
+struct shunt;
+
+/* Per-listener counters, shared by the workers (index = listener's
+ * position in the start-up configuration). */
+struct listener_stats {
+	atomic_uint_fast64_t sessions_total;
+	atomic_uint_fast64_t sessions_now;
+};
+
+/* A listener as one worker sees it (each worker has its own SO_REUSEPORT socket). */
+struct listener_ctx {
+	struct worker *w;
+	const struct cfg_listener *cl;
+	struct pool *pool;
+	struct evconnlistener *evl;
+	struct listener_stats *stats;
+};
+
+struct session;
+TAILQ_HEAD(session_list, session);
+
+struct worker {
+	struct shunt *sh;
+	struct session_list sessions;   /* every live session of this worker */
+	struct event_base *base;
+	pthread_t tid;
+	int started;                    /* tid is a running thread */
+	unsigned idx;
+	uint32_t next_id;               /* next connection id: ids of worker i are
+					   i+1 (mod n_workers), see worker_of_id() */
+	struct listener_ctx *lis;
+	size_t n_lis;
+};
+
+/* Why a client login failed (metrics label). */
+enum login_fail {
+	LOGIN_FAIL_ACCESS_DENIED = 0,  /* unknown user or wrong password (shunt's check) */
+	LOGIN_FAIL_PROTOCOL,           /* malformed, oversized or out-of-order handshake */
+	LOGIN_FAIL_UNSUPPORTED,        /* TLS, missing capabilities, auth plugin */
+	LOGIN_FAIL_TIMEOUT,            /* the client did not finish in auth_timeout_ms */
+	LOGIN_FAIL_CLIENT_GONE,        /* the client closed during the login */
+	LOGIN_FAIL_BACKEND_DENIED,     /* the backend refused the login */
+	LOGIN_FAIL_NO_BACKEND,         /* no backend could be reached */
+	LOGIN_FAIL_TOO_MANY,           /* max_connections */
+	LOGIN_FAIL__COUNT
+};
+extern const char *const login_fail_names[LOGIN_FAIL__COUNT];
+
+/* Why an established session was relayed in user space instead of the kernel. */
+enum fallback_reason {
+	FALLBACK_QUEUED = 0,           /* bytes already queued in user space at hand-over */
+	FALLBACK_MAP_FULL,             /* the maps are full */
+	FALLBACK_SOCKET,               /* the kernel refused the socket (closed, unsupported) */
+	FALLBACK_OTHER,
+	FALLBACK__COUNT
+};
+extern const char *const fallback_names[FALLBACK__COUNT];
+
+/* Process-wide counters (relaxed atomics; read for logs and metrics). */
+struct shunt_stats {
+	/* sessions accepted / open: per listener (struct listener_stats) */
+	atomic_uint_fast64_t logins_ok;
+	atomic_uint_fast64_t login_failed_by[LOGIN_FAIL__COUNT];
+	atomic_uint_fast64_t fallback_by[FALLBACK__COUNT];
+	atomic_uint_fast64_t relay_commands;     /* commands the user-space relay carried */
+	atomic_uint_fast64_t kernel_now;         /* sessions carried by the kernel now */
+	atomic_uint_fast64_t user_now;           /* sessions relayed in user space now */
+	atomic_uint_fast64_t kills_ok;           /* KILL [QUERY] done (client, admin, HTTP) */
+	atomic_uint_fast64_t kills_failed;       /* refused or failed */
+	atomic_uint_fast64_t reloads_ok;
+	atomic_uint_fast64_t reloads_failed;
+	atomic_uint_fast64_t backend_failures;   /* connect/greeting failures and timeouts */
+	atomic_uint_fast64_t relay_bytes_c2s;    /* bytes the user-space relay forwarded */
+	atomic_uint_fast64_t relay_bytes_s2c;
+	atomic_uint_fast64_t established;        /* sessions logged in to a backend */
+	atomic_uint_fast64_t sessions_kernel;    /* sessions handed to the kernel */
+	atomic_uint_fast64_t punts;              /* commands punted to user space */
+	atomic_uint_fast64_t punted_bytes;       /* bytes user space forwarded for punts */
+	atomic_uint_fast64_t kernel_bytes_c2s;   /* bytes the kernel carried (closed sessions) */
+	atomic_uint_fast64_t kernel_bytes_s2c;
+	/* migrations (migrate.c): by trigger and outcome (enum mig_trigger,
+	   enum mig_outcome), and their durations */
+	atomic_uint_fast64_t migrations_by[MIG_TRIGGER__COUNT][MIG_OUTCOME__COUNT];
+	struct lat_hist migrate_total_lat;       /* request -> moved (MIG_OK only) */
+	struct lat_hist migrate_held_lat;        /* how long a held client command waited */
+};
+
+struct control;
+
+struct shunt {
+	struct shunt_config *cfg;        /* the running configuration: read it with
+					    shunt_cfg(); replaced by a reload, and the
+					    old one kept until exit (sessions may hold
+					    pointers into it) */
+	struct shunt_config *retired;    /* configurations replaced by reloads */
+	struct pool *pools;
+	size_t n_pools;
+	struct worker *workers;
+	unsigned n_workers;
+	struct listener_stats *lstats;   /* one per start-up listener */
+	size_t n_lstats;
+	struct shunt_stats stats;
+	struct control *ctl;             /* admin port, HTTP API, health (control.c) */
+	int argc;                        /* the command line, for reloads */
+	char **argv;
+	int64_t started_ms;              /* CLOCK_REALTIME at start */
+};
+
+/* Sums the elements of an array of counters. */
+static inline uint64_t stat_sum(const atomic_uint_fast64_t *v, size_t n)
+{
+	uint64_t sum = 0;
+	for (size_t i = 0; i < n; i++)
+		sum += atomic_load_explicit(&v[i], memory_order_relaxed);
+	return sum;
+}
+
+/* Client sessions open now / accepted, over every listener. */
+static inline uint64_t shunt_sessions(const struct shunt *sh, int total)
+{
+	uint64_t sum = 0;
+	for (size_t i = 0; i < sh->n_lstats; i++)
+		sum += atomic_load_explicit(total ? &sh->lstats[i].sessions_total
+					    : &sh->lstats[i].sessions_now, memory_order_relaxed);
+	return sum;
+}
+#define LOGINS_FAILED(sh) stat_sum((sh)->stats.login_failed_by, LOGIN_FAIL__COUNT)
+#define FALLBACKS(sh) stat_sum((sh)->stats.fallback_by, FALLBACK__COUNT)
+
+/* The running configuration. */
+static inline struct shunt_config *shunt_cfg(const struct shunt *sh)
+{
+	return __atomic_load_n(&sh->cfg, __ATOMIC_ACQUIRE);
+}
+
+/* The worker that owns connection id (see worker.next_id), or NULL. */
+static inline struct worker *worker_of_id(struct shunt *sh, uint32_t id)
+{
+	return id && sh->n_workers ? &sh->workers[(id - 1) % sh->n_workers] : NULL;
+}
+
+#define STAT_ADD(sh, field, n) atomic_fetch_add_explicit(&(sh)->stats.field, (n), memory_order_relaxed)
+#define STAT_SUB(sh, field, n) atomic_fetch_sub_explicit(&(sh)->stats.field, (n), memory_order_relaxed)
+#define STAT_GET(sh, field) atomic_load_explicit(&(sh)->stats.field, memory_order_relaxed)
+
+#endif

@@ -1,0 +1,229 @@
+/* worker.c — worker threads, listening sockets and accept. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <event2/listener.h>
+#include <event2/thread.h>
+#include "util/log.h"
+#include "session/session.h"
+#include "core/worker.h"
+
+static void accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa,
+		      int salen, void *arg)
+{
+	(void)evl;
+	sess_accept(arg, fd, sa, salen);
+}
+
+static void accept_error_cb(struct evconnlistener *evl, void *arg)
+{
+	struct listener_ctx *lc = arg;
+	int err = EVUTIL_SOCKET_ERROR();
+	(void)evl;
+	pr_warn("listener %s (%s): accept failed: %s", lc->cl->name, lc->cl->addr.text,
+		evutil_socket_error_to_string(err));
+}
+
+/* Fails with -EADDRINUSE when another process already listens on addr.
+ * Needed because SO_REUSEPORT would otherwise let a second shunt (or
+ * anything else of the same user with SO_REUSEPORT) silently share the
+ * port and take a share of the clients. A plain bind, without
+ * SO_REUSEPORT, is refused by any listener there. */
+static int check_port_free(const struct cfg_addr *addr)
+{
+	int one = 1, rc = 0;
+	int fd = socket(addr->sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)&addr->sa, addr->salen) < 0)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+/* Opens a non-blocking SO_REUSEPORT socket bound to addr and listening. */
+static int open_listen_socket(const struct cfg_addr *addr)
+{
+	int one = 1;
+	int fd = socket(addr->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
+	    bind(fd, (const struct sockaddr *)&addr->sa, addr->salen) < 0 ||
+	    listen(fd, 1024) < 0) {
+		int err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static void worker_free(struct worker *w)
+{
+	struct session *s;
+
+	while ((s = TAILQ_FIRST(&w->sessions)) != NULL)
+		sess_free(s);
+	for (size_t i = 0; i < w->n_lis; i++)
+		if (w->lis[i].evl)
+			evconnlistener_free(w->lis[i].evl);
+	free(w->lis);
+	if (w->base)
+		event_base_free(w->base);
+}
+
+int worker_create_all(struct shunt *sh)
+{
+	const struct shunt_config *cfg = shunt_cfg(sh);
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned n = cfg->threads ? cfg->threads : (unsigned)(ncpu > 0 ? ncpu : 1);
+	int err = 0;
+
+	for (size_t j = 0; j < cfg->n_listeners; j++) {
+		int rc = check_port_free(&cfg->listeners[j].addr);
+		if (rc < 0) {
+			pr_err("listener %s: cannot listen on %s: %s", cfg->listeners[j].name,
+			       cfg->listeners[j].addr.text, strerror(-rc));
+			return rc;
+		}
+	}
+	sh->workers = calloc(n, sizeof(*sh->workers));
+	sh->lstats = calloc(cfg->n_listeners ? cfg->n_listeners : 1, sizeof(*sh->lstats));
+	if (!sh->workers || !sh->lstats)
+		return -ENOMEM;
+	sh->n_lstats = cfg->n_listeners;
+	sh->n_workers = n;
+	for (unsigned i = 0; i < n; i++) {
+		struct worker *w = &sh->workers[i];
+		w->sh = sh;
+		w->idx = i;
+		w->next_id = i + 1;
+		TAILQ_INIT(&w->sessions);
+		w->base = event_base_new();
+		w->lis = calloc(cfg->n_listeners, sizeof(*w->lis));
+		if (!w->base || !w->lis) {
+			err = -ENOMEM;
+			goto fail;
+		}
+		w->n_lis = cfg->n_listeners;
+		for (size_t j = 0; j < cfg->n_listeners; j++) {
+			struct listener_ctx *lc = &w->lis[j];
+			lc->w = w;
+			lc->cl = &cfg->listeners[j];
+			lc->stats = &sh->lstats[j];
+			lc->pool = pool_find(sh->pools, sh->n_pools, lc->cl->pool);
+			int fd = open_listen_socket(&lc->cl->addr);
+			if (fd < 0) {
+				pr_err("listener %s: cannot listen on %s: %s", lc->cl->name,
+				       lc->cl->addr.text, strerror(-fd));
+				err = fd;
+				goto fail;
+			}
+			lc->evl = evconnlistener_new(w->base, accept_cb, lc, LEV_OPT_CLOSE_ON_FREE, -1, fd);
+			if (!lc->evl) {
+				close(fd);
+				err = -ENOMEM;
+				goto fail;
+			}
+			evconnlistener_set_error_cb(lc->evl, accept_error_cb);
+		}
+	}
+	return 0;
+fail:
+	for (unsigned i = 0; i < n; i++)
+		worker_free(&sh->workers[i]);
+	free(sh->workers);
+	sh->workers = NULL;
+	sh->n_workers = 0;
+	return err;
+}
+
+struct sync_call {
+	struct worker *w;
+	void (*fn)(struct worker *w, void *arg);
+	void *arg;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int done;
+};
+
+static void sync_call_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sync_call *c = arg;
+	(void)fd;
+	(void)what;
+	c->fn(c->w, c->arg);
+	pthread_mutex_lock(&c->lock);
+	c->done = 1;
+	pthread_cond_signal(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
+int worker_call_sync(struct worker *w, void (*fn)(struct worker *w, void *arg), void *arg)
+{
+	struct sync_call c = { .w = w, .fn = fn, .arg = arg };
+
+	pthread_mutex_init(&c.lock, NULL);
+	pthread_cond_init(&c.cond, NULL);
+	int rc = event_base_once(w->base, -1, EV_TIMEOUT, sync_call_cb, &c, NULL);
+	if (rc == 0) {
+		pthread_mutex_lock(&c.lock);
+		while (!c.done)
+			pthread_cond_wait(&c.cond, &c.lock);
+		pthread_mutex_unlock(&c.lock);
+	}
+	pthread_mutex_destroy(&c.lock);
+	pthread_cond_destroy(&c.cond);
+	return rc < 0 ? -ENOMEM : 0;
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
+	return NULL;
+}
+
+int worker_start_all(struct shunt *sh)
+{
+	for (unsigned i = 0; i < sh->n_workers; i++) {
+		int rc = pthread_create(&sh->workers[i].tid, NULL, worker_main, &sh->workers[i]);
+		if (rc)
+			return -rc;
+		sh->workers[i].started = 1;
+	}
+	return 0;
+}
+
+void worker_stop_all(struct shunt *sh)
+{
+	for (unsigned i = 0; i < sh->n_workers; i++)
+		event_base_loopbreak(sh->workers[i].base);
+	for (unsigned i = 0; i < sh->n_workers; i++)
+		if (sh->workers[i].started)
+			pthread_join(sh->workers[i].tid, NULL);
+	for (unsigned i = 0; i < sh->n_workers; i++)
+		worker_free(&sh->workers[i]);
+	free(sh->workers);
+	sh->workers = NULL;
+	sh->n_workers = 0;
+}
+
+struct session *worker_find_session(struct shunt *sh, uint32_t id)
+{
+	struct worker *w = worker_of_id(sh, id);
+	struct session *s;
+
+	if (!w)
+		return NULL;
+	TAILQ_FOREACH(s, &w->sessions, link)
+		if (s->id == id && s->state != SESS_CLOSING)
+			return s;
+	return NULL;
+}

@@ -1,0 +1,95 @@
+/* sqlconn.h — shunt's own short conversations with a backend.
+ *
+ * A migration reads a session's state from its old backend and replays
+ * it on a new one. Both are done here: a connection (a new one that logs
+ * in with a session's recovered credentials, or a session's established
+ * backend socket borrowed while it is idle) runs a batch of steps —
+ * COM_QUERY, COM_INIT_DB, COM_STMT_PREPARE, COM_STMT_CLOSE — sent at once
+ * (pipelined) and answered in order; text result sets are kept as rows of
+ * strings. Everything is asynchronous on one worker's event base. */
+#ifndef SHUNT_SQLCONN_H
+#define SHUNT_SQLCONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <event2/event.h>
+#include "mysql/auth.h"
+#include "core/config.h"
+
+/* One step of a batch, and its answer. */
+struct sql_step {
+	uint8_t cmd;                /* COM_QUERY, COM_INIT_DB, COM_STMT_PREPARE, COM_STMT_CLOSE */
+	char *text;                 /* SQL or schema (owned: freed by sql_steps_free) */
+	size_t text_len;
+	uint32_t stmt_id;           /* COM_STMT_CLOSE: the statement; PREPARE: its new id */
+	/* answer */
+	int answered;
+	uint16_t err_code;          /* 0: OK or a result set */
+	char err_state[6];          /* its SQLSTATE */
+	char err_msg[192];
+	uint16_t nparams;           /* PREPARE */
+	size_t ncols, nrows;        /* result set (text rows) */
+	char **cells;               /* nrows * ncols, NULL for SQL NULL (malloc'd) */
+	size_t *cell_len;
+};
+
+struct sql_batch {
+	struct sql_step *steps;
+	size_t n, cap;
+	int oom;
+};
+
+/* Appends a step (text copied). Returns the step, or NULL (batch->oom set). */
+struct sql_step *sql_batch_add(struct sql_batch *b, uint8_t cmd, const char *text, size_t len);
+/* printf into a new COM_QUERY step. */
+struct sql_step *sql_batch_addf(struct sql_batch *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void sql_batch_free(struct sql_batch *b);
+/* Cell (row, col) of a step's result, or NULL. */
+const char *sql_cell(const struct sql_step *st, size_t row, size_t col);
+
+struct sqlconn;
+/* Called once per sqlconn_login / sqlconn_run: err 0 when every step was
+ * answered (each may still carry its own err_code), else -errno and
+ * sqlconn_error() says what broke (the connection is then unusable). */
+typedef void (*sqlconn_cb)(struct sqlconn *c, int err, void *arg);
+
+/* Login parameters: who, and the capabilities the session uses. */
+struct sqlconn_login {
+	const struct cfg_addr *addr;
+	const char *user;
+	const uint8_t *stage1;        /* SHA1(password), AUTH_SHA1_LEN bytes */
+	int empty_password;
+	uint32_t caps;                /* exactly these (WIRE_CAPS must all be offered) */
+	uint8_t charset;
+	uint32_t max_packet;
+	const uint8_t *attrs;         /* connection attributes block, or NULL */
+	size_t attrs_len;
+	unsigned timeout_ms;          /* connect + login */
+};
+
+/* Connects and logs in; cb runs when logged in or failed. */
+struct sqlconn *sqlconn_connect(struct event_base *base, const struct sqlconn_login *l,
+				sqlconn_cb cb, void *arg);
+/* Borrows an established, idle backend socket (not closed on free). */
+struct sqlconn *sqlconn_adopt(struct event_base *base, int fd, uint32_t caps);
+/* Sends every step of b and reads the answers into it; cb when done or
+ * failed, or at timeout_ms. b must outlive the call and hold at least one
+ * step that is answered (not only COM_STMT_CLOSE). 0 or -errno. */
+int sqlconn_run(struct sqlconn *c, struct sql_batch *b, unsigned timeout_ms, sqlconn_cb cb,
+		void *arg);
+const char *sqlconn_error(const struct sqlconn *c);
+/* The server's own error code when the connection failed on an ERR packet
+ * (greeting or login), with its SQLSTATE in *sqlstate; else 0. */
+uint16_t sqlconn_server_error(const struct sqlconn *c, const char **sqlstate);
+/* The backend's connection id (its greeting), 0 for an adopted socket. */
+uint32_t sqlconn_thread_id(const struct sqlconn *c);
+/* The scramble of its greeting (COM_CHANGE_USER needs it later). */
+const uint8_t *sqlconn_scramble(const struct sqlconn *c);
+/* Frees the connection; closes the socket unless adopted. */
+void sqlconn_free(struct sqlconn *c);
+/* Frees the connection and hands its socket to the caller (-1 on error).
+ * Only between batches, with nothing unread. */
+int sqlconn_take_fd(struct sqlconn *c);
+
+#endif

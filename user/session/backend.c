@@ -1,0 +1,425 @@
+/* backend.c — shunt as a client: connect to a backend, read its greeting,
+ * log in as the session's user with the recovered SHA1(password), and hand
+ * the established session to the relay. Connect failures and timeouts
+ * (connect, greeting, auth) are retried on the next backend of the pool;
+ * an authentication error from the backend is relayed to the client. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include "core/fastpath.h"
+#include "util/log.h"
+#include "session/session.h"
+
+/* Capabilities whose disagreement between client and backend would change
+ * the bytes on the wire; shunt cannot translate them. */
+
+#define BACKEND_MAX_HANDSHAKE_PACKET (64 * 1024)
+
+static void backend_retry(struct session *s, const char *why);
+
+static void client_gone_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct session *s = arg;
+	(void)bev;
+	sess_log(s, LOG_INFO, "client went away during backend login (%s)",
+		 (what & BEV_EVENT_EOF) ? "EOF" : "error");
+	sess_free(s);
+}
+
+static int send_backend(struct session *s, const struct proto_buf *payload)
+{
+	return sess_send_packet(s->bbev, &s->backend_seq, payload);
+}
+
+void backend_put_proxy_attrs(const struct session *s, struct proto_buf *out)
+{
+	proto_put_lenenc_str(out, "_proxy", 6);
+	proto_put_lenenc_str(out, "shunt", 5);
+	proto_put_lenenc_str(out, "_client_addr", 12);
+	proto_put_lenenc_str(out, s->client_addr, strlen(s->client_addr));
+}
+
+/* The client's attributes plus shunt's own. */
+static void build_attrs(struct session *s, struct proto_buf *out)
+{
+	proto_buf_init(out);
+	if (s->attrs)
+		proto_put_bytes(out, s->attrs, s->attrs_len);
+	backend_put_proxy_attrs(s, out);
+}
+
+void backend_login_credentials(struct proto_login *l, const char *user,
+			       const uint8_t stage1[AUTH_SHA1_LEN], int empty_password,
+			       const uint8_t *scramble, uint8_t token[AUTH_SHA1_LEN])
+{
+	l->user.p = (const uint8_t *)user;
+	l->user.len = strlen(user);
+	if (!empty_password) {
+		auth_native_token(scramble, stage1, token);
+		l->auth_response.p = token;
+		l->auth_response.len = AUTH_SHA1_LEN;
+	}
+	l->auth_plugin.p = (const uint8_t *)AUTH_NATIVE_PLUGIN;
+	l->auth_plugin.len = strlen(AUTH_NATIVE_PLUGIN);
+}
+
+int backend_auth_switch_answer(const uint8_t *payload, size_t len,
+			       const uint8_t stage1[AUTH_SHA1_LEN], int empty_password,
+			       struct proto_buf *out, struct proto_str *plugin)
+{
+	struct proto_auth_switch sw;
+	uint8_t token[AUTH_SHA1_LEN];
+
+	memset(plugin, 0, sizeof(*plugin));
+	if (proto_parse_auth_switch(payload, len, &sw) < 0)
+		return -EPROTO;
+	*plugin = sw.plugin;
+	if (sw.plugin.len != strlen(AUTH_NATIVE_PLUGIN) ||
+	    memcmp(sw.plugin.p, AUTH_NATIVE_PLUGIN, sw.plugin.len) != 0 ||
+	    sw.data.len < PROTO_SCRAMBLE_LEN)
+		return -EOPNOTSUPP;
+	if (!empty_password) {
+		auth_native_token(sw.data.p, stage1, token);
+		proto_put_bytes(out, token, sizeof(token));
+		auth_wipe(token, sizeof(token));
+	}
+	return out->err;
+}
+
+/* Handles the backend's greeting: an ERR or a malformed greeting moves on
+ * to the next backend; otherwise remembers the backend's scramble and
+ * capabilities and sends the login (same user, token from the recovered
+ * SHA1(password), caps = client's ∩ backend's, the client's schema and
+ * attributes plus shunt's). May free the session. */
+static void on_greeting(struct session *s, const uint8_t *payload, size_t len)
+{
+	struct proto_greeting g;
+	struct proto_login l;
+	struct proto_buf attrs, b;
+	uint8_t token[AUTH_SHA1_LEN];
+
+	if (len > 0 && payload[0] == MYSQL_ERR_HDR) {
+		struct proto_err e;
+		if (proto_parse_err(payload, len, &e) == 0)
+			sess_log(s, LOG_WARN, "backend refused the connection: %u %.*s", e.code,
+				 (int)e.message.len, (const char *)e.message.p);
+		backend_retry(s, "backend sent an error instead of a greeting");
+		return;
+	}
+	if (proto_parse_greeting(payload, len, &g) < 0 || g.protocol != 10 ||
+	    g.scramble_len < PROTO_SCRAMBLE_LEN) {
+		backend_retry(s, "malformed greeting");
+		return;
+	}
+	pool_learn(s->backend->pool, (const char *)g.server_version.p, g.server_version.len,
+		   g.caps, g.charset);
+	s->backend_thread_id = g.conn_id;
+	memcpy(s->backend_scramble, g.scramble, PROTO_SCRAMBLE_LEN);
+
+	uint32_t caps = s->client_caps & g.caps & ~(CLIENT_COMPRESS | CLIENT_SSL);
+	if ((s->client_caps ^ caps) & WIRE_CAPS) {
+		sess_fail(s, SHUNT_ER_NO_BACKEND, SHUNT_SQLSTATE_NO_BACKEND,
+			  "shunt: backend %s lacks capabilities the client negotiated (0x%08x)",
+			  s->backend->addr.text, (s->client_caps ^ caps) & WIRE_CAPS);
+		return;
+	}
+	if (s->db)
+		caps |= CLIENT_CONNECT_WITH_DB;
+	else
+		caps &= ~CLIENT_CONNECT_WITH_DB;
+	caps |= g.caps & CLIENT_CONNECT_ATTRS;
+	s->backend_caps = caps;
+
+	memset(&l, 0, sizeof(l));
+	l.caps = caps;
+	l.max_packet = s->max_packet ? s->max_packet : 16777216;
+	l.charset = s->charset;
+	backend_login_credentials(&l, s->user, s->stage1, s->empty_password, g.scramble, token);
+	if (s->db) {
+		l.database.p = (const uint8_t *)s->db;
+		l.database.len = strlen(s->db);
+	}
+	build_attrs(s, &attrs);
+	if (caps & CLIENT_CONNECT_ATTRS) {
+		l.has_attrs = 1;
+		l.attrs.p = attrs.data;
+		l.attrs.len = attrs.len;
+	}
+	proto_buf_init(&b);
+	proto_build_login(&b, &l);
+	auth_wipe(token, sizeof(token));
+	int rc = send_backend(s, &b);
+	proto_buf_free(&b);
+	proto_buf_free(&attrs);
+	if (rc < 0 || sess_set_state(s, SESS_BACKEND_AUTH) < 0) {
+		sess_fail(s, SHUNT_ER_NO_BACKEND, SHUNT_SQLSTATE_NO_BACKEND, "shunt: cannot send login to backend");
+		return;
+	}
+}
+
+/* The metrics label of a tunnel_start() failure. */
+static enum fallback_reason fallback_reason_of(int rc)
+{
+	switch (rc) {
+	case -EBUSY:
+		return FALLBACK_QUEUED;
+	case -ENOSPC: case -E2BIG: case -ENOMEM:
+		return FALLBACK_MAP_FULL;
+	case -EOPNOTSUPP: case -ENOTCONN: case -EINVAL: case -ENOENT:
+		return FALLBACK_SOCKET;
+	default:
+		return FALLBACK_OTHER;
+	}
+}
+
+const char *const fallback_names[FALLBACK__COUNT] = {
+	[FALLBACK_QUEUED] = "bytes_queued",
+	[FALLBACK_MAP_FULL] = "map_full",
+	[FALLBACK_SOCKET] = "socket_refused",
+	[FALLBACK_OTHER] = "other",
+};
+
+/* Forwards a backend's final login packet (OK or ERR) to the client with
+ * the client's sequence numbering. */
+static int forward_to_client(struct session *s, const uint8_t *payload, size_t len)
+{
+	struct proto_buf b;
+	proto_buf_init(&b);
+	proto_put_bytes(&b, payload, len);
+	int rc = sess_send_client(s, &b);
+	proto_buf_free(&b);
+	return rc;
+}
+
+/* Handles the backend's answer to the login: OK establishes the session
+ * (kernel fast path when it takes it, else the relay) and the client gets
+ * the OK; ERR is relayed to the client as it is and the session ends; an
+ * AuthSwitchRequest to mysql_native_password is answered with a token for
+ * its new scramble; anything else ends the session with a clear error.
+ * May free the session. */
+static void on_auth_reply(struct session *s, const uint8_t *payload, size_t len)
+{
+	char fallback_why[300];
+
+	if (len == 0) {
+		sess_fail(s, SHUNT_ER_NO_BACKEND, SHUNT_SQLSTATE_NO_BACKEND, "shunt: empty login reply from backend");
+		return;
+	}
+	switch (payload[0]) {
+	case MYSQL_OK_HDR: {
+		struct proto_ok ok;
+		if (proto_parse_ok(payload, len, s->backend_caps, &ok) < 0) {
+			sess_fail(s, SHUNT_ER_NO_BACKEND, SHUNT_SQLSTATE_NO_BACKEND, "shunt: malformed login OK from backend");
+			return;
+		}
+		sess_arm_timer(s, 0);
+		if (sess_set_state(s, SESS_RELAY) < 0) {
+			sess_free(s);
+			return;
+		}
+		pool_lat_record(&s->backend->login_lat, sess_now_us() - s->phase_start_us);
+		pool_note_success(s->backend);
+		STAT_ADD(s->sh, established, 1);
+		const char *user_why = fp_user_space_reason();
+		if (fp_active()) {
+			char why[256];
+			int rc = tunnel_start(s, payload, len, ok.status, why, sizeof(why));
+			if (rc == 0) {
+				STAT_ADD(s->sh, sessions_kernel, 1);
+				sess_set_path(s, SESS_PATH_KERNEL, NULL);
+				sess_log(s, LOG_INFO, "session established: user=%s db=%s "
+					 "backend_thread=%u mode=kernel", s->user, s->db ? s->db : "-",
+					 s->backend_thread_id);
+				return;
+			}
+			if (rc == -EPIPE) {
+				sess_log(s, LOG_WARN, "hand-over to the kernel failed: %s", why);
+				sess_free(s);
+				return;
+			}
+			STAT_ADD(s->sh, fallback_by[fallback_reason_of(rc)], 1);
+			sess_log(s, LOG_INFO, "kernel fast path refused this session (%s); "
+				 "relaying in user space", why);
+			snprintf(fallback_why, sizeof(fallback_why), "kernel refused: %s", why);
+			user_why = fallback_why;
+		}
+		if (forward_to_client(s, payload, len) < 0 ||
+		    relay_start(s, s->backend_caps, ok.status) < 0) {
+			sess_free(s);
+			return;
+		}
+		sess_set_path(s, SESS_PATH_USER, user_why);
+		sess_log(s, LOG_INFO, "session established: user=%s db=%s backend_thread=%u mode=user",
+			 s->user, s->db ? s->db : "-", s->backend_thread_id);
+		return;
+	}
+	case MYSQL_ERR_HDR: {
+		struct proto_err e;
+		if (proto_parse_err(payload, len, &e) == 0)
+			sess_log(s, LOG_WARN, "backend refused login: %u (%s) %.*s", e.code,
+				 e.sqlstate, (int)e.message.len, (const char *)e.message.p);
+		sess_login_failed(s, LOGIN_FAIL_BACKEND_DENIED);
+		/* Relayed as-is: the client sees the server's own error. */
+		forward_to_client(s, payload, len);
+		sess_close_after_flush(s);
+		return;
+	}
+	case MYSQL_AUTH_SWITCH_HDR: {
+		struct proto_buf b;
+		struct proto_str plugin;
+
+		proto_buf_init(&b);
+		int rc = backend_auth_switch_answer(payload, len, s->stage1, s->empty_password, &b, &plugin);
+		if (rc == -EPROTO)
+			sess_fail(s, SHUNT_ER_NO_BACKEND, SHUNT_SQLSTATE_NO_BACKEND, "shunt: malformed auth switch from backend");
+		else if (rc < 0)
+			sess_fail(s, ER_NOT_SUPPORTED_AUTH_MODE, "08004",
+				  "shunt: backend asked for auth plugin '%.*s'; only %s is supported",
+				  (int)plugin.len, (const char *)plugin.p, AUTH_NATIVE_PLUGIN);
+		else if (send_backend(s, &b) < 0)
+			sess_fail(s, SHUNT_ER_NO_BACKEND, SHUNT_SQLSTATE_NO_BACKEND, "shunt: cannot answer backend auth switch");
+		proto_buf_free(&b);
+		return;
+	}
+	default:
+		sess_fail(s, ER_NOT_SUPPORTED_AUTH_MODE, "08004",
+			  "shunt: unexpected packet 0x%02x during backend login", payload[0]);
+		return;
+	}
+}
+
+static void backend_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct session *s = arg;
+	uint8_t *payload;
+	size_t len;
+	uint8_t seq;
+
+	if (s->state != SESS_BACKEND_GREETING && s->state != SESS_BACKEND_AUTH)
+		return;
+	int rc = sess_take_packet(bufferevent_get_input(bev), BACKEND_MAX_HANDSHAKE_PACKET,
+				  &payload, &len, &seq);
+	if (rc == 0)
+		return;
+	if (rc < 0) {
+		backend_retry(s, "oversized handshake packet");
+		return;
+	}
+	s->backend_seq = seq + 1;
+	/* Either handler may free the session or hand it to the relay or the
+	 * kernel: s is not touched after it. A second packet already in the
+	 * buffer would be a protocol error; it stays for whoever comes next. */
+	if (s->state == SESS_BACKEND_GREETING)
+		on_greeting(s, payload, len);
+	else
+		on_auth_reply(s, payload, len);
+	free(payload);
+}
+
+/* Connect completion and errors on the backend socket during the login:
+ * connected -> wait for the greeting; an error or EOF before the login was
+ * sent -> next backend; after it -> the session ends with an error. */
+static void backend_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct session *s = arg;
+	(void)bev;
+
+	if (what & BEV_EVENT_CONNECTED) {
+		int one = 1;
+		uint64_t now = sess_now_us();
+		pool_lat_record(&s->backend->connect_lat, now - s->phase_start_us);
+		s->phase_start_us = now;
+		setsockopt(bufferevent_getfd(s->bbev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		if (sess_set_state(s, SESS_BACKEND_GREETING) < 0) {
+			sess_free(s);
+			return;
+		}
+		sess_arm_timer(s, shunt_cfg(s->sh)->backend_login_timeout_ms);
+		return;
+	}
+	if (s->state == SESS_BACKEND_AUTH) {
+		sess_fail(s, SHUNT_ER_NO_BACKEND, SHUNT_SQLSTATE_NO_BACKEND,
+			  "shunt: backend %s closed the connection during login",
+			  s->backend->addr.text);
+		return;
+	}
+	char why[128];
+	snprintf(why, sizeof(why), "%s: %s",
+		 s->state == SESS_BACKEND_CONNECT ? "connect failed" : "closed before greeting",
+		 (what & BEV_EVENT_EOF) ? "EOF" : evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	backend_retry(s, why);
+}
+
+void backend_start(struct session *s)
+{
+	struct pool *p = s->lc->pool;
+	struct backend *b = NULL;
+
+	if (s->tries < SESS_MAX_TRIES)
+		b = pool_pick(p, s->tried, s->tries);
+	if (!b) {
+		sess_login_failed(s, LOGIN_FAIL_NO_BACKEND);
+		sess_fail(s, SHUNT_ER_NO_BACKEND, SHUNT_SQLSTATE_NO_BACKEND,
+			  "shunt: no backend available in pool '%s'", p->name);
+		return;
+	}
+	s->backend = b;
+	s->tried[s->tries++] = b->serial;
+	s->phase_start_us = sess_now_us();
+	if (sess_set_state(s, SESS_BACKEND_CONNECT) < 0) {
+		sess_free(s);
+		return;
+	}
+	sess_client_wait(s, client_gone_cb);
+	s->bbev = bufferevent_socket_new(s->w->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (!s->bbev) {
+		sess_fail(s, SHUNT_ER_NO_BACKEND, SHUNT_SQLSTATE_NO_BACKEND, "shunt: out of memory");
+		return;
+	}
+	s->backend_seq = 0;
+	bufferevent_setcb(s->bbev, backend_read_cb, NULL, backend_event_cb, s);
+	bufferevent_enable(s->bbev, EV_READ);
+	sess_arm_timer(s, shunt_cfg(s->sh)->connect_timeout_ms);
+	sess_log(s, LOG_DEBUG, "connecting (try %u)", s->tries);
+	if (bufferevent_socket_connect(s->bbev, (struct sockaddr *)&b->addr.sa,
+				       (int)b->addr.salen) < 0) {
+		/* Immediate failure: the event callback is not invoked. */
+		backend_retry(s, "connect failed immediately");
+	}
+}
+
+/* Drops the current backend and tries the next one. */
+static void backend_retry(struct session *s, const char *why)
+{
+	sess_log(s, LOG_WARN, "backend unusable (%s), trying another", why);
+	STAT_ADD(s->sh, backend_failures, 1);
+	pool_note_failure(s->backend, why);
+	pool_release(s->backend);
+	s->backend = NULL;
+	if (s->bbev) {
+		bufferevent_free(s->bbev);
+		s->bbev = NULL;
+	}
+	sess_arm_timer(s, 0);
+	backend_start(s);
+}
+
+void backend_timeout(struct session *s)
+{
+	switch (s->state) {
+	case SESS_BACKEND_CONNECT:
+		backend_retry(s, "connect timeout");
+		return;
+	case SESS_BACKEND_GREETING:
+	case SESS_BACKEND_AUTH:
+		backend_retry(s, "login timeout");
+		return;
+	default:
+		return;
+	}
+}
