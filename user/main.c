@@ -7,13 +7,27 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 #include "core/config.h"
-#include "ctl/control.h"
 #include "core/fastpath.h"
-#include "util/log.h"
 #include "core/pool.h"
-#include "session/session.h"
 #include "core/shunt.h"
 #include "core/worker.h"
+#include "ctl/admin.h"
+#include "ctl/balancer.h"
+#include "ctl/control.h"
+#include "ctl/health.h"
+#include "ctl/http.h"
+#include "session/client_login.h"
+#include "session/session.h"
+#include "util/clock.h"
+#include "util/log.h"
+
+/* What runs on the control thread, in start order. */
+static const struct ctl_service control_services[] = {
+	{ "admin port", admin_start, admin_stop },
+	{ "HTTP API", http_start, http_stop },
+	{ "health probes", health_start, health_stop },
+	{ "balancer", balancer_start, balancer_stop },
+};
 
 /* Brings up the kernel fast path as configured. auto: one log line saying
  * why it is not used, then the user-space relay; on: refuse to start. */
@@ -119,7 +133,9 @@ int main(int argc, char **argv)
 	sh.cfg = &cfg;
 	sh.argc = argc;
 	sh.argv = argv;
-	sh.started_ms = sess_wall_ms();
+	sh.started_ms = clock_wall_ms();
+	sh.accept = sess_accept;
+	sh.close_sessions = sess_close_all;
 	sh.pools = pool_create_all(&cfg);
 	sh.n_pools = cfg.n_pools;
 	if (!sh.pools)
@@ -141,7 +157,8 @@ int main(int argc, char **argv)
 		pr_err("cannot start worker threads");
 		goto out_workers;
 	}
-	if (control_start(&sh) < 0) {
+	if (control_start(&sh, control_services,
+			  sizeof(control_services) / sizeof(control_services[0])) < 0) {
 		pr_err("cannot start the admin port / HTTP API (see above)");
 		goto out_workers;
 	}

@@ -83,6 +83,11 @@ int fp_active(void)
 	return fp.active;
 }
 
+int fp_stream_parser(void)
+{
+	return fp.active && fp.kind == FASTPATH_KIND_STREAM_PARSER;
+}
+
 const char *fp_mode_name(void)
 {
 	if (!fp.active)

@@ -24,6 +24,8 @@ int fp_init(const struct shunt_config *cfg, char *why, size_t whylen);
 void fp_fini(void);
 /* Whether the fast path is active. */
 int fp_active(void);
+/* Whether the active attachment is the stream parser (older kernels). */
+int fp_stream_parser(void);
 /* "verdict" or "stream_parser" (the active attachment), or "off". */
 const char *fp_mode_name(void);
 

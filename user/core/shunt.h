@@ -13,7 +13,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 #include "core/config.h"
-#include "migrate/migrate.h"
+#include "core/labels.h"
 #include "core/pool.h"
 
 struct shunt;
@@ -49,30 +49,6 @@ struct worker {
 	struct listener_ctx *lis;
 	size_t n_lis;
 };
-
-/* Why a client login failed (metrics label). */
-enum login_fail {
-	LOGIN_FAIL_ACCESS_DENIED = 0,  /* unknown user or wrong password (shunt's check) */
-	LOGIN_FAIL_PROTOCOL,           /* malformed, oversized or out-of-order handshake */
-	LOGIN_FAIL_UNSUPPORTED,        /* TLS, missing capabilities, auth plugin */
-	LOGIN_FAIL_TIMEOUT,            /* the client did not finish in auth_timeout_ms */
-	LOGIN_FAIL_CLIENT_GONE,        /* the client closed during the login */
-	LOGIN_FAIL_BACKEND_DENIED,     /* the backend refused the login */
-	LOGIN_FAIL_NO_BACKEND,         /* no backend could be reached */
-	LOGIN_FAIL_TOO_MANY,           /* max_connections */
-	LOGIN_FAIL__COUNT
-};
-extern const char *const login_fail_names[LOGIN_FAIL__COUNT];
-
-/* Why an established session was relayed in user space instead of the kernel. */
-enum fallback_reason {
-	FALLBACK_QUEUED = 0,           /* bytes already queued in user space at hand-over */
-	FALLBACK_MAP_FULL,             /* the maps are full */
-	FALLBACK_SOCKET,               /* the kernel refused the socket (closed, unsupported) */
-	FALLBACK_OTHER,
-	FALLBACK__COUNT
-};
-extern const char *const fallback_names[FALLBACK__COUNT];
 
 /* Process-wide counters (relaxed atomics; read for logs and metrics). */
 struct shunt_stats {
@@ -122,6 +98,11 @@ struct shunt {
 	int argc;                        /* the command line, for reloads */
 	char **argv;
 	int64_t started_ms;              /* CLOCK_REALTIME at start */
+	/* Set by main.c (the composition root) before the workers start:
+	   what a worker does with a connection its listener accepted (takes
+	   the fd), and with the sessions it still has when it stops. */
+	void (*accept)(struct listener_ctx *lc, int fd, const struct sockaddr *sa, int salen);
+	void (*close_sessions)(struct worker *w);
 };
 
 /* Sums the elements of an array of counters. */

@@ -3,19 +3,20 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/socket.h>
 #include <event2/listener.h>
 #include <event2/thread.h>
 #include "util/log.h"
-#include "session/session.h"
 #include "core/worker.h"
 
 static void accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa,
 		      int salen, void *arg)
 {
+	struct listener_ctx *lc = arg;
 	(void)evl;
-	sess_accept(arg, fd, sa, salen);
+	lc->w->sh->accept(lc, fd, sa, salen);
 }
 
 static void accept_error_cb(struct evconnlistener *evl, void *arg)
@@ -66,10 +67,8 @@ static int open_listen_socket(const struct cfg_addr *addr)
 
 static void worker_free(struct worker *w)
 {
-	struct session *s;
-
-	while ((s = TAILQ_FIRST(&w->sessions)) != NULL)
-		sess_free(s);
+	if (w->sh && w->sh->close_sessions)
+		w->sh->close_sessions(w);
 	for (size_t i = 0; i < w->n_lis; i++)
 		if (w->lis[i].evl)
 			evconnlistener_free(w->lis[i].evl);
@@ -144,43 +143,98 @@ fail:
 	return err;
 }
 
+/* A call posted to a worker by worker_call_sync(). The caller and the
+ * worker share it under lock: QUEUED until the worker takes it, RUNNING
+ * while fn runs, DONE after; a caller that gives up on a QUEUED call marks
+ * it ABANDONED, and the worker then frees it without running fn. */
+enum sync_state { SYNC_QUEUED, SYNC_RUNNING, SYNC_DONE, SYNC_ABANDONED };
+
 struct sync_call {
 	struct worker *w;
 	void (*fn)(struct worker *w, void *arg);
 	void *arg;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	int done;
+	enum sync_state state;
 };
+
+static void sync_call_free(struct sync_call *c)
+{
+	pthread_mutex_destroy(&c->lock);
+	pthread_cond_destroy(&c->cond);
+	free(c);
+}
 
 static void sync_call_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct sync_call *c = arg;
 	(void)fd;
 	(void)what;
+
+	pthread_mutex_lock(&c->lock);
+	if (c->state == SYNC_ABANDONED) {
+		pthread_mutex_unlock(&c->lock);
+		sync_call_free(c);
+		return;
+	}
+	c->state = SYNC_RUNNING;
+	pthread_mutex_unlock(&c->lock);
 	c->fn(c->w, c->arg);
 	pthread_mutex_lock(&c->lock);
-	c->done = 1;
+	c->state = SYNC_DONE;
 	pthread_cond_signal(&c->cond);
 	pthread_mutex_unlock(&c->lock);
 }
 
-int worker_call_sync(struct worker *w, void (*fn)(struct worker *w, void *arg), void *arg)
+int worker_call_sync(struct worker *w, void (*fn)(struct worker *w, void *arg), void *arg,
+		     unsigned timeout_ms)
 {
-	struct sync_call c = { .w = w, .fn = fn, .arg = arg };
+	struct sync_call *c = calloc(1, sizeof(*c));
+	struct timespec until;
+	int rc = 0;
 
-	pthread_mutex_init(&c.lock, NULL);
-	pthread_cond_init(&c.cond, NULL);
-	int rc = event_base_once(w->base, -1, EV_TIMEOUT, sync_call_cb, &c, NULL);
-	if (rc == 0) {
-		pthread_mutex_lock(&c.lock);
-		while (!c.done)
-			pthread_cond_wait(&c.cond, &c.lock);
-		pthread_mutex_unlock(&c.lock);
+	if (!c)
+		return -ENOMEM;
+	c->w = w;
+	c->fn = fn;
+	c->arg = arg;
+	c->state = SYNC_QUEUED;
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&c->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	if (event_base_once(w->base, -1, EV_TIMEOUT, sync_call_cb, c, NULL) < 0) {
+		sync_call_free(c);
+		return -ENOMEM;
 	}
-	pthread_mutex_destroy(&c.lock);
-	pthread_cond_destroy(&c.cond);
-	return rc < 0 ? -ENOMEM : 0;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&c->lock);
+	while (c->state == SYNC_QUEUED || c->state == SYNC_RUNNING) {
+		/* Once fn runs it is waited for: it only copies a little of
+		 * the worker's state and never blocks. */
+		if (c->state == SYNC_RUNNING) {
+			pthread_cond_wait(&c->cond, &c->lock);
+			continue;
+		}
+		if (pthread_cond_timedwait(&c->cond, &c->lock, &until) == ETIMEDOUT &&
+		    c->state == SYNC_QUEUED) {
+			c->state = SYNC_ABANDONED;      /* the worker frees it */
+			rc = -ETIMEDOUT;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (rc == 0)
+		sync_call_free(c);
+	return rc;
 }
 
 static void *worker_main(void *arg)
@@ -213,17 +267,4 @@ void worker_stop_all(struct shunt *sh)
 	free(sh->workers);
 	sh->workers = NULL;
 	sh->n_workers = 0;
-}
-
-struct session *worker_find_session(struct shunt *sh, uint32_t id)
-{
-	struct worker *w = worker_of_id(sh, id);
-	struct session *s;
-
-	if (!w)
-		return NULL;
-	TAILQ_FOREACH(s, &w->sessions, link)
-		if (s->id == id && s->state != SESS_CLOSING)
-			return s;
-	return NULL;
 }

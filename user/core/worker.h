@@ -6,8 +6,6 @@
 
 #include "core/shunt.h"
 
-struct session;
-
 /* Creates sh->n_workers workers with their event bases and bound, listening
  * sockets (so the ports accept as soon as this returns). 0 or -errno; on
  * error everything created is released. */
@@ -18,13 +16,14 @@ int worker_start_all(struct shunt *sh);
  * every remaining session and frees the workers. */
 void worker_stop_all(struct shunt *sh);
 
-/* Runs fn(w, arg) on w's thread and waits for it to return. For the
- * control thread only (never from a worker: it would wait for itself).
- * Returns 0, or -errno if the call could not be queued. */
-int worker_call_sync(struct worker *w, void (*fn)(struct worker *w, void *arg), void *arg);
-
-/* The live session with connection id on its worker (call from that
- * worker's thread), or NULL (no such id, or closing). */
-struct session *worker_find_session(struct shunt *sh, uint32_t id);
+/* Runs fn(w, arg) on w's thread and waits for it to return, at most
+ * timeout_ms for the worker to start it (fn itself must be short and
+ * never block). For the control thread only (never from a worker: it
+ * would wait for itself). Returns 0; -ETIMEDOUT when the worker did not
+ * get to it in time (fn will not run, and arg may be freed); -ENOMEM. */
+int worker_call_sync(struct worker *w, void (*fn)(struct worker *w, void *arg), void *arg,
+		     unsigned timeout_ms);
+/* How long the control thread waits for a worker in a listing. */
+#define WORKER_CALL_TIMEOUT_MS 2000
 
 #endif

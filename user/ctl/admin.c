@@ -18,6 +18,10 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/listener.h>
+#include "ctl/admin.h"
+#include "session/client_login.h"
+#include "mysql/pktio.h"
+#include "util/addr.h"
 #include "ctl/admin_sql.h"
 #include "mysql/auth.h"
 #include "ctl/control.h"
@@ -456,7 +460,7 @@ static void admin_read_cb(struct bufferevent *bev, void *arg)
 	int rc;
 
 	while (!c->closing && c->state != ADMIN_BUSY &&
-	       (rc = sess_take_packet(bufferevent_get_input(bev), ADMIN_MAX_PACKET, &payload,
+	       (rc = pktio_take(bufferevent_get_input(bev), ADMIN_MAX_PACKET, &payload,
 				      &len, &seq)) != 0) {
 		if (rc < 0) {
 			admin_log(c, LOG_WARN, "packet too large or malformed; closing");
@@ -518,7 +522,7 @@ static void admin_accept_cb(struct evconnlistener *evl, evutil_socket_t fd, stru
 		return;
 	}
 	c->id = ++adm.next_id;
-	sess_format_addr(sa, c->peer, sizeof(c->peer));
+	addr_format(sa, c->peer, sizeof(c->peer));
 	LIST_INSERT_HEAD(&adm.conns, c, link);
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
@@ -546,10 +550,16 @@ int admin_start(struct shunt *sh, struct event_base *base)
 {
 	const struct shunt_config *cfg = shunt_cfg(sh);
 	int one = 1;
-	int fd = socket(cfg->admin.sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
 	adm.sh = sh;
 	LIST_INIT(&adm.conns);
+	if (!cfg->admin_on)
+		return 0;
+	if (!cfg->admin_password_set) {
+		pr_info("admin port off: no admin_password in the configuration");
+		return 0;
+	}
+	int fd = socket(cfg->admin.sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
 	/* No SO_REUSEPORT: a second shunt must not share the admin port. */

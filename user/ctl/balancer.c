@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include "util/clock.h"
 #include "ctl/balancer.h"
 #include "ctl/control.h"
 #include "util/log.h"
@@ -153,7 +154,7 @@ static void req_done(void *ctx, const struct mig_result *res)
 			 mig_trigger_names[q->why], mig_outcome_names[res->outcome], res->msg);
 	switch (res->outcome) {
 	case MIG_STICKY: case MIG_TIMEOUT: case MIG_FAILED: case MIG_NO_TARGET:
-		backoff_add(q->id, sess_now_us() + backoff_us(q->why));
+		backoff_add(q->id, clock_mono_us() + backoff_us(q->why));
 		break;
 	default:        /* moved, gone, or someone else is moving it */
 		break;
@@ -173,7 +174,7 @@ static int ask(uint32_t id, const struct backend_view *from, const struct backen
 		q->r = migrate_start(bal.sh, bal.base, id, to ? to->addr : NULL, why, proactive,
 				     req_done, q);
 	if (!q || !q->r) {
-		uint64_t now = sess_now_us();
+		uint64_t now = clock_mono_us();
 		free(q);
 		backoff_add(id, now + backoff_us(why));
 		if (!bal.warned_us || now - bal.warned_us >= BAL_WARN_EVERY_US) {
@@ -438,7 +439,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 	const struct shunt_config *cfg = shunt_cfg(bal.sh);
 	struct backend_view *bv = NULL;
 	struct ctl_sess_brief *ss = NULL;
-	uint64_t now = sess_now_us();
+	uint64_t now = clock_mono_us();
 	int n, ns, drain = 0, rebalance;
 	(void)fd;
 	(void)what;

@@ -8,19 +8,22 @@
 #include <arpa/inet.h>
 #include <event2/event.h>
 #include <event2/thread.h>
-#include "ctl/balancer.h"
-#include "ctl/control.h"
 #include "core/fastpath.h"
-#include "util/log.h"
+#include "core/worker.h"
+#include "ctl/control.h"
+#include "migrate/migrate.h"
 #include "mysql_defs.h"
 #include "session/session.h"
-#include "core/worker.h"
+#include "util/clock.h"
+#include "util/log.h"
 
 struct control {
 	struct shunt *sh;
 	struct event_base *base;
 	pthread_t tid;
 	int started;
+	struct ctl_service services[CTL_MAX_SERVICES];   /* started, in order */
+	size_t n_services;
 };
 
 void ctl_set_err(struct ctl_err *e, int http, uint16_t code, const char *sqlstate,
@@ -38,8 +41,9 @@ void ctl_set_err(struct ctl_err *e, int http, uint16_t code, const char *sqlstat
 
 /* ---- session snapshots ------------------------------------------------------ */
 
-/* One session as a worker saw it; kernel counters are filled in later on
- * the control thread from the maps. */
+/* One session as a worker saw it; what is costly to read on a worker
+ * (the kernel's maps) its carrier fills in later on the control thread
+ * (carrier_view.fill_late). */
 struct sess_view {
 	uint32_t id;
 	char user[CFG_NAME_MAX];
@@ -50,15 +54,9 @@ struct sess_view {
 	int has_db;
 	uint32_t backend_thread_id;
 	const char *state;              /* static string */
-	enum sess_path path;
-	char mode_why[96];
 	int64_t started_ms;
-	uint64_t ccookie, bcookie;       /* the sockets' map keys (kernel mode) */
-	/* user-space relay (or kernel, filled from the map) */
-	int in_tx;
-	uint64_t commands, bytes_c2s, bytes_s2c, punts;
-	uint64_t last_latency_us;       /* 0 = none yet */
-	int idle;
+	int established;                /* a carrier has it: cv is filled */
+	struct carrier_view cv;         /* what its carrier shows */
 	/* migration */
 	int migrating;                  /* a move is in progress */
 	uint32_t migrations;            /* moves completed */
@@ -128,22 +126,13 @@ static void snap_worker(struct worker *w, void *arg)
 		}
 		v->backend_thread_id = s->backend_thread_id;
 		v->state = state_word(s);
-		v->path = s->path;
-		snprintf(v->mode_why, sizeof(v->mode_why), "%s", s->mode_why);
 		v->started_ms = s->started_ms;
-		v->ccookie = s->ccookie;
-		v->bcookie = s->bcookie;
-		v->migrating = s->mig != NULL;
+		v->migrating = migrate_in_progress(s);
 		v->migrations = s->migrations;
 		snprintf(v->sticky, sizeof(v->sticky), "%s", s->sticky);
-		if (s->path == SESS_PATH_USER) {
-			const struct relay *r = &s->relay;
-			v->in_tx = !!(r->conv.status & SERVER_STATUS_IN_TRANS);
-			v->commands = r->conv.cmds_started;
-			v->bytes_c2s = r->bytes_c2s;
-			v->bytes_s2c = r->bytes_s2c;
-			v->last_latency_us = r->last_latency_us;
-			v->idle = mt_idle(&r->conv);
+		if (s->carrier) {
+			v->established = 1;
+			s->carrier->view(s, &v->cv);
 		}
 	}
 }
@@ -152,31 +141,25 @@ static void snap_worker(struct worker *w, void *arg)
 static int snapshot_sessions(struct shunt *sh, struct snap *sn, struct ctl_err *err)
 {
 	memset(sn, 0, sizeof(*sn));
-	for (unsigned i = 0; i < sh->n_workers; i++)
-		if (worker_call_sync(&sh->workers[i], snap_worker, sn) < 0)
+	for (unsigned i = 0; i < sh->n_workers && !sn->oom; i++) {
+		int rc = worker_call_sync(&sh->workers[i], snap_worker, sn, WORKER_CALL_TIMEOUT_MS);
+		if (rc == -ETIMEDOUT) {
+			free(sn->v);
+			ctl_set_err(err, 503, ER_UNKNOWN_ERROR, "HY000",
+				    "worker %u did not answer within %u ms", i, WORKER_CALL_TIMEOUT_MS);
+			return rc;
+		}
+		if (rc < 0)
 			sn->oom = 1;
+	}
 	if (sn->oom) {
 		free(sn->v);
 		ctl_set_err(err, 500, ER_OUT_OF_RESOURCES, "HY000", "out of memory");
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < sn->n; i++) {
-		struct sess_view *v = &sn->v[i];
-		struct tunnel ct, bt;
-
-		if (v->path != SESS_PATH_KERNEL || fp_tunnel_get(v->ccookie, &ct) < 0)
-			continue;
-		v->in_tx = !!(ct.conv.status & SERVER_STATUS_IN_TRANS);
-		v->commands = ct.conv.cmds_started;
-		v->bytes_c2s = ct.bytes + ct.passed_bytes;
-		/* The session's current backend socket: a migration changes it,
-		 * while the client entry keeps naming the first one. */
-		if (fp_tunnel_get(v->bcookie, &bt) == 0)
-			v->bytes_s2c = bt.bytes;
-		v->punts = ct.punts;
-		v->last_latency_us = ct.last_latency_ns / 1000;
-		v->idle = mt_idle(&ct.conv);
-	}
+	for (size_t i = 0; i < sn->n; i++)
+		if (sn->v[i].established && sn->v[i].cv.fill_late)
+			sn->v[i].cv.fill_late(&sn->v[i].cv);
 	return 0;
 }
 
@@ -209,7 +192,7 @@ static void brief_worker(struct worker *w, void *arg)
 			.id = s->id,
 			.backend_serial = s->backend ? s->backend->serial : 0,
 			.established = s->state == SESS_RELAY,
-			.migrating = s->mig != NULL,
+			.migrating = migrate_in_progress(s),
 			.sticky = s->sticky[0] != '\0',
 		};
 	}
@@ -220,7 +203,7 @@ int ctl_sessions_brief(struct shunt *sh, struct ctl_sess_brief **out)
 	struct brief_list bl = { 0 };
 
 	for (unsigned i = 0; i < sh->n_workers && !bl.oom; i++)
-		if (worker_call_sync(&sh->workers[i], brief_worker, &bl) < 0)
+		if (worker_call_sync(&sh->workers[i], brief_worker, &bl, WORKER_CALL_TIMEOUT_MS) < 0)
 			bl.oom = 1;
 	if (bl.oom) {
 		free(bl.v);
@@ -239,7 +222,7 @@ static void count_worker(struct worker *w, void *arg)
 
 	TAILQ_FOREACH(s, &w->sessions, link) {
 		counts[0] += s->sticky[0] != '\0';
-		counts[1] += s->mig != NULL;
+		counts[1] += migrate_in_progress(s);
 	}
 }
 
@@ -248,7 +231,8 @@ void ctl_session_counts(struct shunt *sh, uint64_t *sticky, uint64_t *migrating)
 	uint64_t counts[2] = { 0, 0 };
 
 	for (unsigned i = 0; i < sh->n_workers; i++)
-		worker_call_sync(&sh->workers[i], count_worker, counts);
+		if (worker_call_sync(&sh->workers[i], count_worker, counts, WORKER_CALL_TIMEOUT_MS) < 0)
+			pr_warn("session counts: worker %u did not answer; counts are partial", i);
 	*sticky = counts[0];
 	*migrating = counts[1];
 }
@@ -265,16 +249,11 @@ enum { TC_ID, TC_USER, TC_CLIENT, TC_DB, TC_STATE, TC_BACKEND, TC_BTID, TC_MODE,
        TC_INTX, TC_STICKY, TC_CMDS, TC_C2S, TC_S2C, TC_PUNTS, TC_LAT, TC_AGE, TC_MIGS,
        TC_MIGRATING };
 
-static const char *path_word(enum sess_path p)
-{
-	return p == SESS_PATH_KERNEL ? "kernel" : p == SESS_PATH_USER ? "user" : NULL;
-}
-
 struct table *ctl_tunnels(struct shunt *sh, struct ctl_err *err)
 {
 	struct snap sn;
 	struct table *t;
-	int64_t now = sess_wall_ms();
+	int64_t now = clock_wall_ms();
 
 	if (snapshot_sessions(sh, &sn, err) < 0)
 		return NULL;
@@ -290,16 +269,17 @@ struct table *ctl_tunnels(struct shunt *sh, struct ctl_err *err)
 		table_set_str(t, r, TC_BACKEND, v->backend[0] ? v->backend : NULL);
 		if (v->backend_thread_id)
 			table_set_int(t, r, TC_BTID, v->backend_thread_id);
-		table_set_str(t, r, TC_MODE, path_word(v->path));
-		table_set_str(t, r, TC_WHY, v->path == SESS_PATH_USER ? v->mode_why : NULL);
-		if (v->path != SESS_PATH_NONE) {
-			table_set_bool(t, r, TC_INTX, v->in_tx);
-			table_set_int(t, r, TC_CMDS, (int64_t)v->commands);
-			table_set_int(t, r, TC_C2S, (int64_t)v->bytes_c2s);
-			table_set_int(t, r, TC_S2C, (int64_t)v->bytes_s2c);
-			table_set_int(t, r, TC_PUNTS, (int64_t)v->punts);
-			if (v->last_latency_us || v->commands)
-				table_set_int(t, r, TC_LAT, (int64_t)v->last_latency_us);
+		if (v->established) {
+			const struct carrier_view *c = &v->cv;
+			table_set_str(t, r, TC_MODE, c->mode);
+			table_set_str(t, r, TC_WHY, c->why[0] ? c->why : NULL);
+			table_set_bool(t, r, TC_INTX, c->in_tx);
+			table_set_int(t, r, TC_CMDS, (int64_t)c->commands);
+			table_set_int(t, r, TC_C2S, (int64_t)c->bytes_c2s);
+			table_set_int(t, r, TC_S2C, (int64_t)c->bytes_s2c);
+			table_set_int(t, r, TC_PUNTS, (int64_t)c->punts);
+			if (c->last_latency_us || c->commands)
+				table_set_int(t, r, TC_LAT, (int64_t)c->last_latency_us);
 		}
 		table_set_int(t, r, TC_AGE, (now - v->started_ms) / 1000);
 		table_set_str(t, r, TC_STICKY, v->sticky[0] ? v->sticky : NULL);
@@ -320,7 +300,7 @@ struct table *ctl_processlist(struct shunt *sh, struct ctl_err *err)
 {
 	struct snap sn;
 	struct table *t;
-	int64_t now = sess_wall_ms();
+	int64_t now = clock_wall_ms();
 
 	if (snapshot_sessions(sh, &sn, err) < 0)
 		return NULL;
@@ -328,18 +308,18 @@ struct table *ctl_processlist(struct shunt *sh, struct ctl_err *err)
 	for (size_t i = 0; t && i < sn.n; i++) {
 		const struct sess_view *v = &sn.v[i];
 		long r = table_add_row(t);
-		int established = v->path != SESS_PATH_NONE;
+		int established = v->established;
 		table_set_int(t, r, 0, v->id);
 		table_set_str(t, r, 1, v->user[0] ? v->user : "unauthenticated user");
 		table_set_str(t, r, 2, v->client);
 		table_set_str(t, r, 3, v->has_db ? v->db : NULL);
-		table_set_str(t, r, 4, !established ? "Connect" : v->idle ? "Sleep" : "Query");
+		table_set_str(t, r, 4, !established ? "Connect" : v->cv.idle ? "Sleep" : "Query");
 		table_set_int(t, r, 5, (now - v->started_ms) / 1000);
 		table_set_str(t, r, 6, v->state);
 		table_set_str(t, r, 8, v->backend[0] ? v->backend : NULL);
 		if (v->backend_thread_id)
 			table_set_int(t, r, 9, v->backend_thread_id);
-		table_set_str(t, r, 10, path_word(v->path));
+		table_set_str(t, r, 10, established ? v->cv.mode : NULL);
 	}
 	free(sn.v);
 	return table_done(t, err);
@@ -574,7 +554,7 @@ struct table *ctl_stats(struct shunt *sh, struct ctl_err *err)
 		stat_row(t, "kernel_drops", fs.drops);
 		stat_row(t, "kernel_stmt_id_rewrites", fs.stmt_id_rewrites);
 	}
-	stat_row(t, "uptime_s", (uint64_t)((sess_wall_ms() - sh->started_ms) / 1000));
+	stat_row(t, "uptime_s", (uint64_t)((clock_wall_ms() - sh->started_ms) / 1000));
 	return table_done(t, err);
 }
 
@@ -774,9 +754,8 @@ static void *control_main(void *arg)
 	return NULL;
 }
 
-int control_start(struct shunt *sh)
+int control_start(struct shunt *sh, const struct ctl_service *services, size_t n_services)
 {
-	const struct shunt_config *cfg = shunt_cfg(sh);
 	struct control *c = calloc(1, sizeof(*c));
 	int rc = 0;
 
@@ -787,18 +766,14 @@ int control_start(struct shunt *sh)
 	sh->ctl = c;
 	if (!c->base)
 		return -ENOMEM;
-	if (cfg->admin_on) {
-		if (!cfg->admin_password_set)
-			pr_info("admin port off: no admin_password in the configuration");
-		else if ((rc = admin_start(sh, c->base)) < 0)
+	if (n_services > CTL_MAX_SERVICES)
+		return -E2BIG;
+	for (size_t i = 0; i < n_services; i++) {
+		c->services[i] = services[i];
+		c->n_services++;
+		if ((rc = services[i].start(sh, c->base)) < 0)
 			return rc;
 	}
-	if (cfg->http_on && (rc = http_start(sh, c->base)) < 0)
-		return rc;
-	if ((rc = health_start(sh, c->base)) < 0)
-		return rc;
-	if ((rc = balancer_start(sh, c->base)) < 0)
-		return rc;
 	rc = pthread_create(&c->tid, NULL, control_main, c);
 	if (rc)
 		return -rc;
@@ -824,10 +799,8 @@ void control_free(struct shunt *sh)
 	if (!c)
 		return;
 	control_stop(sh);
-	admin_stop();
-	http_stop();
-	health_stop();
-	balancer_stop();
+	for (size_t i = c->n_services; i-- > 0;)
+		c->services[i].stop();
 	if (c->base)
 		event_base_free(c->base);
 	free(c);

@@ -9,7 +9,7 @@
  * event base (admin port, HTTP API, health probes, SIGHUP reloads).
  * Sessions belong to the workers: a listing asks each worker for a copy of
  * its sessions (worker_call_sync: a few microseconds of the worker's loop
- * per call), and the kernel counters are then read from the BPF maps on
+ * per call, waited for at most WORKER_CALL_TIMEOUT_MS), and the kernel counters are then read from the BPF maps on
  * the control thread, so no map system call runs on a data-path thread. */
 #ifndef SHUNT_CONTROL_H
 #define SHUNT_CONTROL_H
@@ -34,14 +34,24 @@ struct ctl_err {
 void ctl_set_err(struct ctl_err *e, int http, uint16_t code, const char *sqlstate,
 		 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
-/* Starts the control thread: admin port and HTTP API as configured, the
- * health timer and the balancer. 0 or -errno (a listener could not be
- * opened; logged). */
-int control_start(struct shunt *sh);
+/* A service that runs on the control thread's event base (the admin
+ * port, the HTTP API, health probes, the balancer): main.c, the
+ * composition root, lists them. start() does nothing when the
+ * configuration turns the service off; stop() is safe either way. */
+struct ctl_service {
+	const char *name;
+	int (*start)(struct shunt *sh, struct event_base *base);
+	void (*stop)(void);
+};
+#define CTL_MAX_SERVICES 8
+
+/* Starts the control thread with its services, in order. 0 or -errno (a
+ * listener could not be opened; logged). */
+int control_start(struct shunt *sh, const struct ctl_service *services, size_t n_services);
 /* Stops and joins the control thread (before the workers stop, since it
  * may be waiting on them). Safe if never started. */
 void control_stop(struct shunt *sh);
-/* Frees the admin port, HTTP API, health and balancer state (after the
+/* Stops the services (in reverse order) and frees them (after the
  * workers stopped, so that no worker posts a KILL or migration result to
  * a freed base). */
 void control_free(struct shunt *sh);
@@ -111,20 +121,5 @@ struct ctl_sess_brief {
 int ctl_sessions_brief(struct shunt *sh, struct ctl_sess_brief **out);
 /* Sessions known to be sticky, and sessions being moved now. */
 void ctl_session_counts(struct shunt *sh, uint64_t *sticky, uint64_t *migrating);
-
-/* ---- renderers shared by admin.c, http.c ---- */
-
-/* Prometheus text exposition of every metric (metrics.c). */
-struct evbuffer;
-void metrics_render(struct shunt *sh, struct evbuffer *out);
-
-/* admin.c / http.c: open their listener on the control base. */
-int admin_start(struct shunt *sh, struct event_base *base);
-void admin_stop(void);
-int http_start(struct shunt *sh, struct event_base *base);
-void http_stop(void);
-/* health.c: probes down backends every health_interval_ms. */
-int health_start(struct shunt *sh, struct event_base *base);
-void health_stop(void);
 
 #endif

@@ -19,6 +19,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <sys/queue.h>
+#include "ctl/health.h"
 #include "ctl/control.h"
 #include "util/log.h"
 #include "mysql_defs.h"

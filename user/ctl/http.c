@@ -26,6 +26,8 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
+#include "ctl/http.h"
+#include "ctl/metrics.h"
 #include "ctl/control.h"
 #include "util/log.h"
 #include "mysql_defs.h"
@@ -648,6 +650,8 @@ int http_start(struct shunt *sh, struct event_base *base)
 	int port;
 
 	api.sh = sh;
+	if (!cfg->http_on)
+		return 0;
 	api.http = evhttp_new(base);
 	if (!api.http)
 		return -ENOMEM;

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <event2/buffer.h>
+#include "ctl/metrics.h"
+#include "util/clock.h"
 #include "ctl/control.h"
 #include "core/fastpath.h"
 #include "session/session.h"
@@ -194,7 +196,7 @@ void metrics_render(struct shunt *sh, struct evbuffer *o)
 	family(o, "shunt_build_info", "gauge", "Version and fast-path mode (value 1).");
 	sample(o, "shunt_build_info", 1, "version", SHUNT_VERSION, "fastpath", fp_mode_name(), NULL);
 	family(o, "shunt_uptime_seconds", "gauge", "Seconds since start.");
-	sample(o, "shunt_uptime_seconds", (double)(sess_wall_ms() - sh->started_ms) / 1000.0, NULL);
+	sample(o, "shunt_uptime_seconds", (double)(clock_wall_ms() - sh->started_ms) / 1000.0, NULL);
 
 	family(o, "shunt_sessions", "gauge", "Client sessions open now, by listener.");
 	for (size_t i = 0; i < cfg->n_listeners && sh->lstats; i++)

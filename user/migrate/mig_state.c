@@ -4,11 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include "core/fastpath.h"
 #include "util/log.h"
 #include "migrate/mig_state.h"
 #include "mysql_defs.h"
-#include "session/session.h"
 
 /* Re-preparing statements under their old ids fills the gaps with
  * throw-away statements; more than this many is refused. */
@@ -493,18 +491,10 @@ void mig_state_plan_free(struct mig_state_plan *plan)
 	memset(plan, 0, sizeof(*plan));
 }
 
-const char *mig_state_busy_reason(struct session *s)
+const char *mig_state_busy_reason(const struct mt_conv *c)
 {
-	struct mt_conv conv;
+	struct mt_conv conv = *c;
 
-	if (s->kernel) {
-		struct tunnel t;
-		if (fp_tunnel_get(s->ccookie, &t) < 0)
-			return "tunnel entry unreadable";
-		conv = t.conv;
-	} else {
-		conv = s->relay.conv;
-	}
 	if (conv.status & SERVER_STATUS_IN_TRANS)
 		return "in a transaction";
 	if (!mt_idle(&conv))

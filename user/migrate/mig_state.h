@@ -92,8 +92,8 @@ int mig_state_build_closes(const struct mig_state_plan *plan, const struct sql_b
 			   struct sql_batch *b);
 void mig_state_plan_free(struct mig_state_plan *plan);
 
-struct session;
-/* Why the session is not at a safe point now (for a timeout's message). */
-const char *mig_state_busy_reason(struct session *s);
+/* Why a session with conversation conv is not at a safe point (for a
+ * timeout's message). */
+const char *mig_state_busy_reason(const struct mt_conv *conv);
 
 #endif

@@ -5,16 +5,18 @@
  *   request   count the session on its target; start connecting and logging
  *             in to it at once (so the client waits for as little as
  *             possible later); ask the session to stop at a safe point
- *             (TUN_CTL_PUNT_ALL in kernel mode, s->mig in the relay)
+ *             (the session is borrowed; carrier->stop_at_boundary)
  *   safe      a command was held there (the client waits from now on), or
  *             the session sat idle and the request is proactive: borrow
  *             the old backend socket and read the session's state from it
  *   replay    once both the state and the new login are there: replay the
  *             state and re-prepare the statements on the new backend
- *   switch    the new backend socket replaces the old one (sockhash and
- *             tunnel_ctl.backend_cookie in kernel mode; the relay's events
- *             in user mode); the held command goes on to the new backend;
- *             the old connection gets COM_QUIT and is closed
+ *   switch    the new backend socket replaces the old one
+ *             (carrier->switch_backend); the held command goes on to the
+ *             new backend; the old connection gets COM_QUIT and is closed
+ *
+ * Whatever carries the session, the migration sees it only through the
+ * carrier interface (carrier.h).
  *
  * Anything that fails before the switch puts the session back as it was,
  * on its old backend; only a failure of the old backend itself ends it. */
@@ -26,23 +28,19 @@
 #include <unistd.h>
 #include <sys/socket.h>
 #include <event2/event.h>
-#include "core/fastpath.h"
-#include "util/log.h"
+#include "core/worker.h"
 #include "migrate/migrate.h"
 #include "migrate/mig_state.h"
-#include "session/session.h"
+#include "mysql/login.h"
 #include "mysql/sqlconn.h"
 #include "mysql/stmt.h"
-#include "core/worker.h"
+#include "session/backend.h"
+#include "session/session.h"
+#include "util/clock.h"
+#include "util/log.h"
 
 #define MIG_POLL_MS 5                 /* how often a waiting request looks again */
 
-const char *const mig_trigger_names[MIG_TRIGGER__COUNT] = {
-	"manual", "drain", "rebalance", "failover",
-};
-const char *const mig_outcome_names[MIG_OUTCOME__COUNT] = {
-	"ok", "failed", "timeout", "sticky", "not_found", "busy", "no_target", "closed",
-};
 
 /* The request, shared by the requester's thread and the worker. */
 struct mig_req {
@@ -64,14 +62,14 @@ enum mig_phase {
 	MP_REPLAY,       /* replaying it on the new one */
 };
 
-/* A migration in progress (s->mig), owned by the session's worker. */
+/* A migration in progress (the session's borrower), owned by its worker. */
 struct migration {
 	struct session *s;
 	struct mig_req *req;
 	enum mig_phase phase;
 	struct backend *target;          /* counted in its pool until switched or failed */
 	struct event *timer;
-	uint64_t t_start, t_safe, t_held;    /* sess_now_us() marks; 0 = not yet */
+	uint64_t t_start, t_safe, t_held;    /* clock_mono_us() marks; 0 = not yet */
 	uint64_t deadline_us;
 	struct sqlconn *old;             /* the borrowed old backend socket */
 	struct sqlconn *neu;             /* the new backend */
@@ -132,58 +130,17 @@ static void req_result(struct mig_req *r, enum mig_outcome o, const char *fmt, .
 
 /* ---- the session's side: pausing and resuming ------------------------------------ */
 
-/* Kernel mode: changes the control entry's flags (read, modify, write:
- * this worker is its only writer). */
-static int ctl_flags(struct session *s, uint32_t set, uint32_t clear)
-{
-	struct tunnel_ctl ctl;
+static const struct sess_borrow_ops mig_borrow;
 
-	if (fp_ctl_get(s->ccookie, &ctl) < 0)
-		return -errno;
-	ctl.flags = (ctl.flags | set) & ~clear;
-	return fp_ctl_set(s->ccookie, &ctl) < 0 ? -errno : 0;
+/* The migration in progress on s, or NULL. */
+static struct migration *mig_of(const struct session *s)
+{
+	return sess_borrowed_by(s, &mig_borrow);
 }
 
-/* Whether the session is at a safe point now. *held: a client command
- * waits in user space (kernel: the program held it for the migration;
- * user: the client socket has bytes). */
-static int safe_now(struct session *s, int *held)
+int migrate_in_progress(const struct session *s)
 {
-	*held = 0;
-	if (s->kernel) {
-		struct tunnel t;
-		if (fp_tunnel_get(s->ccookie, &t) < 0)
-			return 0;
-		if (t.state == TUN_ST_HELD && t.punt_reason == TUN_PUNT_ALL &&
-		    t.passed_bytes > s->passed_read) {
-			*held = 1;
-			return 1;
-		}
-		return t.state == TUN_ST_FORWARD && t.passed_bytes == s->passed_read &&
-		       mt_movable(&t.conv);
-	}
-	return relay_movable(s);
-}
-
-/* Stops everything that reads the session's sockets (the migration owns
- * them until it ends). */
-static void pause_session(struct session *s)
-{
-	if (s->kernel) {
-		event_del(s->cev);
-		event_del(s->bev_ev);
-	} else {
-		relay_pause(s);
-	}
-}
-
-/* Lets the session run again and serves whatever waited meanwhile. */
-static void resume_session(struct session *s)
-{
-	if (s->kernel)
-		tunnel_resume(s);
-	else
-		relay_resume(s);
+	return mig_of(s) != NULL;
 }
 
 /* ---- ending ------------------------------------------------------------------------ */
@@ -212,11 +169,11 @@ static void mig_abort(struct migration *m, int paused)
 {
 	struct session *s = m->s;
 	struct mig_req *r = m->req;
-	uint64_t now = sess_now_us();
+	uint64_t now = clock_mono_us();
 
-	s->mig = NULL;
-	if (s->kernel && ctl_flags(s, 0, TUN_CTL_PUNT_ALL | TUN_CTL_BACKEND_PASS) < 0)
-		sess_log(s, LOG_WARN, "migration: cannot clear the tunnel's flags: %s", strerror(errno));
+	sess_unborrow(s, m);
+	if (s->carrier->stop_at_boundary(s, 0) < 0)
+		sess_log(s, LOG_WARN, "migration: cannot stop asking for a boundary: %s", strerror(errno));
 	r->res.wait_us = m->t_safe ? m->t_safe - m->t_start : now - m->t_start;
 	r->res.held_us = m->t_held ? now - m->t_held : 0;
 	sess_log(s, r->res.outcome == MIG_STICKY || r->res.outcome == MIG_TIMEOUT ? LOG_INFO : LOG_WARN,
@@ -226,7 +183,7 @@ static void mig_abort(struct migration *m, int paused)
 	req_finish(r, now - m->t_start);
 	mig_free(m);
 	if (paused)
-		resume_session(s);
+		s->carrier->resume(s);
 }
 
 /* The migration failed in a way the session cannot survive (res says
@@ -235,9 +192,9 @@ static void mig_close_session(struct migration *m)
 {
 	struct session *s = m->s;
 
-	s->mig = NULL;
+	sess_unborrow(s, m);
 	sess_log(s, LOG_WARN, "migration: %s; closing the session", m->req->res.msg);
-	req_finish(m->req, sess_now_us() - m->t_start);
+	req_finish(m->req, clock_mono_us() - m->t_start);
 	m->req = NULL;
 	mig_free(m);
 	sess_free(s);
@@ -251,19 +208,27 @@ static void mig_old_broken(struct migration *m, const char *why)
 	mig_close_session(m);
 }
 
-void migrate_session_gone(struct session *s)
+/* sess_free(): the session ends during the migration (the requester
+ * gets MIG_CLOSED). */
+static void mig_session_gone(struct session *s, void *ctx)
 {
-	struct migration *m = s->mig;
+	struct migration *m = ctx;
+	(void)s;
 
-	if (!m)
-		return;
-	s->mig = NULL;
 	if (m->req) {
 		req_result(m->req, MIG_CLOSED, "the session ended during the migration");
-		req_finish(m->req, sess_now_us() - m->t_start);
+		req_finish(m->req, clock_mono_us() - m->t_start);
 	}
 	mig_free(m);
 }
+
+static int mig_at_boundary(struct session *s, void *ctx, int held);
+
+static const struct sess_borrow_ops mig_borrow = {
+	.what = "migration",
+	.at_boundary = mig_at_boundary,
+	.gone = mig_session_gone,
+};
 
 /* ---- the switch -------------------------------------------------------------------- */
 
@@ -304,86 +269,37 @@ static int set_backend_ids(struct migration *m, int apply)
 	return 0;
 }
 
+/* Replaces the old backend connection by the new one. Returns 0; -EPIPE
+ * when the session cannot go on (the caller closes it); other -errno
+ * before anything changed (the session stays on the old one). */
 static int switch_backend(struct migration *m)
 {
 	struct session *s = m->s;
-	int nfd, ofd = s->bfd;
-	uint64_t ncookie = 0, old_cookie = s->bcookie;
-	char why[200];
+	int ofd = -1;
 
-	nfd = sqlconn_take_fd(m->neu);
+	int nfd = sqlconn_take_fd(m->neu);
 	m->neu = NULL;
 	if (nfd < 0) {
-		req_result(m->req, MIG_FAILED, "the new backend connection had unread bytes");
+		req_result(m->req, MIG_FAILED, "the new backend connection had unread or unsent bytes");
 		return -EPROTO;
 	}
-	if (s->kernel) {
-		struct fp_tunnel_spec spec;
-		struct tunnel t;
-		if (fp_sock_cookie(nfd, &ncookie) < 0 || fp_tunnel_get(s->ccookie, &t) < 0) {
-			close(nfd);
-			req_result(m->req, MIG_FAILED, "cannot read the tunnel: %s", strerror(errno));
-			return -EIO;
-		}
-		memset(&spec, 0, sizeof(spec));
-		spec.ccookie = s->ccookie;
-		spec.bfd = nfd;
-		spec.bcookie = ncookie;
-		spec.conn_id = s->id;
-		spec.backend_id = (uint32_t)m->target->serial;
-		spec.caps = s->backend_caps;
-		spec.status = t.conv.status;
-		spec.backend_sa = (const struct sockaddr *)&m->target->addr.sa;
-		if (fp_tunnel_add_backend(&spec, why, sizeof(why)) < 0) {
-			close(nfd);
-			req_result(m->req, MIG_FAILED, "%s", why);
-			return -EIO;
-		}
-		struct tunnel_ctl ctl;
-		if (fp_ctl_get(s->ccookie, &ctl) < 0) {
-			fp_tunnel_drop_backend(ncookie);
-			close(nfd);
-			req_result(m->req, MIG_FAILED, "cannot read the tunnel's control entry");
-			return -EIO;
-		}
-		/* From here on client bytes the kernel forwards go to the new
-		 * backend, with statement ids as it knows them; the held ones
-		 * are forwarded by tunnel_resume(). */
-		ctl.backend_cookie = ncookie;
-		ctl.flags &= ~(TUN_CTL_PUNT_ALL | TUN_CTL_BACKEND_PASS);
-		if (set_backend_ids(m, 1) < 0 || tunnel_xlate_sync(s, &ctl) < 0 ||
-		    fp_ctl_set(s->ccookie, &ctl) < 0) {
-			set_backend_ids(m, 0);
-			struct tunnel_ctl ignored = ctl;
-			tunnel_xlate_sync(s, &ignored);
-			fp_tunnel_drop_backend(ncookie);
-			close(nfd);
-			req_result(m->req, MIG_FAILED, "cannot point the tunnel at the new backend");
-			return -EIO;
-		}
-		fp_tunnel_drop_backend(old_cookie);
-		s->bcookie = ncookie;
-		s->redirected_base = t.bytes;
-		s->user_written = 0;
-		s->bfd_base = 0;
-		s->bfd = nfd;
-		if (tunnel_backend_changed(s, nfd) < 0) {
-			/* switched, but the new socket cannot be watched */
-			s->bfd = ofd;   /* closed with the session; nfd below */
-			close(nfd);
-			req_result(m->req, MIG_FAILED, "out of memory after the switch; session closed");
-			return -EPIPE;
-		}
-	} else if (set_backend_ids(m, 1) < 0 || relay_backend_changed(s, nfd) < 0) {
-		set_backend_ids(m, 0);
+	if (set_backend_ids(m, 1) < 0) {
 		close(nfd);
 		req_result(m->req, MIG_FAILED, "out of memory");
-		return -ENOMEM;         /* nothing changed yet */
-	} else {
-		/* The relay stopped at a command boundary. */
-		stmt_xlate_reset(&s->xl, 0, 0);
+		return -ENOMEM;
 	}
-	s->bfd = nfd;
+	int rc = s->carrier->switch_backend(s, nfd, m->target, &ofd);
+	if (rc == -EPIPE) {
+		req_result(m->req, MIG_FAILED, "the switch failed half-way; session closed");
+		return rc;
+	}
+	if (rc < 0) {
+		set_backend_ids(m, 0);
+		s->carrier->stmts_changed(s);
+		req_result(m->req, MIG_FAILED, "cannot switch the %s carrier to the new backend: %s",
+			   s->carrier->name, strerror(-rc));
+		return rc;
+	}
 	sqlconn_free(m->old);       /* adopted: does not close ofd */
 	m->old = NULL;
 	quit_and_close(ofd);
@@ -395,40 +311,27 @@ static void mig_commit(struct migration *m)
 {
 	struct session *s = m->s;
 	struct mig_req *r = m->req;
-	struct backend *old = s->backend;
 	uint32_t old_thread = s->backend_thread_id;
 
-	s->backend_thread_id = m->plan.new_thread_id;
-	memcpy(s->backend_scramble, m->plan.new_scramble, sizeof(s->backend_scramble));
 	int rc = switch_backend(m);
 	if (rc == -EPIPE) {
 		mig_close_session(m);
 		return;
 	}
 	if (rc < 0) {
-		s->backend_thread_id = old_thread;
 		mig_abort(m, 1);
 		return;
 	}
-	s->backend = m->target;
+	backend_adopt(s, m->target, m->plan.new_thread_id, m->plan.new_scramble);
 	m->target = NULL;
-	pool_note_arrival(s->backend);
-	pool_release(old);
 	s->migrations++;
 	s->sticky[0] = '\0';
-	stmt_moved(s->stmts);
 	/* The first execute of each statement must come to user space now,
 	 * to get its parameter types back. */
-	if (s->kernel) {
-		struct tunnel_ctl ctl;
-		if (fp_ctl_get(s->ccookie, &ctl) == 0) {
-			ctl.exec_watch = stmt_exec_watch(s->stmts);
-			if (fp_ctl_set(s->ccookie, &ctl) < 0)
-				sess_log(s, LOG_WARN, "migration: cannot ask for executes: %s", strerror(errno));
-		}
-	}
-	s->mig = NULL;
-	uint64_t now = sess_now_us();
+	stmt_moved(s->stmts);
+	s->carrier->stmts_changed(s);
+	sess_unborrow(s, m);
+	uint64_t now = clock_mono_us();
 	r->res.outcome = MIG_OK;
 	r->res.wait_us = m->t_safe - m->t_start;
 	r->res.held_us = m->t_held ? now - m->t_held : 0;
@@ -441,7 +344,7 @@ static void mig_commit(struct migration *m)
 	req_finish(r, now - m->t_start);
 	m->req = NULL;
 	mig_free(m);
-	resume_session(s);
+	s->carrier->resume(s);
 }
 
 /* ---- replay -------------------------------------------------------------------------- */
@@ -603,22 +506,16 @@ static void at_safe_point(struct migration *m, int held)
 
 	evtimer_del(m->timer);
 	m->phase = MP_STATE;
-	m->t_safe = sess_now_us();
+	m->t_safe = clock_mono_us();
 	if (held)
 		m->t_held = m->t_safe;
-	pause_session(s);
 	/* The conversation as of this point (what stmt_settle needs). */
-	if (s->kernel) {
-		struct tunnel t;
-		if (fp_tunnel_get(s->ccookie, &t) < 0 ||
-		    ctl_flags(s, TUN_CTL_BACKEND_PASS, 0) < 0) {
-			req_result(m->req, MIG_FAILED, "cannot read or change the tunnel: %s", strerror(errno));
-			mig_abort(m, 1);
-			return;
-		}
-		m->plan.conv = t.conv;
-	} else {
-		m->plan.conv = s->relay.conv;
+	int rc = s->carrier->pause(s, &m->plan.conv);
+	if (rc < 0) {
+		req_result(m->req, MIG_FAILED, "cannot pause the %s carrier: %s", s->carrier->name,
+			   strerror(-rc));
+		mig_abort(m, 0);
+		return;
 	}
 	stmt_settle(s->stmts, &m->plan.conv);
 	m->old = sqlconn_adopt(s->w->base, s->bfd, s->backend_caps);
@@ -647,13 +544,16 @@ static void poll_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	/* Kernel mode: a command the program held for us (tunnel_client_cb
 	 * normally sees it first); either mode: an idle session, if asked. */
-	if (safe_now(s, &held) && (held || m->req->proactive)) {
+	if (s->carrier->safe_point(s, &held) && (held || m->req->proactive)) {
 		at_safe_point(m, held);
 		return;
 	}
-	if (sess_now_us() >= m->deadline_us) {
+	if (clock_mono_us() >= m->deadline_us) {
+		struct mt_conv conv;
 		req_result(m->req, MIG_TIMEOUT, "no safe point within %u ms (%s)",
-			   shunt_cfg(s->sh)->migrate_timeout_ms, mig_state_busy_reason(s));
+			   shunt_cfg(s->sh)->migrate_timeout_ms,
+			   s->carrier->conv(s, &conv) < 0 ? "the conversation cannot be read"
+			   : mig_state_busy_reason(&conv));
 		mig_abort(m, 0);
 		return;
 	}
@@ -661,11 +561,14 @@ static void poll_cb(evutil_socket_t fd, short what, void *arg)
 	evtimer_add(m->timer, &tv);
 }
 
-int migrate_at_boundary(struct session *s, int held)
+/* The carrier reached a boundary while asked to stop there: take the
+ * session if still waiting for one. */
+static int mig_at_boundary(struct session *s, void *ctx, int held)
 {
-	struct migration *m = s->mig;
+	struct migration *m = ctx;
+	(void)s;
 
-	if (!m || m->phase != MP_WAIT)
+	if (m->phase != MP_WAIT)
 		return 0;
 	at_safe_point(m, held);
 	return 1;
@@ -733,7 +636,7 @@ static int start_login(struct migration *m)
 	proto_buf_init(&attrs);
 	if (s->attrs)
 		proto_put_bytes(&attrs, s->attrs, s->attrs_len);
-	backend_put_proxy_attrs(s, &attrs);
+	login_put_proxy_attrs(s->client_addr, &attrs);
 	memset(&l, 0, sizeof(l));
 	l.addr = &m->target->addr;
 	l.user = s->user;
@@ -755,7 +658,7 @@ static int start_login(struct migration *m)
 static void on_target_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct mig_req *r = arg;
-	struct session *s = worker_find_session(r->sh, r->id);
+	struct session *s = sess_find(r->sh, r->id);
 	char err[160] = "";
 	(void)fd;
 	(void)what;
@@ -766,18 +669,14 @@ static void on_target_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	snprintf(r->res.from, sizeof(r->res.from), "%s", s->backend->addr.text);
-	/* In stream-parser mode the strparser of the old backend socket does
-	 * not hand shunt's own answers back reliably (seen: a capture that
-	 * never arrived, a client stalled after a refused move). Until that
-	 * is understood, such sessions are not moved rather than risked. */
-	if (s->kernel && strcmp(fp_mode_name(), "stream_parser") == 0) {
-		req_result(r, MIG_FAILED, "migration is not supported in stream-parser mode");
+	const char *cannot = s->carrier ? s->carrier->cannot_switch(s) : "not established";
+	if (cannot) {
+		req_result(r, MIG_FAILED, "%s", cannot);
 		req_finish(r, 0);
 		return;
 	}
-	if (s->mig || s->kill_pending) {
-		req_result(r, MIG_BUSY, "session %u is busy with a %s", r->id,
-			   s->mig ? "migration" : "KILL");
+	if (sess_borrower_what(s)) {
+		req_result(r, MIG_BUSY, "session %u is busy with a %s", r->id, sess_borrower_what(s));
 		req_finish(r, 0);
 		return;
 	}
@@ -808,17 +707,18 @@ static void on_target_cb(evutil_socket_t fd, short what, void *arg)
 	m->req = r;
 	m->target = target;
 	m->phase = MP_WAIT;
-	m->t_start = sess_now_us();
+	m->t_start = clock_mono_us();
 	m->deadline_us = m->t_start + (uint64_t)shunt_cfg(s->sh)->migrate_timeout_ms * 1000;
 	m->timer = evtimer_new(s->w->base, poll_cb, m);
-	s->mig = m;
+	sess_borrow(s, &mig_borrow, m);     /* free: checked above */
 	if (!m->timer || start_login(m) < 0) {
 		req_result(r, MIG_FAILED, "out of memory");
 		mig_abort(m, 0);
 		return;
 	}
-	if (s->kernel && ctl_flags(s, TUN_CTL_PUNT_ALL, 0) < 0) {
-		req_result(r, MIG_FAILED, "cannot set the tunnel's flags: %s", strerror(errno));
+	if (s->carrier->stop_at_boundary(s, 1) < 0) {
+		req_result(r, MIG_FAILED, "cannot ask the %s carrier to stop: %s", s->carrier->name,
+			   strerror(errno));
 		mig_abort(m, 0);
 		return;
 	}

@@ -15,6 +15,8 @@
  *     prepared statements come from what shunt saw at prepare time. State
  *     that cannot be rebuilt makes the session sticky (s->sticky, shown in
  *     SHOW TUNNELS): it stays where it is (MIG_STICKY).
+ *  While it runs, the migration borrows the session (sess_borrow): a KILL
+ *  or a second migration meanwhile gets MIG_BUSY / waits.
  *  3. new backend: connect, log in with the credentials recovered at the
  *     client's login, replay the state, re-prepare the statements under
  *     the same ids.
@@ -31,33 +33,10 @@
 #include <stdint.h>
 #include <event2/event.h>
 #include "core/config.h"
+#include "core/labels.h"
 
 struct shunt;
 struct session;
-
-/* Who asked (log lines, metrics label). */
-enum mig_trigger {
-	MIG_TRIGGER_MANUAL = 0,      /* MIGRATE <id> [TO 'addr'], HTTP, shuntctl */
-	MIG_TRIGGER_DRAIN,           /* its backend is draining */
-	MIG_TRIGGER_REBALANCE,       /* the rebalancer */
-	MIG_TRIGGER_FAILOVER,        /* its backend is offline or failing health */
-	MIG_TRIGGER__COUNT
-};
-extern const char *const mig_trigger_names[MIG_TRIGGER__COUNT];
-
-/* How it ended (metrics label). */
-enum mig_outcome {
-	MIG_OK = 0,                  /* moved */
-	MIG_FAILED,                  /* tried and failed before the switch: stayed, working */
-	MIG_TIMEOUT,                 /* no safe point within migrate_timeout_ms: stayed */
-	MIG_STICKY,                  /* holds state that cannot move (res.msg, s->sticky) */
-	MIG_NOT_FOUND,               /* no such session, or not established */
-	MIG_BUSY,                    /* a migration of that session is already running */
-	MIG_NO_TARGET,               /* no usable backend to move to (or target refused) */
-	MIG_CLOSED,                  /* the session ended meanwhile */
-	MIG_OUTCOME__COUNT
-};
-extern const char *const mig_outcome_names[MIG_OUTCOME__COUNT];
 
 struct mig_result {
 	enum mig_outcome outcome;
@@ -88,16 +67,7 @@ struct mig_req *migrate_start(struct shunt *sh, struct event_base *reply_base, u
 /* The requester is gone: done will not be called (requester's thread). */
 void migrate_cancel(struct mig_req *r);
 
-/* ---- hooks for the session's own code (worker thread) ---- */
-
-/* sess_free(): abandons a migration in progress (the requester gets
- * MIG_CLOSED). */
-void migrate_session_gone(struct session *s);
-/* The session reached a safe point with a migration waiting (tunnel.c:
- * the program held a command for it; relay.c: a command arrived at a
- * movable boundary). held: a client command waits. Returns 1 when the
- * migration took the session (the caller stops serving it: it is
- * resumed with tunnel_resume()/relay_resume()), 0 when there is none. */
-int migrate_at_boundary(struct session *s, int held);
+/* Whether a migration has the session now (its worker's thread). */
+int migrate_in_progress(const struct session *s);
 
 #endif

@@ -12,7 +12,8 @@
 #include "util/log.h"
 #include "mysql_defs.h"
 #include "mysql/proto.h"
-#include "session/session.h"
+#include "mysql/login.h"
+#include "mysql/pktio.h"
 #include "mysql/sqlconn.h"
 
 #define SQLCONN_MAX_PACKET (16u * 1024 * 1024)
@@ -184,7 +185,7 @@ static void conn_fail(struct sqlconn *c, int err, const char *fmt, ...)
 
 static int send_payload(struct sqlconn *c, const struct proto_buf *payload)
 {
-	return sess_send_packet(c->bev, &c->seq, payload);
+	return pktio_send(c->bev, &c->seq, payload);
 }
 
 /* The greeting: log in with the session's credentials and capabilities.
@@ -226,7 +227,7 @@ static int on_greeting(struct sqlconn *c, const uint8_t *p, size_t len)
 	l.caps = c->caps;
 	l.max_packet = c->max_packet ? c->max_packet : 16777216;
 	l.charset = c->charset;
-	backend_login_credentials(&l, c->user, c->stage1, c->empty_password, g.scramble, token);
+	login_credentials(&l, c->user, c->stage1, c->empty_password, g.scramble, token);
 	if (c->caps & CLIENT_CONNECT_ATTRS) {
 		l.has_attrs = 1;
 		l.attrs.p = c->attrs.data;
@@ -259,7 +260,7 @@ static int on_auth(struct sqlconn *c, const uint8_t *p, size_t len)
 		struct proto_str plugin;
 
 		proto_buf_init(&b);
-		int rc = backend_auth_switch_answer(p, len, c->stage1, c->empty_password, &b, &plugin);
+		int rc = login_auth_switch_answer(p, len, c->stage1, c->empty_password, &b, &plugin);
 		if (rc == 0)
 			rc = send_payload(c, &b);
 		proto_buf_free(&b);
@@ -465,7 +466,7 @@ static void read_cb(struct bufferevent *bev, void *arg)
 
 	/* Every handler returns 1 after a callback ran: c may be gone then. */
 	while (c->phase == C_GREETING || c->phase == C_AUTH || c->phase == C_RUN) {
-		rc = sess_take_packet(bufferevent_get_input(bev), SQLCONN_MAX_PACKET, &payload, &len, &seq);
+		rc = pktio_take(bufferevent_get_input(bev), SQLCONN_MAX_PACKET, &payload, &len, &seq);
 		if (rc != 1)
 			break;
 		c->seq = seq + 1;
@@ -633,7 +634,7 @@ int sqlconn_take_fd(struct sqlconn *c)
 		sqlconn_free(c);
 		return -1;
 	}
-	int fd = sess_steal_fd(&c->bev);
+	int fd = pktio_steal_fd(&c->bev, NULL);     /* -EBUSY: bytes still unsent */
 	sqlconn_free(c);
-	return fd;
+	return fd < 0 ? -1 : fd;
 }

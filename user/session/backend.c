@@ -12,8 +12,14 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include "core/fastpath.h"
-#include "util/log.h"
+#include "mysql/login.h"
+#include "mysql/pktio.h"
+#include "session/backend.h"
+#include "session/relay.h"
 #include "session/session.h"
+#include "session/tunnel.h"
+#include "util/clock.h"
+#include "util/log.h"
 
 /* Capabilities whose disagreement between client and backend would change
  * the bytes on the wire; shunt cannot translate them. */
@@ -21,6 +27,7 @@
 #define BACKEND_MAX_HANDSHAKE_PACKET (64 * 1024)
 
 static void backend_retry(struct session *s, const char *why);
+static void backend_timeout(struct session *s);
 
 static void client_gone_cb(struct bufferevent *bev, short what, void *arg)
 {
@@ -33,15 +40,7 @@ static void client_gone_cb(struct bufferevent *bev, short what, void *arg)
 
 static int send_backend(struct session *s, const struct proto_buf *payload)
 {
-	return sess_send_packet(s->bbev, &s->backend_seq, payload);
-}
-
-void backend_put_proxy_attrs(const struct session *s, struct proto_buf *out)
-{
-	proto_put_lenenc_str(out, "_proxy", 6);
-	proto_put_lenenc_str(out, "shunt", 5);
-	proto_put_lenenc_str(out, "_client_addr", 12);
-	proto_put_lenenc_str(out, s->client_addr, strlen(s->client_addr));
+	return pktio_send(s->bbev, &s->backend_seq, payload);
 }
 
 /* The client's attributes plus shunt's own. */
@@ -50,45 +49,7 @@ static void build_attrs(struct session *s, struct proto_buf *out)
 	proto_buf_init(out);
 	if (s->attrs)
 		proto_put_bytes(out, s->attrs, s->attrs_len);
-	backend_put_proxy_attrs(s, out);
-}
-
-void backend_login_credentials(struct proto_login *l, const char *user,
-			       const uint8_t stage1[AUTH_SHA1_LEN], int empty_password,
-			       const uint8_t *scramble, uint8_t token[AUTH_SHA1_LEN])
-{
-	l->user.p = (const uint8_t *)user;
-	l->user.len = strlen(user);
-	if (!empty_password) {
-		auth_native_token(scramble, stage1, token);
-		l->auth_response.p = token;
-		l->auth_response.len = AUTH_SHA1_LEN;
-	}
-	l->auth_plugin.p = (const uint8_t *)AUTH_NATIVE_PLUGIN;
-	l->auth_plugin.len = strlen(AUTH_NATIVE_PLUGIN);
-}
-
-int backend_auth_switch_answer(const uint8_t *payload, size_t len,
-			       const uint8_t stage1[AUTH_SHA1_LEN], int empty_password,
-			       struct proto_buf *out, struct proto_str *plugin)
-{
-	struct proto_auth_switch sw;
-	uint8_t token[AUTH_SHA1_LEN];
-
-	memset(plugin, 0, sizeof(*plugin));
-	if (proto_parse_auth_switch(payload, len, &sw) < 0)
-		return -EPROTO;
-	*plugin = sw.plugin;
-	if (sw.plugin.len != strlen(AUTH_NATIVE_PLUGIN) ||
-	    memcmp(sw.plugin.p, AUTH_NATIVE_PLUGIN, sw.plugin.len) != 0 ||
-	    sw.data.len < PROTO_SCRAMBLE_LEN)
-		return -EOPNOTSUPP;
-	if (!empty_password) {
-		auth_native_token(sw.data.p, stage1, token);
-		proto_put_bytes(out, token, sizeof(token));
-		auth_wipe(token, sizeof(token));
-	}
-	return out->err;
+	login_put_proxy_attrs(s->client_addr, out);
 }
 
 /* Handles the backend's greeting: an ERR or a malformed greeting moves on
@@ -139,7 +100,7 @@ static void on_greeting(struct session *s, const uint8_t *payload, size_t len)
 	l.caps = caps;
 	l.max_packet = s->max_packet ? s->max_packet : 16777216;
 	l.charset = s->charset;
-	backend_login_credentials(&l, s->user, s->stage1, s->empty_password, g.scramble, token);
+	login_credentials(&l, s->user, s->stage1, s->empty_password, g.scramble, token);
 	if (s->db) {
 		l.database.p = (const uint8_t *)s->db;
 		l.database.len = strlen(s->db);
@@ -177,12 +138,6 @@ static enum fallback_reason fallback_reason_of(int rc)
 	}
 }
 
-const char *const fallback_names[FALLBACK__COUNT] = {
-	[FALLBACK_QUEUED] = "bytes_queued",
-	[FALLBACK_MAP_FULL] = "map_full",
-	[FALLBACK_SOCKET] = "socket_refused",
-	[FALLBACK_OTHER] = "other",
-};
 
 /* Forwards a backend's final login packet (OK or ERR) to the client with
  * the client's sequence numbering. */
@@ -217,12 +172,12 @@ static void on_auth_reply(struct session *s, const uint8_t *payload, size_t len)
 			sess_fail(s, SHUNT_ER_NO_BACKEND, SHUNT_SQLSTATE_NO_BACKEND, "shunt: malformed login OK from backend");
 			return;
 		}
-		sess_arm_timer(s, 0);
+		sess_arm_timer(s, 0, NULL);
 		if (sess_set_state(s, SESS_RELAY) < 0) {
 			sess_free(s);
 			return;
 		}
-		pool_lat_record(&s->backend->login_lat, sess_now_us() - s->phase_start_us);
+		pool_lat_record(&s->backend->login_lat, clock_mono_us() - s->phase_start_us);
 		pool_note_success(s->backend);
 		STAT_ADD(s->sh, established, 1);
 		const char *user_why = fp_user_space_reason();
@@ -231,7 +186,6 @@ static void on_auth_reply(struct session *s, const uint8_t *payload, size_t len)
 			int rc = tunnel_start(s, payload, len, ok.status, why, sizeof(why));
 			if (rc == 0) {
 				STAT_ADD(s->sh, sessions_kernel, 1);
-				sess_set_path(s, SESS_PATH_KERNEL, NULL);
 				sess_log(s, LOG_INFO, "session established: user=%s db=%s "
 					 "backend_thread=%u mode=kernel", s->user, s->db ? s->db : "-",
 					 s->backend_thread_id);
@@ -248,12 +202,11 @@ static void on_auth_reply(struct session *s, const uint8_t *payload, size_t len)
 			snprintf(fallback_why, sizeof(fallback_why), "kernel refused: %s", why);
 			user_why = fallback_why;
 		}
-		if (forward_to_client(s, payload, len) < 0 ||
-		    relay_start(s, s->backend_caps, ok.status) < 0) {
+		if (relay_start(s, payload, len, ok.status, user_why) < 0) {
+			sess_log(s, LOG_WARN, "cannot start relaying: out of memory");
 			sess_free(s);
 			return;
 		}
-		sess_set_path(s, SESS_PATH_USER, user_why);
 		sess_log(s, LOG_INFO, "session established: user=%s db=%s backend_thread=%u mode=user",
 			 s->user, s->db ? s->db : "-", s->backend_thread_id);
 		return;
@@ -274,7 +227,7 @@ static void on_auth_reply(struct session *s, const uint8_t *payload, size_t len)
 		struct proto_str plugin;
 
 		proto_buf_init(&b);
-		int rc = backend_auth_switch_answer(payload, len, s->stage1, s->empty_password, &b, &plugin);
+		int rc = login_auth_switch_answer(payload, len, s->stage1, s->empty_password, &b, &plugin);
 		if (rc == -EPROTO)
 			sess_fail(s, SHUNT_ER_NO_BACKEND, SHUNT_SQLSTATE_NO_BACKEND, "shunt: malformed auth switch from backend");
 		else if (rc < 0)
@@ -302,7 +255,7 @@ static void backend_read_cb(struct bufferevent *bev, void *arg)
 
 	if (s->state != SESS_BACKEND_GREETING && s->state != SESS_BACKEND_AUTH)
 		return;
-	int rc = sess_take_packet(bufferevent_get_input(bev), BACKEND_MAX_HANDSHAKE_PACKET,
+	int rc = pktio_take(bufferevent_get_input(bev), BACKEND_MAX_HANDSHAKE_PACKET,
 				  &payload, &len, &seq);
 	if (rc == 0)
 		return;
@@ -331,7 +284,7 @@ static void backend_event_cb(struct bufferevent *bev, short what, void *arg)
 
 	if (what & BEV_EVENT_CONNECTED) {
 		int one = 1;
-		uint64_t now = sess_now_us();
+		uint64_t now = clock_mono_us();
 		pool_lat_record(&s->backend->connect_lat, now - s->phase_start_us);
 		s->phase_start_us = now;
 		setsockopt(bufferevent_getfd(s->bbev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -339,7 +292,7 @@ static void backend_event_cb(struct bufferevent *bev, short what, void *arg)
 			sess_free(s);
 			return;
 		}
-		sess_arm_timer(s, shunt_cfg(s->sh)->backend_login_timeout_ms);
+		sess_arm_timer(s, shunt_cfg(s->sh)->backend_login_timeout_ms, backend_timeout);
 		return;
 	}
 	if (s->state == SESS_BACKEND_AUTH) {
@@ -370,7 +323,7 @@ void backend_start(struct session *s)
 	}
 	s->backend = b;
 	s->tried[s->tries++] = b->serial;
-	s->phase_start_us = sess_now_us();
+	s->phase_start_us = clock_mono_us();
 	if (sess_set_state(s, SESS_BACKEND_CONNECT) < 0) {
 		sess_free(s);
 		return;
@@ -384,7 +337,7 @@ void backend_start(struct session *s)
 	s->backend_seq = 0;
 	bufferevent_setcb(s->bbev, backend_read_cb, NULL, backend_event_cb, s);
 	bufferevent_enable(s->bbev, EV_READ);
-	sess_arm_timer(s, shunt_cfg(s->sh)->connect_timeout_ms);
+	sess_arm_timer(s, shunt_cfg(s->sh)->connect_timeout_ms, backend_timeout);
 	sess_log(s, LOG_DEBUG, "connecting (try %u)", s->tries);
 	if (bufferevent_socket_connect(s->bbev, (struct sockaddr *)&b->addr.sa,
 				       (int)b->addr.salen) < 0) {
@@ -405,11 +358,12 @@ static void backend_retry(struct session *s, const char *why)
 		bufferevent_free(s->bbev);
 		s->bbev = NULL;
 	}
-	sess_arm_timer(s, 0);
+	sess_arm_timer(s, 0, NULL);
 	backend_start(s);
 }
 
-void backend_timeout(struct session *s)
+/* The phase timer fired in a backend phase. */
+static void backend_timeout(struct session *s)
 {
 	switch (s->state) {
 	case SESS_BACKEND_CONNECT:
@@ -422,4 +376,16 @@ void backend_timeout(struct session *s)
 	default:
 		return;
 	}
+}
+
+void backend_adopt(struct session *s, struct backend *to, uint32_t thread_id,
+		   const uint8_t scramble[PROTO_SCRAMBLE_LEN])
+{
+	struct backend *old = s->backend;
+
+	s->backend = to;
+	s->backend_thread_id = thread_id;
+	memcpy(s->backend_scramble, scramble, PROTO_SCRAMBLE_LEN);
+	pool_note_arrival(to);
+	pool_release(old);
 }

@@ -11,8 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "util/log.h"
+#include "mysql/login.h"
+#include "session/change_user.h"
 #include "session/session.h"
+#include "util/log.h"
 
 /* Builds the ERR payload of a refused change-user. */
 static void access_denied(struct session *s, const struct proto_str *user, int used_password,
@@ -24,18 +26,12 @@ static void access_denied(struct session *s, const struct proto_str *user, int u
 	proto_build_err(err, ER_ACCESS_DENIED_ERROR, "28000", msg);
 }
 
-void sess_change_user_refuse(struct session *s, const struct proto_buf *err)
+void change_user_refusal(const struct proto_buf *err, struct proto_buf *pkt)
 {
-	struct proto_buf pkt;
 	uint8_t seq = 1;
 
-	if (!err->len)
-		return;
-	proto_buf_init(&pkt);
-	proto_put_packet(&pkt, &seq, err->data, err->len);
-	if (!pkt.err && sess_write_all(s->cfd, pkt.data, pkt.len) < 0)
-		sess_log(s, LOG_DEBUG, "could not send the ERR of a refused COM_CHANGE_USER");
-	proto_buf_free(&pkt);
+	if (err->len)
+		proto_put_packet(pkt, &seq, err->data, err->len);
 }
 
 int sess_change_user(struct session *s, const uint8_t *payload, size_t len,
@@ -91,7 +87,7 @@ int sess_change_user(struct session *s, const uint8_t *payload, size_t len,
 	proto_buf_init(&attrs);
 	if (cu.has_attrs)
 		proto_put_bytes(&attrs, cu.attrs.p, cu.attrs.len);
-	backend_put_proxy_attrs(s, &attrs);
+	login_put_proxy_attrs(s->client_addr, &attrs);
 	cu.attrs.p = attrs.data;
 	cu.attrs.len = attrs.len;
 	cu.has_attrs = 1;
@@ -110,13 +106,14 @@ int sess_change_user(struct session *s, const uint8_t *payload, size_t len,
 
 	/* The session now belongs to the new user (the backend has the last
 	 * word: its ERR would reach the client and end the session). */
-	memcpy(s->user, cu.user.p, cu.user.len);
-	s->user[cu.user.len] = '\0';
-	memcpy(s->stage1, stage1, sizeof(stage1));
+	rc = sess_set_identity(s, cu.user.p, cu.user.len, stage1, u->empty_password,
+			       cu.database.p, cu.database.len);
 	auth_wipe(stage1, sizeof(stage1));
-	s->empty_password = u->empty_password;
-	free(s->db);
-	s->db = cu.database.len ? strndup((const char *)cu.database.p, cu.database.len) : NULL;
+	if (rc < 0) {
+		proto_buf_reset(out);
+		proto_build_err(err, ER_OUT_OF_RESOURCES, "HY000", "shunt: out of memory");
+		return rc;
+	}
 	sess_log(s, LOG_INFO, "COM_CHANGE_USER to '%s' db=%s: forwarded with a backend token",
 		 s->user, s->db ? s->db : "-");
 	return 0;

@@ -112,6 +112,11 @@ struct kill_req {
 	int closed;                     /* KILL CONNECTION: the session is closed */
 	struct kill_result res;
 
+	/* a client's own KILL: the session that sent it, borrowed until the
+	   answer (its worker's thread) */
+	struct session *owner;
+	void (*resume)(struct session *s, const struct kill_result *res);
+
 	/* the side connection (target's thread) */
 	struct sqlconn *conn;
 	struct sql_batch batch;
@@ -244,7 +249,7 @@ static void side_start(struct kill_req *r, struct session *t)
 static void on_target_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct kill_req *r = arg;
-	struct session *t = worker_find_session(r->sh, r->id);
+	struct session *t = sess_find(r->sh, r->id);
 	(void)fd;
 	(void)what;
 
@@ -318,22 +323,30 @@ void kill_cancel(struct kill_req *r)
 		r->cancelled = 1;
 }
 
-void kill_session_gone(struct session *s)
+/* ---- a client's own KILL ---------------------------------------------------- */
+
+static void client_kill_gone(struct session *s, void *ctx)
 {
-	kill_cancel(s->kill_pending);
-	s->kill_pending = NULL;
+	(void)s;
+	kill_cancel(ctx);
 }
 
-/* ---- a client's own KILL ---------------------------------------------------- */
+/* While a KILL the client sent is carried out, the session is borrowed:
+ * no migration starts, and the carrier does not read the client. */
+static const struct sess_borrow_ops kill_borrow = {
+	.what = "KILL",
+	.gone = client_kill_gone,
+};
 
 static void client_kill_done(void *ctx, const struct kill_result *res)
 {
-	struct session *s = ctx;
+	struct kill_req *r = ctx;
+	struct session *s = r->owner;
 
-	s->kill_pending = NULL;
+	sess_unborrow(s, r);
 	if (res->code)
 		sess_log(s, LOG_INFO, "KILL answered with %u: %s", res->code, res->msg);
-	s->kill_resume(s, res);
+	r->resume(s, res);
 }
 
 int kill_from_client(struct session *s, const uint8_t *wire, size_t len,
@@ -357,10 +370,13 @@ int kill_from_client(struct session *s, const uint8_t *wire, size_t len,
 	} else if (payload[0] != COM_QUERY || !kill_parse(payload + 1, plen - 1, &st)) {
 		return 0;
 	}
+	if (sess_borrower_what(s))
+		return 0;       /* carriers ask only when nobody holds the session */
 	sess_log(s, LOG_INFO, "KILL %s%u from the client", st.query_only ? "QUERY " : "", st.id);
-	s->kill_resume = resume;
 	if (st.id != s->id) {
-		r = kill_start(s->sh, s->w->base, st.id, st.query_only, s->user, client_kill_done, s);
+		r = kill_start(s->sh, s->w->base, st.id, st.query_only, s->user, client_kill_done, NULL);
+		if (r)
+			r->ctx = r;
 	} else {
 		/* MySQL: killing one's own connection ends it with 1927; killing
 		 * one's own query is a no-op (this KILL is the query). Answered
@@ -371,7 +387,7 @@ int kill_from_client(struct session *s, const uint8_t *wire, size_t len,
 			r->reply_base = s->w->base;
 			r->id = st.id;
 			r->done = client_kill_done;
-			r->ctx = s;
+			r->ctx = r;
 			if (!st.query_only)
 				set_result(&r->res, ER_CONNECTION_KILLED, "70100", "Connection was killed");
 			finish(r);
@@ -379,7 +395,9 @@ int kill_from_client(struct session *s, const uint8_t *wire, size_t len,
 	}
 	if (!r)
 		return 0;
-	s->kill_pending = r;
+	r->owner = s;
+	r->resume = resume;
+	sess_borrow(s, &kill_borrow, r);        /* free: checked above */
 	return 1;
 }
 
@@ -400,23 +418,4 @@ void kill_build_answer(const struct kill_result *res, uint32_t caps, uint16_t st
 	if (payload.err && !pkt->err)
 		pkt->err = payload.err;
 	proto_buf_free(&payload);
-}
-
-int kill_answer_client(struct session *s, const struct kill_result *res, uint32_t caps,
-		       uint16_t status)
-{
-	struct proto_buf pkt;
-	int rc;
-
-	proto_buf_init(&pkt);
-	kill_build_answer(res, caps, status, &pkt);
-	rc = pkt.err ? pkt.err : sess_write_all(s->cfd, pkt.data, pkt.len);
-	proto_buf_free(&pkt);
-	if (rc < 0 || res->code == ER_CONNECTION_KILLED) {
-		sess_log(s, LOG_INFO, "%s", rc < 0 ? "client went away before its KILL was answered"
-			 : "the client killed its own connection");
-		sess_free(s);
-		return -1;
-	}
-	return 0;
 }

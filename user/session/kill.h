@@ -56,25 +56,17 @@ struct kill_req *kill_start(struct shunt *sh, struct event_base *reply_base, uin
 			    int query_only, const char *user, kill_done_fn done, void *ctx);
 /* The requester is gone: done will not be called (requester's thread). */
 void kill_cancel(struct kill_req *r);
-/* sess_free() hook: cancels the session's own pending KILL, if any. */
-void kill_session_gone(struct session *s);
-
 /* Takes a client's KILL off its own session s: wire/len are the client
  * bytes at a command boundary (headers included). When they are exactly
  * one whole COM_QUERY KILL that kill_parse() accepts, or one
  * COM_PROCESS_KILL, returns 1: the KILL is carried out and resume(s,
  * result) is called later on s's worker (a KILL of s itself is answered
- * with 1927). Otherwise returns 0: forward the bytes. */
+ * with 1927); meanwhile the session is borrowed (sess_borrow) by the KILL.
+ * Otherwise returns 0: forward the bytes. */
 int kill_from_client(struct session *s, const uint8_t *wire, size_t len,
 		     void (*resume)(struct session *s, const struct kill_result *res));
 /* Appends the answer to a client's KILL to pkt (one packet, sequence 1):
  * OK with caps/status, or the ERR of res. */
 void kill_build_answer(const struct kill_result *res, uint32_t caps, uint16_t status,
 		       struct proto_buf *pkt);
-/* Writes the answer to a client's KILL on s->cfd (OK with caps/status,
- * or the ERR). Returns 0; or -1 after freeing s, when the client is gone
- * or killed its own connection (1927). */
-int kill_answer_client(struct session *s, const struct kill_result *res, uint32_t caps,
-		       uint16_t status);
-
 #endif

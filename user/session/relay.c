@@ -9,16 +9,20 @@
  * written by hand: recv, track, send, and EV_WRITE only while a peer is
  * full. */
 #include <errno.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <event2/event.h>
+#include "mysql/pktio.h"
+#include "mysql/stmt.h"
+#include "session/change_user.h"
 #include "session/kill.h"
-#include "util/log.h"
-#include "migrate/migrate.h"
 #include "session/relay.h"
 #include "session/session.h"
-#include "mysql/stmt.h"
+#include "util/clock.h"
+#include "util/log.h"
 
 /* Reads per readiness event before going back to the loop: enough to
  * stream a large result in big steps, few enough to stay fair. */
@@ -52,45 +56,63 @@ static size_t relay_chunk(const struct session *s)
 /* Ends the session, logging whether a response was cut short. */
 static void relay_end(struct session *s, int from_client, const char *how)
 {
-	if (!mt_idle(&s->relay.conv))
+	if (!mt_idle(&((struct relay *)s->carrier_data)->conv))
 		sess_log(s, LOG_INFO, "%s %s mid-response (command 0x%02x)",
-			 from_client ? "client" : "backend", how, s->relay.conv.cmd);
+			 from_client ? "client" : "backend", how, ((struct relay *)s->carrier_data)->conv.cmd);
 	else
 		sess_log(s, LOG_DEBUG, "%s %s", from_client ? "client" : "backend", how);
 	sess_free(s);
 }
 
-/* Sends what it can of data to fd; keeps the rest in p and switches from
- * reading the source (src_rd) to waiting for fd to be writable (dst_wr).
- * 0, or -errno when the destination failed. */
-static int send_or_keep(int fd, const uint8_t *data, size_t len, struct relay_pending *p,
+/* Sends data to fd; what fd does not take now is queued in q, and the
+ * relay switches from reading the source (src_rd) to waiting for fd to be
+ * writable (dst_wr). 0, or -errno when the destination failed. */
+static int send_or_keep(int fd, const uint8_t *data, size_t len, struct outq *q,
 			struct event *src_rd, struct event *dst_wr)
 {
-	size_t sent = 0;
+	int rc = outq_send(q, fd, data, len, NULL);
 
-	while (sent < len) {
-		ssize_t w = send(fd, data + sent, len - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (w > 0) {
-			sent += (size_t)w;
-			continue;
-		}
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			break;
-		return w < 0 ? -errno : -EPIPE;
+	if (rc < 0)
+		return rc;
+	if (rc == 0) {
+		event_del(src_rd);
+		event_add(dst_wr, NULL);
 	}
-	if (sent == len)
-		return 0;
-	p->data = malloc(len - sent);
-	if (!p->data)
-		return -ENOMEM;
-	memcpy(p->data, data + sent, len - sent);
-	p->len = len - sent;
-	p->off = 0;
-	event_del(src_rd);
-	event_add(dst_wr, NULL);
 	return 0;
+}
+
+/* Queues bytes shunt itself answers the client with (a KILL's answer, a
+ * refused change-user's ERR) behind whatever the client has not taken
+ * yet, and has them written on EV_WRITE. 0 or -ENOMEM. */
+static int relay_answer_client(struct session *s, const struct proto_buf *pkt)
+{
+	struct relay *r = s->carrier_data;
+
+	if (pkt->err || outq_append(&r->s2c, pkt->data, pkt->len) < 0)
+		return -ENOMEM;
+	event_del(r->brd);      /* resumed once the queue is empty */
+	event_add(r->cwr, NULL);
+	return 0;
+}
+
+static void relay_closing_timeout(struct session *s)
+{
+	sess_log(s, LOG_DEBUG, "client did not take its last answer in time");
+	sess_free(s);
+}
+
+/* Ends the session once the client has taken what is queued for it
+ * (bounded by a 5 s timer). */
+static void relay_close_after_flush(struct session *s)
+{
+	struct relay *r = s->carrier_data;
+
+	r->closing = 1;
+	event_del(r->crd);
+	event_del(r->brd);
+	sess_arm_timer(s, 5000, relay_closing_timeout);
+	if (outq_empty(&r->s2c))
+		sess_free(s);
 }
 
 /* Whether the client's next byte starts a command: no response pending
@@ -119,11 +141,12 @@ static int held_command(const struct session *s, const uint8_t *payload, size_t 
  * packet is complete; then a COM_CHANGE_USER is rewritten for the backend
  * (change_user.c) and statements are noted (stmt.c). Returns 0 with data
  * and len set to what to forward (possibly pointing into out), 1 when
- * the bytes were kept, -1 when the session was refused and freed. */
+ * the bytes were kept, -1 when the session was refused (freed, or
+ * closing once the client has its ERR). */
 static int filter_command(struct session *s, const uint8_t **data, size_t *len,
 			  struct proto_buf *out)
 {
-	struct relay *r = &s->relay;
+	struct relay *r = s->carrier_data;
 	struct proto_buf err;
 	size_t wire, plen;
 	uint8_t seq, last;
@@ -146,9 +169,15 @@ static int filter_command(struct session *s, const uint8_t **data, size_t *len,
 		int rc = sess_split_change_users(s, r->hold.data, r->hold.len, out, &err);
 		proto_buf_reset(&r->hold);
 		if (rc < 0) {
-			sess_change_user_refuse(s, &err);
+			struct proto_buf pkt;
+			proto_buf_init(&pkt);
+			change_user_refusal(&err, &pkt);
 			proto_buf_free(&err);
-			sess_free(s);
+			if (relay_answer_client(s, &pkt) < 0)
+				sess_free(s);
+			else
+				relay_close_after_flush(s);
+			proto_buf_free(&pkt);
 			return -1;
 		}
 		proto_buf_free(&err);
@@ -166,46 +195,40 @@ static int filter_command(struct session *s, const uint8_t **data, size_t *len,
  * from its first byte to the end of its response, as the kernel does. */
 static void note_command(struct session *s, uint32_t ev, int to_server)
 {
-	struct relay *r = &s->relay;
+	struct relay *r = s->carrier_data;
 
 	if (to_server && (ev & MT_EV_CMD_START)) {
 		STAT_ADD(s->sh, relay_commands, 1);
 		if (!(ev & MT_EV_RESP_END))
-			r->cmd_start_us = sess_now_us();
+			r->cmd_start_us = clock_mono_us();
 	} else if (!to_server && (ev & MT_EV_RESP_END) && r->cmd_start_us && mt_idle(&r->conv)) {
-		r->last_latency_us = sess_now_us() - r->cmd_start_us;
+		r->last_latency_us = clock_mono_us() - r->cmd_start_us;
 		r->cmd_start_us = 0;
 	}
 }
 
-/* Answers the client's KILL (kill.c is done) and reads the client again;
- * 1927 (the client killed its own connection) ends the session. */
+/* Answers the client's KILL (kill.c is done) behind whatever the client
+ * has not taken yet, and reads the client again; 1927 (the client killed
+ * its own connection) ends the session once the answer is out. */
 static void relay_kill_resume(struct session *s, const struct kill_result *res)
 {
-	struct relay *r = &s->relay;
-	struct relay_pending *p = &r->s2c;
-
-	if (!p->data || res->code == ER_CONNECTION_KILLED) {
-		if (kill_answer_client(s, res, r->conv.caps, r->conv.status) == 0)
-			event_add(r->crd, NULL);
-		return;
-	}
-	/* The client has not taken the end of the previous response yet:
-	 * the answer goes behind it, in order (relay_writable sends it). */
+	struct relay *r = s->carrier_data;
 	struct proto_buf pkt;
+
 	proto_buf_init(&pkt);
 	kill_build_answer(res, r->conv.caps, r->conv.status, &pkt);
-	uint8_t *grown = pkt.err ? NULL : realloc(p->data, p->len + pkt.len);
-	if (!grown) {
-		proto_buf_free(&pkt);
+	int rc = relay_answer_client(s, &pkt);
+	proto_buf_free(&pkt);
+	if (rc < 0) {
 		sess_log(s, LOG_WARN, "out of memory answering a KILL");
 		sess_free(s);
 		return;
 	}
-	memcpy(grown + p->len, pkt.data, pkt.len);
-	p->data = grown;
-	p->len += pkt.len;
-	proto_buf_free(&pkt);
+	if (res->code == ER_CONNECTION_KILLED) {
+		sess_log(s, LOG_INFO, "the client killed its own connection");
+		relay_close_after_flush(s);
+		return;
+	}
 	event_add(r->crd, NULL);
 }
 
@@ -215,7 +238,7 @@ static void relay_kill_resume(struct session *s, const struct kill_result *res)
  * client is not read until it is answered), 0 to forward the bytes. */
 static int filter_kill(struct session *s, const uint8_t *data, size_t len)
 {
-	struct relay *r = &s->relay;
+	struct relay *r = s->carrier_data;
 
 	if (!at_boundary(r) || !kill_from_client(s, data, len, relay_kill_resume))
 		return 0;
@@ -223,24 +246,26 @@ static int filter_kill(struct session *s, const uint8_t *data, size_t len)
 	return 1;
 }
 
+static int relay_movable(struct session *s);
+
 /* One direction is readable: read, track, send, until the source is empty,
  * the destination is full, or RELAY_READS_PER_EVENT reads were made. */
 static void relay_readable(struct session *s, int to_server)
 {
 	static __thread uint8_t scratch[RELAY_CHUNK_MAX];
-	struct relay *r = &s->relay;
+	struct relay *r = s->carrier_data;
 	int from = to_server ? s->cfd : s->bfd;
 	int to = to_server ? s->bfd : s->cfd;
-	struct relay_pending *p = to_server ? &r->c2s : &r->s2c;
+	struct outq *p = to_server ? &r->c2s : &r->s2c;
 	struct event *src_rd = to_server ? r->crd : r->brd;
 	struct event *dst_wr = to_server ? r->bwr : r->cwr;
 	size_t chunk = relay_chunk(s);
 
-	/* A migration waits for this boundary: the client's command stays in
-	 * the socket until the session has moved (migrate.c). */
-	if (to_server && s->mig && relay_movable(s) && migrate_at_boundary(s, 1))
+	/* A borrower (a migration) waits for this boundary: the client's
+	 * command stays in the socket until it gives the session back. */
+	if (to_server && s->borrower && relay_movable(s) && sess_at_boundary(s, 1))
 		return;
-	for (int i = 0; i < RELAY_READS_PER_EVENT && !p->data; i++) {
+	for (int i = 0; i < RELAY_READS_PER_EVENT && outq_empty(p); i++) {
 		ssize_t n = recv(from, scratch, chunk, MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -312,27 +337,23 @@ static void relay_readable(struct session *s, int to_server)
 /* A full destination became writable: send what it kept, then read again. */
 static void relay_writable(struct session *s, int to_server)
 {
-	struct relay *r = &s->relay;
-	struct relay_pending *p = to_server ? &r->c2s : &r->s2c;
+	struct relay *r = s->carrier_data;
+	struct outq *p = to_server ? &r->c2s : &r->s2c;
 	int to = to_server ? s->bfd : s->cfd;
 
-	while (p->data && p->off < p->len) {
-		ssize_t w = send(to, p->data + p->off, p->len - p->off, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (w > 0) {
-			p->off += (size_t)w;
-			continue;
-		}
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
+	int rc = outq_flush(p, to, NULL);
+	if (rc == 0)
+		return;
+	if (rc < 0) {
 		relay_end(s, !to_server, "failed");
 		return;
 	}
-	free(p->data);
-	p->data = NULL;
-	p->len = p->off = 0;
 	event_del(to_server ? r->bwr : r->cwr);
+	if (r->closing) {
+		if (!to_server)
+			sess_free(s);
+		return;
+	}
 	event_add(to_server ? r->crd : r->brd, NULL);
 	relay_readable(s, to_server);
 }
@@ -365,36 +386,70 @@ static void client_writable_cb(evutil_socket_t fd, short what, void *arg)
 	relay_writable(arg, 0);
 }
 
-int relay_movable(struct session *s)
+/* ---- the carrier interface ---------------------------------------------- */
+
+/* Whether the session may move now: a movable conversation and nothing
+ * half-read or unsent either way. */
+static int relay_movable(struct session *s)
 {
-	struct relay *r = &s->relay;
+	const struct relay *r = s->carrier_data;
 
 	return mt_movable(&r->conv) && at_boundary(r) && r->sf.hdr_have == 0 &&
-	       r->sf.remaining == 0 && !r->c2s.data && !r->s2c.data && r->hold.len == 0 &&
-	       !stmt_xlate_pending(&s->xl);
+	       r->sf.remaining == 0 && outq_empty(&r->c2s) && outq_empty(&r->s2c) &&
+	       r->hold.len == 0 && !r->closing && !stmt_xlate_pending(&s->xl);
 }
 
-void relay_pause(struct session *s)
+static int relay_conv(struct session *s, struct mt_conv *out)
 {
-	struct relay *r = &s->relay;
+	*out = ((struct relay *)s->carrier_data)->conv;
+	return 0;
+}
+
+static int relay_safe_point(struct session *s, int *held)
+{
+	*held = 0;
+	return relay_movable(s);
+}
+
+static const char *relay_cannot_switch(struct session *s)
+{
+	(void)s;
+	return NULL;
+}
+
+/* The relay looks at the borrow slot at every client read: nothing to arm. */
+static int relay_stop_at_boundary(struct session *s, int on)
+{
+	(void)s;
+	(void)on;
+	return 0;
+}
+
+static int relay_pause(struct session *s, struct mt_conv *conv)
+{
+	struct relay *r = s->carrier_data;
 
 	event_del(r->crd);
 	event_del(r->brd);
 	event_del(r->cwr);
 	event_del(r->bwr);
+	*conv = r->conv;
+	return 0;
 }
 
-int relay_backend_changed(struct session *s, int fd)
+static int relay_switch_backend(struct session *s, int fd, const struct backend *to, int *old_fd)
 {
-	struct relay *r = &s->relay;
+	struct relay *r = s->carrier_data;
 	struct event *rd = event_new(s->w->base, fd, EV_READ | EV_PERSIST, backend_readable_cb, s);
 	struct event *wr = event_new(s->w->base, fd, EV_WRITE | EV_PERSIST, backend_writable_cb, s);
+	(void)to;
 
 	if (!rd || !wr) {
 		if (rd)
 			event_free(rd);
 		if (wr)
 			event_free(wr);
+		close(fd);
 		return -ENOMEM;
 	}
 	event_free(r->brd);
@@ -402,12 +457,22 @@ int relay_backend_changed(struct session *s, int fd)
 	r->brd = rd;
 	r->bwr = wr;
 	mt_frame_init(&r->sf);          /* a new stream, at a boundary */
+	/* The relay stopped at a command boundary: translation starts there. */
+	stmt_xlate_reset(&s->xl, 0, 0);
+	*old_fd = s->bfd;
+	s->bfd = fd;
 	return 0;
 }
 
-void relay_resume(struct session *s)
+/* The relay reads the statement table at every forwarded command. */
+static void relay_stmts_changed(struct session *s)
 {
-	struct relay *r = &s->relay;
+	(void)s;
+}
+
+static void relay_resume(struct session *s)
+{
+	struct relay *r = s->carrier_data;
 
 	if (event_add(r->crd, NULL) < 0 || event_add(r->brd, NULL) < 0) {
 		sess_log(s, LOG_ERROR, "cannot watch the session's sockets again; closing");
@@ -417,39 +482,97 @@ void relay_resume(struct session *s)
 	relay_readable(s, 1);
 }
 
-int relay_start(struct session *s, uint32_t caps, uint16_t status)
+static void relay_view(struct session *s, struct carrier_view *v)
 {
-	struct relay *r = &s->relay;
-	struct event_base *base = s->w->base;
+	const struct relay *r = s->carrier_data;
 
-	mt_frame_init(&r->cf);
-	mt_frame_init(&r->sf);
-	mt_conv_init(&r->conv, caps, status);
-	proto_buf_init(&r->hold);
-	s->cfd = sess_steal_fd(&s->cbev);
-	s->bfd = sess_steal_fd(&s->bbev);
-	r->crd = event_new(base, s->cfd, EV_READ | EV_PERSIST, client_readable_cb, s);
-	r->brd = event_new(base, s->bfd, EV_READ | EV_PERSIST, backend_readable_cb, s);
-	r->cwr = event_new(base, s->cfd, EV_WRITE | EV_PERSIST, client_writable_cb, s);
-	r->bwr = event_new(base, s->bfd, EV_WRITE | EV_PERSIST, backend_writable_cb, s);
-	if (!r->crd || !r->brd || !r->cwr || !r->bwr ||
-	    event_add(r->crd, NULL) < 0 || event_add(r->brd, NULL) < 0)
-		return -ENOMEM;
-	return 0;
+	v->mode = "user";
+	snprintf(v->why, sizeof(v->why), "%s", r->why);
+	v->in_tx = !!(r->conv.status & SERVER_STATUS_IN_TRANS);
+	v->commands = r->conv.cmds_started;
+	v->bytes_c2s = r->bytes_c2s;
+	v->bytes_s2c = r->bytes_s2c;
+	v->last_latency_us = r->last_latency_us;
+	v->idle = mt_idle(&r->conv);
 }
 
-void relay_free(struct session *s)
+static void relay_free(struct session *s)
 {
-	struct relay *r = &s->relay;
+	struct relay *r = s->carrier_data;
 	struct event **evs[] = { &r->crd, &r->cwr, &r->brd, &r->bwr };
 
+	sess_log(s, LOG_DEBUG, "relay done: c2s=%llu s2c=%llu bytes",
+		 (unsigned long long)r->bytes_c2s, (unsigned long long)r->bytes_s2c);
 	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++) {
 		if (*evs[i])
 			event_free(*evs[i]);
 		*evs[i] = NULL;
 	}
-	free(r->c2s.data);
-	free(r->s2c.data);
-	r->c2s.data = r->s2c.data = NULL;
+	outq_free(&r->c2s);
+	outq_free(&r->s2c);
 	proto_buf_free(&r->hold);
+	if (s->cfd >= 0)
+		close(s->cfd);
+	if (s->bfd >= 0)
+		close(s->bfd);
+	s->cfd = s->bfd = -1;
+	STAT_SUB(s->sh, user_now, 1);
+	free(r);
+	s->carrier_data = NULL;
+}
+
+static const struct carrier_ops relay_ops = {
+	.name = "relay",
+	.conv = relay_conv,
+	.safe_point = relay_safe_point,
+	.cannot_switch = relay_cannot_switch,
+	.stop_at_boundary = relay_stop_at_boundary,
+	.pause = relay_pause,
+	.switch_backend = relay_switch_backend,
+	.stmts_changed = relay_stmts_changed,
+	.resume = relay_resume,
+	.view = relay_view,
+	.free = relay_free,
+};
+
+int relay_start(struct session *s, const uint8_t *ok, size_t oklen, uint16_t status,
+		const char *why)
+{
+	struct relay *r = calloc(1, sizeof(*r));
+	struct event_base *base = s->w->base;
+	struct proto_buf first;
+
+	if (!r)
+		return -ENOMEM;
+	mt_frame_init(&r->cf);
+	mt_frame_init(&r->sf);
+	mt_conv_init(&r->conv, s->backend_caps, status);
+	proto_buf_init(&r->hold);
+	snprintf(r->why, sizeof(r->why), "%s", why ? why : "");
+	s->carrier = &relay_ops;
+	s->carrier_data = r;
+	STAT_ADD(s->sh, user_now, 1);
+	/* What the login left queued for the client, then the OK: the first
+	 * bytes the client gets from the relay. */
+	proto_buf_init(&first);
+	s->cfd = pktio_steal_fd(&s->cbev, &first);
+	s->bfd = pktio_steal_fd(&s->bbev, NULL);
+	proto_put_packet(&first, &s->client_seq, ok, oklen);
+	int rc = (s->cfd < 0 || s->bfd < 0 || first.err) ? -ENOMEM
+		: outq_append(&r->s2c, first.data, first.len);
+	proto_buf_free(&first);
+	if (rc < 0)
+		return rc;
+	r->crd = event_new(base, s->cfd, EV_READ | EV_PERSIST, client_readable_cb, s);
+	r->brd = event_new(base, s->bfd, EV_READ | EV_PERSIST, backend_readable_cb, s);
+	r->cwr = event_new(base, s->cfd, EV_WRITE | EV_PERSIST, client_writable_cb, s);
+	r->bwr = event_new(base, s->bfd, EV_WRITE | EV_PERSIST, backend_writable_cb, s);
+	if (!r->crd || !r->brd || !r->cwr || !r->bwr || event_add(r->crd, NULL) < 0)
+		return -ENOMEM;
+	/* The backend is read once the client has its OK (else relay_writable
+	 * sends the rest first). */
+	rc = outq_flush(&r->s2c, s->cfd, NULL);
+	if (rc < 0)
+		return rc;
+	return event_add(rc ? r->brd : r->cwr, NULL) < 0 ? -ENOMEM : 0;
 }

@@ -1,4 +1,5 @@
-/* tunnel.c — established sessions carried by the kernel.
+/* tunnel.c — established sessions carried by the kernel (the sockmap
+ * carrier; carrier.h).
  *
  * After the backend login, tunnel_start() puts both sockets into the
  * sockhash and sends the client its login OK; from then on the sk_skb
@@ -12,10 +13,17 @@
  * user space keeps what it must know: KILLs it carries out itself
  * (kill.c), COM_CHANGE_USER rewritten for the backend (change_user.c),
  * prepared statements and their parameter types (stmt.c), and a command
- * held for a migration (migrate.c), which is not forwarded until the
- * session has moved. */
+ * held for a borrower (a migration), which is not forwarded until the
+ * session is given back.
+ *
+ * Nothing here waits. What user space writes goes through a queue per
+ * socket (outq.h), flushed on EV_WRITE; while a queue is not empty the
+ * client is not read and the tunnel is not re-armed, so the program keeps
+ * holding the client's bytes and nothing overtakes what is queued. Before
+ * held bytes are written to the backend, the kernel's own redirects must
+ * have reached its send queue: when they have not, a 1 ms timer looks
+ * again (at most TUNNEL_REDIRECT_WAITS times). */
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,13 +36,54 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include "core/fastpath.h"
-#include "session/kill.h"
-#include "util/log.h"
-#include "migrate/migrate.h"
-#include "session/session.h"
+#include "mysql/pktio.h"
 #include "mysql/stmt.h"
+#include "session/change_user.h"
+#include "session/kill.h"
+#include "session/session.h"
+#include "session/tunnel.h"
+#include "util/log.h"
+#include "util/outq.h"
 
 #define TUNNEL_IO_CHUNK (256 * 1024)
+/* 1 ms looks for the kernel's redirects before held bytes go anyway. */
+#define TUNNEL_REDIRECT_WAITS 20
+/* How long a closing session waits for the client to take its last answer. */
+#define TUNNEL_CLOSE_FLUSH_MS 5000
+
+/* The carrier's own state (s->carrier_data). */
+struct tunnel_state {
+	uint64_t ccookie, bcookie;       /* socket cookies (map keys) */
+	struct event *cev;               /* client readable: punt or EOF */
+	struct event *bev_ev;            /* backend readable: EOF (or entry gone) */
+	struct event *cwr, *bwr;         /* writable, while a queue waits */
+	struct event *timer;             /* redirect wait, linger, close flush */
+	struct outq to_client;           /* login OK, KILL answers, refusals */
+	struct outq to_backend;          /* held client bytes */
+	uint64_t passed_read;            /* passed client bytes user space has read */
+	uint32_t held_gen_seen;          /* tunnel.held_gen of the last punt read */
+	uint64_t user_written;           /* bytes user space wrote to the backend socket */
+	uint64_t bfd_base;               /* backend send-queue total at hand-over */
+	uint64_t redirected_base;        /* client tunnel bytes when the backend socket
+					    last changed (a migration) */
+	unsigned redirect_waits;         /* timer rounds spent on the current write */
+	/* statement-id translation in the kernel: the ids in stmt_xlate */
+	uint32_t xl_gen_seen;            /* tunnel.xl_gen the user-space translator was set for */
+	uint32_t *xl_ids;
+	size_t xl_n;
+	uint64_t xl_synced;              /* stmts->gen when they were written */
+	/* after the queued client answer is out: re-arm a KILL punt
+	   (answered_gen = rearm_gen = this), 0 = nothing */
+	uint32_t rearm_after_answer;
+	int kill_rearm;                  /* rearm_after_answer is set */
+	int closing;                     /* end the session once to_client is empty */
+	int lingering;                   /* the backend closed: ending shortly */
+};
+
+static inline struct tunnel_state *ts_of(const struct session *s)
+{
+	return s->carrier_data;
+}
 
 const char *tunnel_punt_name(unsigned reason)
 {
@@ -67,22 +116,65 @@ static ssize_t read_available(int fd, struct proto_buf *buf)
 	}
 }
 
-/* Reads everything queued on `from` and writes it to `to`. Returns the
- * number of bytes moved, or -ECONNRESET at EOF, or -errno. */
-static ssize_t move_available(int from, int to)
+/* Changes the control entry's flags (read, modify, write: this worker is
+ * its only writer). 0 or -errno. */
+static int ctl_flags(struct session *s, uint32_t set, uint32_t clear)
 {
-	struct proto_buf buf;
-	ssize_t n;
+	struct tunnel_ctl ctl;
 
-	proto_buf_init(&buf);
-	n = read_available(from, &buf);
-	if (n > 0) {
-		int rc = sess_write_all(to, buf.data, buf.len);
-		if (rc < 0)
-			n = rc;
+	if (fp_ctl_get(ts_of(s)->ccookie, &ctl) < 0)
+		return -errno;
+	ctl.flags = (ctl.flags | set) & ~clear;
+	return fp_ctl_set(ts_of(s)->ccookie, &ctl) < 0 ? -errno : 0;
+}
+
+/* Deletes the session's stmt_xlate entries whose id is not in keep[0..n). */
+static void drop_translations(struct session *s, const uint32_t *keep, size_t n)
+{
+	struct tunnel_state *ts = ts_of(s);
+
+	for (size_t i = 0; i < ts->xl_n; i++) {
+		size_t j = 0;
+		while (j < n && keep[j] != ts->xl_ids[i])
+			j++;
+		if (j == n)
+			fp_xlate_del(ts->ccookie, ts->xl_ids[i]);
 	}
-	proto_buf_free(&buf);
-	return n;
+}
+
+/* Makes the kernel's statement-id translations (stmt_xlate) those of the
+ * session's statement table, and sets or clears TUN_CTL_XLATE in *ctl,
+ * which the caller writes. 0 or -errno. */
+static int xlate_sync(struct session *s, struct tunnel_ctl *ctl)
+{
+	struct tunnel_state *ts = ts_of(s);
+	const struct stmt_table *t = s->stmts;
+	size_t want = stmt_translated(t), k = 0;
+	uint32_t *ids = want ? malloc(want * sizeof(*ids)) : NULL;
+
+	if (want && !ids)
+		return -ENOMEM;
+	for (size_t i = 0; t && i < t->n && k < want; i++) {
+		if (t->v[i].bid == t->v[i].id)
+			continue;
+		int rc = fp_xlate_set(ts->ccookie, t->v[i].id, t->v[i].bid);
+		if (rc < 0) {
+			free(ids);
+			return rc;
+		}
+		ids[k++] = t->v[i].id;
+	}
+	/* Entries of statements that are gone (or no longer translated). */
+	drop_translations(s, ids, k);
+	free(ts->xl_ids);
+	ts->xl_ids = ids;
+	ts->xl_n = k;
+	ts->xl_synced = t ? t->gen : 0;
+	if (k)
+		ctl->flags |= TUN_CTL_XLATE;
+	else
+		ctl->flags &= ~TUN_CTL_XLATE;
+	return 0;
 }
 
 /* Re-arms the tunnel if the program is holding client bytes for us: tells
@@ -91,6 +183,7 @@ static ssize_t move_available(int from, int to)
  * socket is readable again), so nothing overtakes them. */
 static void rearm_if_held(struct session *s)
 {
+	struct tunnel_state *ts = ts_of(s);
 	struct tunnel t;
 	struct tunnel_ctl ctl;
 
@@ -98,19 +191,19 @@ static void rearm_if_held(struct session *s)
 	 * forward the bytes behind it yet. */
 	if (stmt_xlate_pending(&s->xl))
 		return;
-	if (fp_tunnel_get(s->ccookie, &t) < 0 || t.state != TUN_ST_HELD)
+	if (fp_tunnel_get(ts->ccookie, &t) < 0 || t.state != TUN_ST_HELD)
 		return;
-	if (fp_ctl_get(s->ccookie, &ctl) < 0)
+	if (fp_ctl_get(ts->ccookie, &ctl) < 0)
 		return;
 	uint64_t watch = stmt_exec_watch(s->stmts);
 	/* The statements changed since the kernel's translations were
 	 * written (xl_n > 0 implies a table). */
-	int resync = (s->xl_n || stmt_translated(s->stmts)) && s->stmts->gen != s->xl_synced;
-	if (ctl.rearm_gen == t.held_gen && ctl.passed_seen == s->passed_read && ctl.exec_watch == watch &&
-	    !resync)
+	int resync = (ts->xl_n || stmt_translated(s->stmts)) && s->stmts->gen != ts->xl_synced;
+	if (ctl.rearm_gen == t.held_gen && ctl.passed_seen == ts->passed_read &&
+	    ctl.exec_watch == watch && !resync)
 		return;
 	ctl.exec_watch = watch;
-	if (resync && tunnel_xlate_sync(s, &ctl) < 0)
+	if (resync && xlate_sync(s, &ctl) < 0)
 		sess_log(s, LOG_WARN, "cannot update the statement-id translation: %s", strerror(errno));
 	if (ctl.rearm_gen != t.held_gen) {
 		sess_log(s, LOG_DEBUG, "punted command 0x%02x (%s) forwarded by user space; re-arming",
@@ -118,8 +211,8 @@ static void rearm_if_held(struct session *s)
 		STAT_ADD(s->sh, punts, 1);
 	}
 	ctl.rearm_gen = t.held_gen;
-	ctl.passed_seen = s->passed_read;
-	if (fp_ctl_set(s->ccookie, &ctl) < 0)
+	ctl.passed_seen = ts->passed_read;
+	if (fp_ctl_set(ts->ccookie, &ctl) < 0)
 		sess_log(s, LOG_ERROR, "cannot re-arm the tunnel: %s", strerror(errno));
 }
 
@@ -142,21 +235,16 @@ static int backend_bytes_queued(int fd, uint64_t *out)
  * workqueue. Before user space writes held bytes to that socket, every
  * byte the program redirected must have reached its send queue, or the
  * held command could overtake (say) a COM_STMT_CLOSE redirected just
- * before it. Waits (bounded: a redirect that was dropped never arrives)
- * until the queue has taken all of them. */
-static void wait_redirects_queued(struct session *s)
+ * before it. Whether they all have (or the question cannot be asked). */
+static int redirects_queued(struct session *s)
 {
+	struct tunnel_state *ts = ts_of(s);
 	struct tunnel t;
 	uint64_t queued;
 
-	for (int i = 0; i < 200; i++) {
-		if (fp_tunnel_get(s->ccookie, &t) < 0 || backend_bytes_queued(s->bfd, &queued) < 0)
-			return;
-		if (queued - s->bfd_base >= s->user_written + (t.bytes - s->redirected_base))
-			return;
-		usleep(100);
-	}
-	sess_log(s, LOG_DEBUG, "kernel redirects to the backend not all queued after 20 ms");
+	if (fp_tunnel_get(ts->ccookie, &t) < 0 || backend_bytes_queued(s->bfd, &queued) < 0)
+		return 1;
+	return queued - ts->bfd_base >= ts->user_written + (t.bytes - ts->redirected_base);
 }
 
 /* Whether the client's last command was COM_QUIT: then either side closing
@@ -165,68 +253,186 @@ static int client_quit(struct session *s)
 {
 	struct tunnel t;
 
-	return fp_tunnel_get(s->ccookie, &t) == 0 && t.conv.last_cmd == COM_QUIT;
+	return fp_tunnel_get(ts_of(s)->ccookie, &t) == 0 && t.conv.last_cmd == COM_QUIT;
 }
+
+static void tunnel_client_cb(evutil_socket_t fd, short what, void *arg);
+static void serve_client(struct session *s);
+
+/* ---- writing: the two queues --------------------------------------------- */
+
+static void close_flush_timeout(struct session *s)
+{
+	sess_log(s, LOG_DEBUG, "client did not take its last answer in time");
+	sess_free(s);
+}
+
+/* Ends the session once the client has taken what is queued for it
+ * (bounded by TUNNEL_CLOSE_FLUSH_MS). May free s. */
+static void close_after_flush(struct session *s)
+{
+	struct tunnel_state *ts = ts_of(s);
+
+	ts->closing = 1;
+	event_del(ts->cev);
+	event_del(ts->bev_ev);
+	if (outq_empty(&ts->to_client)) {
+		sess_free(s);
+		return;
+	}
+	sess_arm_timer(s, TUNNEL_CLOSE_FLUSH_MS, close_flush_timeout);
+}
+
+/* The client's queue is empty again: what waited for that. */
+static void client_flushed(struct session *s)
+{
+	struct tunnel_state *ts = ts_of(s);
+
+	if (ts->closing) {
+		sess_free(s);
+		return;
+	}
+	if (ts->kill_rearm) {
+		struct tunnel_ctl ctl;
+		ts->kill_rearm = 0;
+		if (fp_ctl_get(ts->ccookie, &ctl) < 0) {
+			sess_log(s, LOG_ERROR, "cannot re-arm the tunnel after a KILL: %s", strerror(errno));
+			sess_free(s);
+			return;
+		}
+		STAT_ADD(s->sh, punts, 1);
+		ctl.answered_gen = ts->rearm_after_answer;
+		ctl.rearm_gen = ts->rearm_after_answer;
+		ctl.passed_seen = ts->passed_read;
+		if (fp_ctl_set(ts->ccookie, &ctl) < 0) {
+			sess_log(s, LOG_ERROR, "cannot re-arm the tunnel after a KILL: %s", strerror(errno));
+			sess_free(s);
+			return;
+		}
+		/* Bytes passed while the KILL ran (or the strparser's nudge). */
+		serve_client(s);
+		return;
+	}
+	if (!ts->lingering)
+		event_add(ts->bev_ev, NULL);
+}
+
+/* Queues bytes for the client and writes what the socket takes now.
+ * 1 when all went out (nothing waits), 0 when some wait for EV_WRITE,
+ * -errno when the client is gone. */
+static int answer_client(struct session *s, const struct proto_buf *pkt)
+{
+	struct tunnel_state *ts = ts_of(s);
+
+	if (pkt->err)
+		return pkt->err;
+	int rc = outq_send(&ts->to_client, s->cfd, pkt->data, pkt->len, NULL);
+	if (rc == 0)
+		event_add(ts->cwr, NULL);
+	return rc;
+}
+
+static void client_writable_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+	struct tunnel_state *ts = ts_of(s);
+	(void)fd;
+	(void)what;
+
+	int rc = outq_flush(&ts->to_client, s->cfd, NULL);
+	if (rc == 0)
+		return;
+	event_del(ts->cwr);
+	if (rc < 0) {
+		sess_log(s, LOG_INFO, "client went away before taking shunt's answer: %s", strerror(-rc));
+		sess_free(s);
+		return;
+	}
+	client_flushed(s);
+}
+
+/* Writes the held bytes queued for the backend, once the kernel's own
+ * redirects are there. 1 when the queue is empty, 0 when waiting (a
+ * timer or EV_WRITE will call backend_flushed), -errno when the backend
+ * socket failed. */
+static int push_backend(struct session *s)
+{
+	struct tunnel_state *ts = ts_of(s);
+	size_t sent;
+
+	if (outq_empty(&ts->to_backend))
+		return 1;
+	if (!redirects_queued(s)) {
+		if (ts->redirect_waits < TUNNEL_REDIRECT_WAITS) {
+			struct timeval tv = { 0, 1000 };
+			ts->redirect_waits++;
+			event_del(ts->cev);
+			return evtimer_add(ts->timer, &tv) < 0 ? -ENOMEM : 0;
+		}
+		sess_log(s, LOG_DEBUG, "kernel redirects to the backend not all queued after %u ms",
+			 TUNNEL_REDIRECT_WAITS);
+	}
+	ts->redirect_waits = 0;
+	int rc = outq_flush(&ts->to_backend, s->bfd, &sent);
+	ts->user_written += sent;
+	if (rc == 0) {
+		event_del(ts->cev);
+		event_add(ts->bwr, NULL);
+	}
+	return rc;
+}
+
+/* The held bytes are all with the backend now (after a wait): re-arm and
+ * serve what the client sent meanwhile. */
+static void backend_push_step(struct session *s)
+{
+	struct tunnel_state *ts = ts_of(s);
+	int rc = push_backend(s);
+
+	if (rc == 0)
+		return;
+	event_del(ts->bwr);
+	if (rc < 0) {
+		sess_log(s, LOG_INFO, "backend side ended while shunt wrote to it: %s", strerror(-rc));
+		sess_free(s);
+		return;
+	}
+	rearm_if_held(s);
+	serve_client(s);
+}
+
+static void backend_writable_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	backend_push_step(arg);
+}
+
+static void redirect_wait_cb(struct session *s)
+{
+	backend_push_step(s);
+}
+
+/* ---- punted client bytes ------------------------------------------------- */
 
 static int take_punted_kill(struct session *s, const struct tunnel *t, const struct proto_buf *in);
 
-/* Deletes the session's stmt_xlate entries whose id is not in keep[0..n). */
-static void drop_translations(struct session *s, const uint32_t *keep, size_t n)
-{
-	for (size_t i = 0; i < s->xl_n; i++) {
-		size_t j = 0;
-		while (j < n && keep[j] != s->xl_ids[i])
-			j++;
-		if (j == n)
-			fp_xlate_del(s->ccookie, s->xl_ids[i]);
-	}
-}
+/* Result of forward_held() besides a byte count. */
+#define HELD_KILL     (-EINPROGRESS)   /* a KILL shunt carries out; resumed later */
+#define HELD_CLOSING  (-ESHUTDOWN)     /* refused: the session is closing (or gone) */
 
-int tunnel_xlate_sync(struct session *s, struct tunnel_ctl *ctl)
-{
-	const struct stmt_table *t = s->stmts;
-	size_t want = stmt_translated(t), k = 0;
-	uint32_t *ids = want ? malloc(want * sizeof(*ids)) : NULL;
-
-	if (want && !ids)
-		return -ENOMEM;
-	for (size_t i = 0; t && i < t->n && k < want; i++) {
-		if (t->v[i].bid == t->v[i].id)
-			continue;
-		int rc = fp_xlate_set(s->ccookie, t->v[i].id, t->v[i].bid);
-		if (rc < 0) {
-			free(ids);
-			return rc;
-		}
-		ids[k++] = t->v[i].id;
-	}
-	/* Entries of statements that are gone (or no longer translated). */
-	drop_translations(s, ids, k);
-	free(s->xl_ids);
-	s->xl_ids = ids;
-	s->xl_n = k;
-	s->xl_synced = t ? t->gen : 0;
-	if (k)
-		ctl->flags |= TUN_CTL_XLATE;
-	else
-		ctl->flags &= ~TUN_CTL_XLATE;
-	return 0;
-}
-
-
-/* Forwards held client bytes to the backend: as they are, except that a
- * COM_CHANGE_USER gets a token for the backend's scramble (change_user.c)
- * and an execute may get its parameter types back (stmt.c).
- * Returns the bytes taken from the client, or -errno (the session ends;
- * a refused change-user has been answered). */
+/* Takes the held client bytes and queues them for the backend: as they
+ * are, except that a COM_CHANGE_USER gets a token for the backend's
+ * scramble (change_user.c) and an execute may get its parameter types
+ * back (stmt.c). Returns the bytes taken from the client (0: none),
+ * HELD_KILL, HELD_CLOSING, or -errno (the session ends). */
 static ssize_t forward_held(struct session *s, int fd)
 {
-	struct proto_buf in, out, err;
-	ssize_t n;
+	struct tunnel_state *ts = ts_of(s);
+	struct proto_buf in, out, err, xo;
 	struct tunnel t;
-
-	struct proto_buf xo;
-	uint64_t before = s->passed_read;
+	ssize_t n;
+	uint64_t before = ts->passed_read;
 	size_t skip0 = 0;
 
 	proto_buf_init(&in);
@@ -235,51 +441,51 @@ static ssize_t forward_held(struct session *s, int fd)
 	proto_buf_init(&xo);
 	n = read_available(fd, &in);
 	/* The punt these bytes belong to: the entry stays HELD (same reason)
-	 * until this function's caller re-arms, so one read serves both.
-	 * The first read after a punt starts with the punted command, or
-	 * with the rest of a packet the kernel forwarded the start of
-	 * (tunnel.xl_start says where the next header is). */
-	int held = n > 0 && fp_tunnel_get(s->ccookie, &t) == 0 && t.state == TUN_ST_HELD;
-	int at_punt = held && s->held_gen_seen != t.held_gen;
+	 * until the caller re-arms, so one read serves both. The first read
+	 * after a punt starts with the punted command, or with the rest of a
+	 * packet the kernel forwarded the start of (tunnel.xl_start says
+	 * where the next header is). */
+	int held = n > 0 && fp_tunnel_get(ts->ccookie, &t) == 0 && t.state == TUN_ST_HELD;
+	int at_punt = held && ts->held_gen_seen != t.held_gen;
 	int rewritten = 0;
-	if (held && t.xl_gen != s->xl_gen_seen) {
+	if (held && t.xl_gen != ts->xl_gen_seen) {
 		uint64_t skip = t.xl_start > before ? t.xl_start - before : 0;
-		s->xl_gen_seen = t.xl_gen;
+		ts->xl_gen_seen = t.xl_gen;
 		stmt_xlate_reset(&s->xl, skip, t.xl_cont);
 		skip0 = skip < (uint64_t)n ? (size_t)skip : (size_t)n;
 	}
 	if (n > 0) {
-		s->passed_read += (uint64_t)n;
+		ts->passed_read += (uint64_t)n;
 		if (held)
-			s->held_gen_seen = t.held_gen;
+			ts->held_gen_seen = t.held_gen;
 		if (at_punt && take_punted_kill(s, &t, &in)) {
 			proto_buf_free(&in);
-			return -EINPROGRESS;
+			return HELD_KILL;
 		}
 		if (at_punt)
 			rewritten = stmt_note_commands(&s->stmts, &t.conv, in.data, skip0, in.len, &out);
-		wait_redirects_queued(s);
 	}
 	if (at_punt && in.len > MYSQL_HDR_LEN && in.data[MYSQL_HDR_LEN] == COM_CHANGE_USER) {
 		proto_buf_reset(&out);
 		int rc = sess_split_change_users(s, in.data, in.len, &out, &err);
 		if (rc < 0) {
-			sess_change_user_refuse(s, &err);
-			n = rc;
-		} else {
-			n = sess_write_all(s->bfd, out.data, out.len) < 0 ? -EPIPE : n;
-			s->user_written += out.len;
+			struct proto_buf pkt;
+			proto_buf_init(&pkt);
+			change_user_refusal(&err, &pkt);
+			if (answer_client(s, &pkt) < 0)
+				n = rc;
+			else
+				n = HELD_CLOSING;
+			proto_buf_free(&pkt);
+		} else if (outq_append(&ts->to_backend, out.data, out.len) < 0) {
+			n = -ENOMEM;
 		}
 	} else if (n > 0) {
 		const struct proto_buf *w = rewritten ? &out : &in;
 		size_t wlen = w->len;
 		const uint8_t *wdata = stmt_xlate_pass(&s->xl, s->stmts, w->data, &wlen, &xo);
-		if (!wdata)
+		if (!wdata || outq_append(&ts->to_backend, wdata, wlen) < 0)
 			n = -ENOMEM;
-		else if (sess_write_all(s->bfd, wdata, wlen) < 0)
-			n = -EPIPE;
-		else
-			s->user_written += wlen;
 	}
 	proto_buf_free(&in);
 	proto_buf_free(&out);
@@ -288,36 +494,39 @@ static ssize_t forward_held(struct session *s, int fd)
 	return n;
 }
 
-static void tunnel_client_cb(evutil_socket_t fd, short what, void *arg);
-
 /* kill.c is done with the client's punted KILL: answer it on the client
- * socket, tell the program the held command was answered by user space
- * (so its conversation does not wait for a backend response) and
- * re-arm, then read the client again. */
+ * socket; once the answer is out, tell the program the held command was
+ * answered by user space (so its conversation does not wait for a
+ * backend response), re-arm, and read the client again. */
 static void tunnel_kill_resume(struct session *s, const struct kill_result *res)
 {
+	struct tunnel_state *ts = ts_of(s);
 	struct tunnel t;
-	struct tunnel_ctl ctl;
+	struct proto_buf pkt;
 
-	if (fp_tunnel_get(s->ccookie, &t) < 0 || fp_ctl_get(s->ccookie, &ctl) < 0) {
+	if (fp_tunnel_get(ts->ccookie, &t) < 0) {
 		sess_log(s, LOG_WARN, "tunnel entry gone while answering a KILL; closing");
 		sess_free(s);
 		return;
 	}
-	if (kill_answer_client(s, res, t.conv.caps, t.conv.status) < 0)
-		return;
-	STAT_ADD(s->sh, punts, 1);
-	ctl.answered_gen = t.held_gen;
-	ctl.rearm_gen = t.held_gen;
-	ctl.passed_seen = s->passed_read;
-	if (fp_ctl_set(s->ccookie, &ctl) < 0) {
-		sess_log(s, LOG_ERROR, "cannot re-arm the tunnel after a KILL: %s", strerror(errno));
+	proto_buf_init(&pkt);
+	kill_build_answer(res, t.conv.caps, t.conv.status, &pkt);
+	int rc = answer_client(s, &pkt);
+	proto_buf_free(&pkt);
+	if (rc < 0) {
+		sess_log(s, LOG_INFO, "client went away before its KILL was answered");
 		sess_free(s);
 		return;
 	}
-	event_add(s->cev, NULL);
-	/* Bytes passed while the KILL ran (or the strparser's nudge). */
-	tunnel_client_cb(s->cfd, EV_READ, s);
+	if (res->code == ER_CONNECTION_KILLED) {
+		sess_log(s, LOG_INFO, "the client killed its own connection");
+		close_after_flush(s);
+		return;
+	}
+	ts->rearm_after_answer = t.held_gen;
+	ts->kill_rearm = 1;
+	if (rc == 1)
+		client_flushed(s);
 }
 
 /* The held bytes (t: the held client entry, read after them) are
@@ -328,42 +537,59 @@ static int take_punted_kill(struct session *s, const struct tunnel *t, const str
 {
 	if ((t->punt_reason != TUN_PUNT_KILL_QUERY && t->punt_reason != TUN_PUNT_KILL_CMD &&
 	     t->punt_reason != TUN_PUNT_ALL) ||
-	    t->passed_bytes != s->passed_read ||
+	    t->passed_bytes != ts_of(s)->passed_read ||
 	    !kill_from_client(s, in->data, in->len, tunnel_kill_resume))
 		return 0;
-	event_del(s->cev);
+	event_del(ts_of(s)->cev);
 	return 1;
 }
 
-static void tunnel_client_cb(evutil_socket_t fd, short what, void *arg)
+/* Forwards what the program passed (a punted command and whatever
+ * followed it while held), re-arms, and reads again until nothing is
+ * left. Bytes passed after a read keep the tunnel held (passed_seen), so
+ * the next round takes them in order. The read after the re-arm matters
+ * in stream-parser mode too: a recv() on the socket is what lets the
+ * kernel's strparser go on with a segment that arrived while the tunnel
+ * was held (measured; verdict mode does not need it). May free s. */
+static void serve_client(struct session *s)
 {
-	struct session *s = arg;
-	(void)what;
+	struct tunnel_state *ts = ts_of(s);
+	ssize_t n = 0;
 
-	/* Forward what the program passed (a punted command and whatever
-	 * followed it while held), re-arm, and read again until nothing is
-	 * left. Bytes passed after a read keep the tunnel held (passed_seen),
-	 * so the next round takes them in order. The read after the re-arm
-	 * matters in stream-parser mode too: a recv() on the socket is what
-	 * lets the kernel's strparser go on with a segment that arrived while
-	 * the tunnel was held (measured; verdict mode does not need it). */
-	ssize_t n;
-	if (s->mig) {
-		/* A command held for the migration waits in the socket until
-		 * the session has moved (migrate.c resumes it). */
+	if (ts->closing || !outq_empty(&ts->to_backend) || ts->kill_rearm)
+		return;         /* resumed when the queue is empty */
+	if (event_add(ts->cev, NULL) < 0) {
+		sess_log(s, LOG_ERROR, "cannot watch the client socket; closing");
+		sess_free(s);
+		return;
+	}
+	if (s->borrower) {
+		/* A command held for a borrower (a migration) waits in the
+		 * socket until it gives the session back. */
 		struct tunnel t;
-		if (fp_tunnel_get(s->ccookie, &t) == 0 && t.state == TUN_ST_HELD &&
-		    t.punt_reason == TUN_PUNT_ALL && t.held_gen != s->held_gen_seen &&
-		    t.passed_bytes > s->passed_read && migrate_at_boundary(s, 1))
+		if (fp_tunnel_get(ts->ccookie, &t) == 0 && t.state == TUN_ST_HELD &&
+		    t.punt_reason == TUN_PUNT_ALL && t.held_gen != ts->held_gen_seen &&
+		    t.passed_bytes > ts->passed_read && sess_at_boundary(s, 1))
 			return;
 	}
 	for (int round = 0; round < 64; round++) {
-		n = forward_held(s, fd);
-		if (n == -EINPROGRESS)
-			return;         /* a KILL shunt carries out; resumed after */
+		n = forward_held(s, s->cfd);
+		if (n == HELD_KILL)
+			return;
+		if (n == HELD_CLOSING) {
+			close_after_flush(s);
+			return;
+		}
 		if (n < 0)
 			break;
 		STAT_ADD(s->sh, punted_bytes, (uint64_t)n);
+		int rc = push_backend(s);
+		if (rc == 0)
+			return;         /* backend_push_step() goes on */
+		if (rc < 0) {
+			n = rc;
+			break;
+		}
 		rearm_if_held(s);
 		if (n == 0)
 			return;
@@ -377,25 +603,46 @@ static void tunnel_client_cb(evutil_socket_t fd, short what, void *arg)
 	sess_free(s);
 }
 
-static void linger_done_cb(evutil_socket_t fd, short what, void *arg)
+static void tunnel_client_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	sess_free(arg);
+	serve_client(arg);
+}
+
+/* ---- the backend socket ---------------------------------------------------- */
+
+static void linger_done(struct session *s)
+{
+	sess_free(s);
 }
 
 static void tunnel_backend_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct session *s = arg;
+	struct tunnel_state *ts = ts_of(s);
+	struct proto_buf buf;
 	(void)what;
 
-	ssize_t n = move_available(fd, s->cfd);
+	proto_buf_init(&buf);
+	ssize_t n = read_available(fd, &buf);
 	if (n > 0) {
-		/* The program passed backend bytes: the tunnel entry is gone. */
+		/* The program passed backend bytes: the tunnel entry is gone.
+		 * They go on to the client; the backend is not read again
+		 * until the client has taken them. */
 		sess_log(s, LOG_WARN, "%zd backend bytes reached user space; forwarded", n);
 		STAT_ADD(s->sh, relay_bytes_s2c, (uint64_t)n);
+		int rc = answer_client(s, &buf);
+		proto_buf_free(&buf);
+		if (rc < 0) {
+			sess_free(s);
+			return;
+		}
+		if (rc == 0)
+			event_del(ts->bev_ev);
 		return;
 	}
+	proto_buf_free(&buf);
 	if (n == 0)
 		return;
 	if (client_quit(s))
@@ -406,20 +653,263 @@ static void tunnel_backend_cb(evutil_socket_t fd, short what, void *arg)
 	/* FIN is not forwarded by the kernel. Give the kernel's redirect queue
 	 * a moment to deliver the backend's last bytes (an ERR, typically),
 	 * then close. */
-	event_del(s->bev_ev);
-	event_del(s->cev);
-	event_free(s->timer);
-	s->timer = evtimer_new(s->w->base, linger_done_cb, s);
-	struct timeval tv = { 0, 50 * 1000 };
-	if (!s->timer || evtimer_add(s->timer, &tv) < 0)
-		sess_free(s);
+	ts->lingering = 1;
+	event_del(ts->bev_ev);
+	event_del(ts->cev);
+	sess_arm_timer(s, 50, linger_done);
 }
+
+/* The carrier's one timer: a redirect wait (the session's own timer
+ * serves lingering and closing). */
+static void tunnel_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	redirect_wait_cb(arg);
+}
+
+/* ---- the carrier interface -------------------------------------------------- */
+
+static int tunnel_conv(struct session *s, struct mt_conv *out)
+{
+	struct tunnel t;
+
+	if (fp_tunnel_get(ts_of(s)->ccookie, &t) < 0)
+		return -errno;
+	*out = t.conv;
+	return 0;
+}
+
+static int tunnel_safe_point(struct session *s, int *held)
+{
+	struct tunnel_state *ts = ts_of(s);
+	struct tunnel t;
+
+	*held = 0;
+	if (!outq_empty(&ts->to_client) || !outq_empty(&ts->to_backend) || ts->kill_rearm ||
+	    ts->closing || ts->lingering || fp_tunnel_get(ts->ccookie, &t) < 0)
+		return 0;
+	if (t.state == TUN_ST_HELD && t.punt_reason == TUN_PUNT_ALL &&
+	    t.passed_bytes > ts->passed_read) {
+		*held = 1;
+		return 1;
+	}
+	return t.state == TUN_ST_FORWARD && t.passed_bytes == ts->passed_read && mt_movable(&t.conv);
+}
+
+static const char *tunnel_cannot_switch(struct session *s)
+{
+	(void)s;
+	/* In stream-parser mode the strparser of the old backend socket does
+	 * not hand shunt's own answers back reliably (seen: a capture that
+	 * never arrived, a client stalled after a refused move). Until that
+	 * is understood, such sessions are not moved rather than risked. */
+	return fp_stream_parser() ? "migration is not supported in stream-parser mode" : NULL;
+}
+
+static int tunnel_stop_at_boundary(struct session *s, int on)
+{
+	return on ? ctl_flags(s, TUN_CTL_PUNT_ALL, 0) : ctl_flags(s, 0, TUN_CTL_PUNT_ALL);
+}
+
+static int tunnel_pause(struct session *s, struct mt_conv *conv)
+{
+	struct tunnel_state *ts = ts_of(s);
+	struct tunnel t;
+
+	if (fp_tunnel_get(ts->ccookie, &t) < 0)
+		return -errno;
+	int rc = ctl_flags(s, TUN_CTL_BACKEND_PASS, 0);
+	if (rc < 0)
+		return rc;
+	event_del(ts->cev);
+	event_del(ts->bev_ev);
+	*conv = t.conv;
+	return 0;
+}
+
+static int tunnel_switch_backend(struct session *s, int nfd, const struct backend *to, int *old_fd)
+{
+	struct tunnel_state *ts = ts_of(s);
+	struct fp_tunnel_spec spec;
+	struct tunnel t;
+	struct tunnel_ctl ctl;
+	uint64_t ncookie = 0, old_cookie = ts->bcookie;
+	char why[200];
+
+	if (fp_sock_cookie(nfd, &ncookie) < 0 || fp_tunnel_get(ts->ccookie, &t) < 0) {
+		sess_log(s, LOG_WARN, "switch: cannot read the tunnel: %s", strerror(errno));
+		close(nfd);
+		return -EIO;
+	}
+	memset(&spec, 0, sizeof(spec));
+	spec.ccookie = ts->ccookie;
+	spec.bfd = nfd;
+	spec.bcookie = ncookie;
+	spec.conn_id = s->id;
+	spec.backend_id = (uint32_t)to->serial;
+	spec.caps = s->backend_caps;
+	spec.status = t.conv.status;
+	spec.backend_sa = (const struct sockaddr *)&to->addr.sa;
+	if (fp_tunnel_add_backend(&spec, why, sizeof(why)) < 0) {
+		sess_log(s, LOG_WARN, "switch: %s", why);
+		close(nfd);
+		return -EIO;
+	}
+	struct event *ev = event_new(s->w->base, nfd, EV_READ | EV_PERSIST, tunnel_backend_cb, s);
+	struct event *wr = event_new(s->w->base, nfd, EV_WRITE | EV_PERSIST, backend_writable_cb, s);
+	if (!ev || !wr || fp_ctl_get(ts->ccookie, &ctl) < 0) {
+		if (ev)
+			event_free(ev);
+		if (wr)
+			event_free(wr);
+		fp_tunnel_drop_backend(ncookie);
+		close(nfd);
+		return -ENOMEM;
+	}
+	/* From here on client bytes the kernel forwards go to the new
+	 * backend, with statement ids as it knows them; the held ones are
+	 * forwarded when the carrier resumes. */
+	ctl.backend_cookie = ncookie;
+	ctl.flags &= ~(TUN_CTL_PUNT_ALL | TUN_CTL_BACKEND_PASS);
+	ctl.exec_watch = stmt_exec_watch(s->stmts);
+	if (xlate_sync(s, &ctl) < 0 || fp_ctl_set(ts->ccookie, &ctl) < 0) {
+		event_free(ev);
+		event_free(wr);
+		fp_tunnel_drop_backend(ncookie);
+		close(nfd);
+		sess_log(s, LOG_WARN, "switch: cannot point the tunnel at the new backend");
+		return -EIO;
+	}
+	fp_tunnel_drop_backend(old_cookie);
+	event_free(ts->bev_ev);
+	event_free(ts->bwr);
+	ts->bev_ev = ev;
+	ts->bwr = wr;
+	ts->bcookie = ncookie;
+	ts->redirected_base = t.bytes;
+	ts->user_written = 0;
+	ts->bfd_base = 0;
+	*old_fd = s->bfd;
+	s->bfd = nfd;
+	return 0;
+}
+
+/* The statement table changed: the kernel's translations and the
+ * executes it must hand over follow. */
+static void tunnel_stmts_changed(struct session *s)
+{
+	struct tunnel_ctl ctl;
+
+	if (fp_ctl_get(ts_of(s)->ccookie, &ctl) < 0) {
+		sess_log(s, LOG_WARN, "cannot read the tunnel's control entry: %s", strerror(errno));
+		return;
+	}
+	ctl.exec_watch = stmt_exec_watch(s->stmts);
+	if (xlate_sync(s, &ctl) < 0 || fp_ctl_set(ts_of(s)->ccookie, &ctl) < 0)
+		sess_log(s, LOG_WARN, "cannot update the kernel's statement ids: %s", strerror(errno));
+}
+
+static void tunnel_resume(struct session *s)
+{
+	struct tunnel_state *ts = ts_of(s);
+
+	if (ctl_flags(s, 0, TUN_CTL_BACKEND_PASS) < 0 || event_add(ts->bev_ev, NULL) < 0) {
+		sess_log(s, LOG_ERROR, "cannot give the session back to the kernel; closing");
+		sess_free(s);
+		return;
+	}
+	/* What the client sent meanwhile (the held command, first). */
+	serve_client(s);
+}
+
+/* Control thread: the kernel's counters for a view (map reads stay off
+ * the workers). */
+static void tunnel_view_late(struct carrier_view *v)
+{
+	struct tunnel ct, bt;
+
+	if (fp_tunnel_get(v->key[0], &ct) < 0)
+		return;
+	v->in_tx = !!(ct.conv.status & SERVER_STATUS_IN_TRANS);
+	v->commands = ct.conv.cmds_started;
+	v->bytes_c2s = ct.bytes + ct.passed_bytes;
+	/* The session's current backend socket: a migration changes it,
+	 * while the client entry keeps naming the first one. */
+	if (fp_tunnel_get(v->key[1], &bt) == 0)
+		v->bytes_s2c = bt.bytes;
+	v->punts = ct.punts;
+	v->last_latency_us = ct.last_latency_ns / 1000;
+	v->idle = mt_idle(&ct.conv);
+}
+
+static void tunnel_view(struct session *s, struct carrier_view *v)
+{
+	v->mode = "kernel";
+	v->key[0] = ts_of(s)->ccookie;
+	v->key[1] = ts_of(s)->bcookie;
+	v->fill_late = tunnel_view_late;
+}
+
+static void tunnel_free(struct session *s)
+{
+	struct tunnel_state *ts = ts_of(s);
+	struct event **evs[] = { &ts->cev, &ts->bev_ev, &ts->cwr, &ts->bwr, &ts->timer };
+	uint64_t c2s = 0, s2c = 0;
+
+	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++) {
+		if (*evs[i])
+			event_free(*evs[i]);
+		*evs[i] = NULL;
+	}
+	/* Read the counters one last time for the log. */
+	struct tunnel ct, bt;
+	if (fp_tunnel_get(ts->ccookie, &ct) == 0 && fp_tunnel_get(ts->bcookie, &bt) == 0) {
+		c2s = ct.bytes;
+		s2c = bt.bytes;
+		STAT_ADD(s->sh, kernel_bytes_c2s, ct.bytes);
+		STAT_ADD(s->sh, kernel_bytes_s2c, bt.bytes);
+	}
+	sess_log(s, LOG_DEBUG, "tunnel done: kernel c2s=%llu s2c=%llu, punted %llu bytes",
+		 (unsigned long long)c2s, (unsigned long long)s2c,
+		 (unsigned long long)ts->passed_read);
+	drop_translations(s, NULL, 0);
+	free(ts->xl_ids);
+	outq_free(&ts->to_client);
+	outq_free(&ts->to_backend);
+	/* Closing the sockets takes them out of the sockhash (and drops any
+	 * unread passed bytes with them); then the entries go. */
+	if (s->cfd >= 0)
+		close(s->cfd);
+	if (s->bfd >= 0)
+		close(s->bfd);
+	s->cfd = s->bfd = -1;
+	fp_tunnel_close(ts->ccookie, ts->bcookie);
+	STAT_SUB(s->sh, kernel_now, 1);
+	free(ts);
+	s->carrier_data = NULL;
+}
+
+static const struct carrier_ops tunnel_ops = {
+	.name = "kernel",
+	.conv = tunnel_conv,
+	.safe_point = tunnel_safe_point,
+	.cannot_switch = tunnel_cannot_switch,
+	.stop_at_boundary = tunnel_stop_at_boundary,
+	.pause = tunnel_pause,
+	.switch_backend = tunnel_switch_backend,
+	.stmts_changed = tunnel_stmts_changed,
+	.resume = tunnel_resume,
+	.view = tunnel_view,
+	.free = tunnel_free,
+};
 
 int tunnel_start(struct session *s, const uint8_t *ok, size_t oklen, uint16_t status,
 		 char *why, size_t whylen)
 {
 	struct fp_tunnel_spec spec;
 	struct proto_buf pkt;
+	struct tunnel_state *ts;
 	int cfd = bufferevent_getfd(s->cbev), bfd = bufferevent_getfd(s->bbev);
 
 	if (evbuffer_get_length(bufferevent_get_input(s->cbev)) ||
@@ -428,6 +918,11 @@ int tunnel_start(struct session *s, const uint8_t *ok, size_t oklen, uint16_t st
 	    evbuffer_get_length(bufferevent_get_output(s->bbev))) {
 		snprintf(why, whylen, "bytes still queued in user space at hand-over");
 		return -EBUSY;
+	}
+	ts = calloc(1, sizeof(*ts));
+	if (!ts) {
+		snprintf(why, whylen, "out of memory");
+		return -ENOMEM;
 	}
 	memset(&spec, 0, sizeof(spec));
 	spec.cfd = cfd;
@@ -439,89 +934,46 @@ int tunnel_start(struct session *s, const uint8_t *ok, size_t oklen, uint16_t st
 	spec.client_sa = (const struct sockaddr *)&s->client_sa;
 	spec.backend_sa = (const struct sockaddr *)&s->backend->addr.sa;
 	if (fp_sock_cookie(cfd, &spec.ccookie) < 0 || fp_sock_cookie(bfd, &spec.bcookie) < 0) {
+		int err = -errno;
 		snprintf(why, whylen, "cannot read socket cookies: %s", strerror(errno));
-		return -errno;
+		free(ts);
+		return err;
 	}
 	int rc = fp_tunnel_open(&spec, why, whylen);
-	if (rc < 0)
-		return rc;
-
-	/* The client socket is in the map; now it may get its OK. */
-	proto_buf_init(&pkt);
-	proto_put_packet(&pkt, &s->client_seq, ok, oklen);
-	rc = pkt.err ? pkt.err : sess_write_all(cfd, pkt.data, pkt.len);
-	proto_buf_free(&pkt);
 	if (rc < 0) {
-		fp_tunnel_close(spec.ccookie, spec.bcookie);
-		snprintf(why, whylen, "cannot send the login OK: %s", strerror(-rc));
-		return -EPIPE;  /* fatal: the client may have part of a packet */
+		free(ts);
+		return rc;
 	}
-	s->ccookie = spec.ccookie;
-	s->bcookie = spec.bcookie;
-	if (backend_bytes_queued(bfd, &s->bfd_base) < 0)
-		s->bfd_base = 0;
-	s->cfd = sess_steal_fd(&s->cbev);
-	s->bfd = sess_steal_fd(&s->bbev);
-	s->kernel = 1;
-	s->cev = event_new(s->w->base, s->cfd, EV_READ | EV_PERSIST, tunnel_client_cb, s);
-	s->bev_ev = event_new(s->w->base, s->bfd, EV_READ | EV_PERSIST, tunnel_backend_cb, s);
-	if (!s->cev || !s->bev_ev || event_add(s->cev, NULL) < 0 || event_add(s->bev_ev, NULL) < 0) {
+	/* From here on the session is the kernel's (freeing it closes the
+	 * entries). */
+	ts->ccookie = spec.ccookie;
+	ts->bcookie = spec.bcookie;
+	if (backend_bytes_queued(bfd, &ts->bfd_base) < 0)
+		ts->bfd_base = 0;
+	s->carrier = &tunnel_ops;
+	s->carrier_data = ts;
+	STAT_ADD(s->sh, kernel_now, 1);
+	s->cfd = pktio_steal_fd(&s->cbev, NULL);
+	s->bfd = pktio_steal_fd(&s->bbev, NULL);
+	ts->cev = event_new(s->w->base, s->cfd, EV_READ | EV_PERSIST, tunnel_client_cb, s);
+	ts->bev_ev = event_new(s->w->base, s->bfd, EV_READ | EV_PERSIST, tunnel_backend_cb, s);
+	ts->cwr = event_new(s->w->base, s->cfd, EV_WRITE | EV_PERSIST, client_writable_cb, s);
+	ts->bwr = event_new(s->w->base, s->bfd, EV_WRITE | EV_PERSIST, backend_writable_cb, s);
+	ts->timer = evtimer_new(s->w->base, tunnel_timer_cb, s);
+	if (!ts->cev || !ts->bev_ev || !ts->cwr || !ts->bwr || !ts->timer ||
+	    event_add(ts->cev, NULL) < 0 || event_add(ts->bev_ev, NULL) < 0) {
 		snprintf(why, whylen, "out of memory");
 		return -EPIPE;
 	}
-	return 0;
-}
-
-int tunnel_backend_changed(struct session *s, int fd)
-{
-	struct event *ev = event_new(s->w->base, fd, EV_READ | EV_PERSIST, tunnel_backend_cb, s);
-
-	if (!ev)
-		return -ENOMEM;
-	event_free(s->bev_ev);
-	s->bev_ev = ev;
-	return 0;
-}
-
-void tunnel_resume(struct session *s)
-{
-	if (event_add(s->cev, NULL) < 0 || event_add(s->bev_ev, NULL) < 0) {
-		sess_log(s, LOG_ERROR, "cannot watch the session's sockets again; closing");
-		sess_free(s);
-		return;
+	/* The client socket is in the map; now it may get its OK (queued if
+	 * the socket is full: the client sends nothing before it). */
+	proto_buf_init(&pkt);
+	proto_put_packet(&pkt, &s->client_seq, ok, oklen);
+	rc = answer_client(s, &pkt);
+	proto_buf_free(&pkt);
+	if (rc < 0) {
+		snprintf(why, whylen, "cannot send the login OK: %s", strerror(-rc));
+		return -EPIPE;
 	}
-	/* What the client sent meanwhile (the held command, first). */
-	tunnel_client_cb(s->cfd, EV_READ, s);
-}
-
-void tunnel_free(struct session *s)
-{
-	if (!s->kernel)
-		return;
-	if (s->cev)
-		event_free(s->cev);
-	if (s->bev_ev)
-		event_free(s->bev_ev);
-	s->cev = s->bev_ev = NULL;
-	/* Read the counters one last time for the log. */
-	struct tunnel ct, bt;
-	if (fp_tunnel_get(s->ccookie, &ct) == 0 && fp_tunnel_get(s->bcookie, &bt) == 0) {
-		s->kernel_bytes_c2s = ct.bytes;
-		s->kernel_bytes_s2c = bt.bytes;
-		STAT_ADD(s->sh, kernel_bytes_c2s, ct.bytes);
-		STAT_ADD(s->sh, kernel_bytes_s2c, bt.bytes);
-	}
-	drop_translations(s, NULL, 0);
-	free(s->xl_ids);
-	s->xl_ids = NULL;
-	s->xl_n = 0;
-	/* Closing the sockets takes them out of the sockhash (and drops any
-	 * unread passed bytes with them); then the entries go. */
-	if (s->cfd >= 0)
-		close(s->cfd);
-	if (s->bfd >= 0)
-		close(s->bfd);
-	s->cfd = s->bfd = -1;
-	fp_tunnel_close(s->ccookie, s->bcookie);
-	s->kernel = 0;
+	return 0;
 }
