@@ -11,20 +11,14 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <sys/socket.h>
+#include "util/addr.h"
 #include "util/log.h"
 
 #define SHUNT_VERSION "0.2.0"
 
 #define CFG_NAME_MAX 64
-#define CFG_ADDR_MAX 300        /* "host:port" as written, for logs and views */
 
 /* A resolved "HOST:PORT" (IPv4, [IPv6] or a host name). */
-struct cfg_addr {
-	char text[CFG_ADDR_MAX];           /* as written by the user */
-	struct sockaddr_storage sa;
-	socklen_t salen;
-};
-
 struct cfg_backend {
 	struct cfg_addr addr;
 	unsigned weight;                   /* 1..1000, default 1 */

@@ -33,7 +33,7 @@ struct sqlconn {
 	uint8_t scramble[PROTO_SCRAMBLE_LEN];
 	uint8_t seq;
 	/* login */
-	char user[CFG_NAME_MAX];
+	char user[SQLCONN_USER_MAX];
 	uint8_t stage1[AUTH_SHA1_LEN];
 	int empty_password;
 	uint8_t charset;

@@ -14,7 +14,9 @@
 #include <stdint.h>
 #include <event2/event.h>
 #include "mysql/auth.h"
-#include "core/config.h"
+#include "util/addr.h"
+
+#define SQLCONN_USER_MAX 64             /* = CFG_NAME_MAX: the longest user name */
 
 /* One step of a batch, and its answer. */
 struct sql_step {

@@ -258,6 +258,7 @@ static int client_quit(struct session *s)
 
 static void tunnel_client_cb(evutil_socket_t fd, short what, void *arg);
 static void serve_client(struct session *s);
+static void kill_rearm(struct session *s, const struct tunnel_ctl *pre);
 
 /* ---- writing: the two queues --------------------------------------------- */
 
@@ -283,6 +284,34 @@ static void close_after_flush(struct session *s)
 	sess_arm_timer(s, TUNNEL_CLOSE_FLUSH_MS, close_flush_timeout);
 }
 
+/* The client has the answer to its KILL: tell the program the held
+ * command was answered by user space (so its conversation does not wait
+ * for a backend response), re-arm, and serve what was passed meanwhile.
+ * pre: the control entry read just before the answer was written (NULL:
+ * read it now). May free s. */
+static void kill_rearm(struct session *s, const struct tunnel_ctl *pre)
+{
+	struct tunnel_state *ts = ts_of(s);
+	struct tunnel_ctl ctl;
+
+	if (pre)
+		ctl = *pre;
+	else if (fp_ctl_get(ts->ccookie, &ctl) < 0)
+		goto fail;
+	ctl.answered_gen = ts->rearm_after_answer;
+	ctl.rearm_gen = ts->rearm_after_answer;
+	ctl.passed_seen = ts->passed_read;
+	if (fp_ctl_set(ts->ccookie, &ctl) < 0)
+		goto fail;
+	STAT_ADD(s->sh, punts, 1);
+	/* Bytes passed while the KILL ran (or the strparser's nudge). */
+	serve_client(s);
+	return;
+fail:
+	sess_log(s, LOG_ERROR, "cannot re-arm the tunnel after a KILL: %s", strerror(errno));
+	sess_free(s);
+}
+
 /* The client's queue is empty again: what waited for that. */
 static void client_flushed(struct session *s)
 {
@@ -293,24 +322,8 @@ static void client_flushed(struct session *s)
 		return;
 	}
 	if (ts->kill_rearm) {
-		struct tunnel_ctl ctl;
 		ts->kill_rearm = 0;
-		if (fp_ctl_get(ts->ccookie, &ctl) < 0) {
-			sess_log(s, LOG_ERROR, "cannot re-arm the tunnel after a KILL: %s", strerror(errno));
-			sess_free(s);
-			return;
-		}
-		STAT_ADD(s->sh, punts, 1);
-		ctl.answered_gen = ts->rearm_after_answer;
-		ctl.rearm_gen = ts->rearm_after_answer;
-		ctl.passed_seen = ts->passed_read;
-		if (fp_ctl_set(ts->ccookie, &ctl) < 0) {
-			sess_log(s, LOG_ERROR, "cannot re-arm the tunnel after a KILL: %s", strerror(errno));
-			sess_free(s);
-			return;
-		}
-		/* Bytes passed while the KILL ran (or the strparser's nudge). */
-		serve_client(s);
+		kill_rearm(s, NULL);
 		return;
 	}
 	if (!ts->lingering)
@@ -502,9 +515,14 @@ static void tunnel_kill_resume(struct session *s, const struct kill_result *res)
 {
 	struct tunnel_state *ts = ts_of(s);
 	struct tunnel t;
+	struct tunnel_ctl ctl;
 	struct proto_buf pkt;
 
-	if (fp_tunnel_get(ts->ccookie, &t) < 0) {
+	/* Everything the re-arm needs is read before the answer goes out, so
+	 * that the re-arm follows it at once: a client that sends its next
+	 * command as soon as it has the answer then seldom finds the tunnel
+	 * still held (it would be served correctly, through user space). */
+	if (fp_tunnel_get(ts->ccookie, &t) < 0 || fp_ctl_get(ts->ccookie, &ctl) < 0) {
 		sess_log(s, LOG_WARN, "tunnel entry gone while answering a KILL; closing");
 		sess_free(s);
 		return;
@@ -524,9 +542,10 @@ static void tunnel_kill_resume(struct session *s, const struct kill_result *res)
 		return;
 	}
 	ts->rearm_after_answer = t.held_gen;
-	ts->kill_rearm = 1;
 	if (rc == 1)
-		client_flushed(s);
+		kill_rearm(s, &ctl);
+	else
+		ts->kill_rearm = 1;     /* client_flushed() re-arms */
 }
 
 /* The held bytes (t: the held client entry, read after them) are
