@@ -130,6 +130,13 @@ run_unit() {
 	fi
 }
 
+section "layers"
+out=$LOGDIR/unit/test_layers.log
+mkdir -p "$LOGDIR/unit"
+bash tests/unit/test_layers.sh >"$out" 2>&1
+relay "layers/" "$out"
+grep -qE '^(PASS|FAIL): ' "$out" || fail "layers" "tests/unit/test_layers.sh printed no result"
+
 section "unit tests"
 shopt -s nullglob
 unit_src=(tests/unit/test_*.c tests/bpf/test_*.c)

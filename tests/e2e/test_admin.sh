@@ -243,7 +243,10 @@ check add_routes "a session after ADD -> '$got'; sessions_total $FWD=$(bcol "$FW
 
 expect_ok set_draining "SET BACKEND '$FWD' STATE draining"
 row=$(brow "$FWD" | cut -f3-5 | tr '\t' ' ')
-check draining_listed "after STATE draining: weight/state/admin_state = $row" [ "$row" = "3 draining draining" ]
+# The backend has no session left, so the balancer may already have ended
+# its drain (draining -> offline) by the time it is listed.
+check draining_listed "after STATE draining: weight/state/admin_state = $row" \
+	[ "$row" = "3 draining draining" -o "$row" = "3 offline offline" ]
 for i in 1 2 3; do one_session >/dev/null; done
 wait_until 5 idle_backend "$MAIN"
 check draining_routes "3 sessions while draining: sessions_total $FWD=$(bcol "$FWD" 8) (expected 1), $MAIN=$(bcol "$MAIN" 8) (expected 4)" \
