@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test_http.sh — the HTTP API (user/http.c) and build/shuntctl against it.
+# test_http.sh — the HTTP API (user/ctl/http.c) and build/shuntctl against it.
 #
 # Instance A (shunt_start --http, writes on, no token):
 #   - /healthz, /readyz, /api/backends, /api/stats, /api/tunnels answer
