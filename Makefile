@@ -81,6 +81,7 @@ $(BUILD)/tests/test_stmt: $(BUILD)/user/mysql/stmt.o $(BUILD)/user/mysql/proto.o
 $(BUILD)/tests/test_stmt_xlate: $(BUILD)/user/mysql/stmt_xlate.o $(BUILD)/user/mysql/stmt.o $(BUILD)/user/mysql/proto.o
 $(BUILD)/tests/test_config: $(BUILD)/user/core/config.o $(BUILD)/user/mysql/auth.o $(BUILD)/user/util/log.o
 $(BUILD)/tests/test_admin_sql: $(LIB_OBJ)
+$(BUILD)/tests/test_session: $(LIB_OBJ)
 $(BUILD)/tests/%: tests/unit/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(filter %.o,$^) $(LDFLAGS) $(LDLIBS)
