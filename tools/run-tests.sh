@@ -27,7 +27,7 @@ JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 LOGDIR=${LOGDIR:-$ROOT/build/test-logs}
 E2E_TIMEOUT=${E2E_TIMEOUT:-300}
 # The sanitized daemon reruns these (sysbench is left out for time).
-SAN_E2E=${SAN_E2E:-"basic client big killmid sessions backend_down auth_timeout pymysql badpass malformed change_user fastpath kill admin http runtime migrate"}
+SAN_E2E=${SAN_E2E:-"basic client big killmid sessions backend_down auth_timeout pymysql badpass malformed change_user fastpath kill admin http runtime migrate stuck"}
 # The stream-parser attachment runs these.
 STREAM_PARSER_E2E=${STREAM_PARSER_E2E:-"basic client big fastpath pymysql kill"}
 # Run once, with the kernel fast path only (the Galera cluster test takes

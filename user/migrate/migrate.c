@@ -223,11 +223,13 @@ static void mig_session_gone(struct session *s, void *ctx)
 }
 
 static int mig_at_boundary(struct session *s, void *ctx, int held);
+static int mig_yield(struct session *s, void *ctx);
 
 static const struct sess_borrow_ops mig_borrow = {
 	.what = "migration",
 	.at_boundary = mig_at_boundary,
 	.gone = mig_session_gone,
+	.yield = mig_yield,
 };
 
 /* ---- the switch -------------------------------------------------------------------- */
@@ -559,6 +561,21 @@ static void poll_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	struct timeval tv = { 0, MIG_POLL_MS * 1000 };
 	evtimer_add(m->timer, &tv);
+}
+
+/* The client sent a KILL while the migration waits for a safe point: it
+ * ends (busy), and the KILL gets the session. Refused once the session is
+ * paused for the move. */
+static int mig_yield(struct session *s, void *ctx)
+{
+	struct migration *m = ctx;
+	(void)s;
+
+	if (m->phase != MP_WAIT)
+		return -EBUSY;
+	req_result(m->req, MIG_BUSY, "the client sent a KILL; not moved");
+	mig_abort(m, 0);
+	return 0;
 }
 
 /* The carrier reached a boundary while asked to stop there: take the

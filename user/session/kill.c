@@ -370,8 +370,18 @@ int kill_from_client(struct session *s, const uint8_t *wire, size_t len,
 	} else if (payload[0] != COM_QUERY || !kill_parse(payload + 1, plen - 1, &st)) {
 		return 0;
 	}
-	if (sess_borrower_what(s))
-		return 0;       /* carriers ask only when nobody holds the session */
+	/* A migration still waiting for a safe point gives way to the KILL
+	 * (it is answered "busy"); one that has the session paused cannot be
+	 * here, since the carrier does not read the client then. Never
+	 * forwarded: the backend would read shunt's id as one of its own. */
+	if (sess_borrower_what(s)) {
+		if (sess_borrow_over(s, &kill_borrow, NULL) < 0) {
+			sess_log(s, LOG_ERROR, "internal: KILL while the session is held by a %s",
+				 sess_borrower_what(s));
+			return 0;
+		}
+		sess_unborrow(s, NULL);         /* taken again below, with the request */
+	}
 	sess_log(s, LOG_INFO, "KILL %s%u from the client", st.query_only ? "QUERY " : "", st.id);
 	if (st.id != s->id) {
 		r = kill_start(s->sh, s->w->base, st.id, st.query_only, s->user, client_kill_done, NULL);

@@ -191,6 +191,14 @@ int sess_borrow(struct session *s, const struct sess_borrow_ops *ops, void *ctx)
 	return 0;
 }
 
+int sess_borrow_over(struct session *s, const struct sess_borrow_ops *ops, void *ctx)
+{
+	if (s->borrower && (!s->borrower->yield || s->borrower->yield(s, s->borrower_ctx) < 0 ||
+			    s->borrower))
+		return -EBUSY;
+	return sess_borrow(s, ops, ctx);
+}
+
 void sess_unborrow(struct session *s, void *ctx)
 {
 	if (s->borrower_ctx != ctx) {

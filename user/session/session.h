@@ -61,6 +61,10 @@ struct sess_borrow_ops {
 	int (*at_boundary)(struct session *s, void *ctx, int held);
 	/* The session is being freed: let go of it (must not free s). */
 	void (*gone)(struct session *s, void *ctx);
+	/* Someone with a stronger claim (a KILL the client sent) wants the
+	 * slot: give it up now (0, after sess_unborrow) or refuse (-EBUSY).
+	 * NULL: always refuse. */
+	int (*yield)(struct session *s, void *ctx);
 };
 
 struct session {
@@ -165,6 +169,8 @@ void sess_close_all(struct worker *w);
 /* Takes the session for ops/ctx. 0, or -EBUSY when someone else has it
  * (sess_borrower_what() names them). */
 int sess_borrow(struct session *s, const struct sess_borrow_ops *ops, void *ctx);
+/* As sess_borrow, but first asks a current borrower to yield the slot. */
+int sess_borrow_over(struct session *s, const struct sess_borrow_ops *ops, void *ctx);
 /* Gives it back (only its borrower, ctx, may). */
 void sess_unborrow(struct session *s, void *ctx);
 /* What holds the session ("KILL", "migration"), or NULL. */
