@@ -244,10 +244,6 @@ static void quit_and_close(int fd)
 	close(fd);
 }
 
-/* Replaces the old backend connection by the new one. Returns 0; -EPIPE
- * when the session cannot go on (res says why; the caller closes it);
- * other -errno before anything changed (the session stays on the old
- * one). */
 /* The statements' backend ids become those the new backend gave them
  * (apply), or go back to what they were (after a failed switch). */
 static int set_backend_ids(struct migration *m, int apply)

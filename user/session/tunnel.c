@@ -366,7 +366,7 @@ static void client_writable_cb(evutil_socket_t fd, short what, void *arg)
 
 /* Writes the held bytes queued for the backend, once the kernel's own
  * redirects are there. 1 when the queue is empty, 0 when waiting (a
- * timer or EV_WRITE will call backend_flushed), -errno when the backend
+ * timer or EV_WRITE will call backend_push_step), -errno when the backend
  * socket failed. */
 static int push_backend(struct session *s)
 {
@@ -419,11 +419,6 @@ static void backend_writable_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	backend_push_step(arg);
-}
-
-static void redirect_wait_cb(struct session *s)
-{
-	backend_push_step(s);
 }
 
 /* ---- punted client bytes ------------------------------------------------- */
@@ -678,13 +673,13 @@ static void tunnel_backend_cb(evutil_socket_t fd, short what, void *arg)
 	sess_arm_timer(s, 50, linger_done);
 }
 
-/* The carrier's one timer: a redirect wait (the session's own timer
- * serves lingering and closing). */
+/* The carrier's one timer: a redirect wait is over (the session's own
+ * timer serves lingering and closing). */
 static void tunnel_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	redirect_wait_cb(arg);
+	backend_push_step(arg);
 }
 
 /* ---- the carrier interface -------------------------------------------------- */
