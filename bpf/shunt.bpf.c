@@ -97,141 +97,100 @@ struct rewrite {
 };
 
 /* State of the KILL scan (one bpf_loop step per query byte, so the
- * verifier checks one step instead of every path through 64 bytes). */
+ * verifier checks one step instead of every path through 64 bytes); the
+ * scan itself is the classifier's (mysql_tracker.h). */
 struct kill_scan {
 	__u8 buf[TUN_KILL_SCAN];
 	__u32 n;                    /* bytes in buf */
-	__u32 matched;              /* letters of "kill" matched so far */
-	__u32 in_comment;           /* inside a slash-star comment */
-	__u32 slash;                /* previous byte was a '/' outside a comment */
-	__u32 star;                 /* previous byte was a '*' inside a comment */
-	__u32 result;               /* 1: the query starts with KILL */
+	struct mt_kill_scan scan;
 };
 
 static long kill_step(__u32 i, void *data)
 {
 	struct kill_scan *k = data;
 	__u64 idx = i;
-	__u8 c;
 
 	if (i >= k->n)
 		return 1;
 	/* the mask must survive the compiler, which knows i < n <= 64 */
 	barrier_var(idx);
-	c = k->buf[idx & (TUN_KILL_SCAN - 1)];
-	if (k->in_comment) {
-		if (k->star && c == '/')
-			k->in_comment = 0;
-		k->star = c == '*';
-		return 0;
-	}
-	if (k->slash) {
-		k->slash = 0;
-		if (c != '*' || k->matched)
-			return 1;               /* a '/' that starts no comment */
-		k->in_comment = 1;
-		k->star = 0;
-		return 0;
-	}
-	if (k->matched == 4) {
-		/* "KILL" must end the word: a blank, a comment, or '(' */
-		k->result = c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '/' || c == '(';
-		k->matched = 5;                 /* decided: not "KILL" at the end of the text */
-		return 1;
-	}
-	if (k->matched == 0 && (c == ' ' || c == '\t' || c == '\r' || c == '\n'))
-		return 0;
-	if (k->matched == 0 && c == '/') {
-		k->slash = 1;
-		return 0;
-	}
-	c |= 0x20;                          /* ASCII lower case */
-	if ((k->matched == 0 && c == 'k') || (k->matched == 1 && c == 'i') ||
-	    ((k->matched == 2 || k->matched == 3) && c == 'l')) {
-		k->matched++;
-		return 0;
-	}
-	return 1;
+	return mt_kill_step(&k->scan, k->buf[idx & (TUN_KILL_SCAN - 1)]);
 }
 
-/* Whether the COM_QUERY text at off (n bytes of it in this skb) starts
- * with the keyword KILL, after blanks and complete comments. Only the
- * first TUN_KILL_SCAN bytes are looked at. */
+/* Whether the COM_QUERY text at off (n bytes of it in this skb; whole:
+ * that is all of it) is or may be a KILL: the first TUN_KILL_SCAN bytes
+ * are scanned, and a scan they do not decide counts as a KILL (user space
+ * reads the whole text). */
 static __always_inline int query_is_kill(struct __sk_buff *skb, __u32 off, __u64 n, int whole)
 {
 	struct kill_scan k = {};
 
-	if (n > TUN_KILL_SCAN)
+	if (n > TUN_KILL_SCAN) {
 		n = TUN_KILL_SCAN;
+		whole = 0;
+	}
 	/* Keep the clamped value in its register so the verifier sees the
 	 * same bounds the C code checked. */
 	barrier_var(n);
-	if (n < 4 || n > TUN_KILL_SCAN)
-		return 0;
-	if (bpf_skb_load_bytes(skb, off, k.buf, n))
-		return 0;
+	if (n > TUN_KILL_SCAN)
+		return 1;
+	if (n > 0 && bpf_skb_load_bytes(skb, off, k.buf, n))
+		return 1;
 	k.n = (__u32)n;
 	bpf_loop(TUN_KILL_SCAN, kill_step, &k, 0);
-	/* "KILL" at the very end of the whole text counts too */
-	return k.result || (whole && k.matched == 4 && k.n < TUN_KILL_SCAN && !k.slash);
+	return mt_kill_verdict(&k.scan, whole) != MT_KILL_NO;
 }
 
-/* Whether a command byte could be punted (cheap, inside the walk). */
 /* Whether user space watches the statement of this COM_STMT_EXECUTE. */
 static __always_inline int exec_watched(struct walk *w)
 {
 	return w->ctl && (w->ctl->exec_watch & (1ull << (mt_pfx_stmt_id(&w->t->frame) & 63)));
 }
 
+/* Statement tracking serves migration, which stream-parser mode does not
+ * do (docs/migration.md): no statement punts there. */
+static __always_inline int stmt_tracking(struct walk *w)
+{
+	return w->ct->mode != TUN_MODE_STREAM_PARSER;
+}
+
+/* Whether a command byte could be punted (cheap, inside the walk). */
 static __always_inline int may_punt(struct walk *w, __u8 cmd)
 {
+	__u32 see;
+
 	if (w->ctl && (w->ctl->flags & TUN_CTL_PUNT_ALL))
 		return 1;
-	/* Statement tracking serves migration, which stream-parser mode does
-	 * not do (docs/migration.md): no punts for it there. */
-	if (cmd == COM_STMT_EXECUTE || cmd == COM_STMT_CLOSE || cmd == COM_RESET_CONNECTION)
-		return w->ct->mode != TUN_MODE_STREAM_PARSER &&
-		       (cmd != COM_STMT_EXECUTE || exec_watched(w));
-	return cmd == COM_CHANGE_USER || cmd == COM_PROCESS_KILL || cmd == COM_STMT_PREPARE ||
-	       cmd == COM_QUERY;
+	see = mt_see_command(cmd, stmt_tracking(w), cmd == COM_STMT_EXECUTE && exec_watched(w));
+	return see != MT_SEE_NONE && see != MT_SEE_OPAQUE;
 }
 
 /* Decides whether the walk's candidate command goes to user space.
  * Returns TUN_PUNT_* (NONE to forward). */
 static __always_inline __u32 punt_reason(struct walk *w)
 {
+	__u32 see;
+
 	if (!w->cand_valid)
 		return TUN_PUNT_NONE;
 	/* The conversation was updated through the candidate: the state
 	 * before it is what the walk saw when it was idle (was_movable). */
 	if (w->ctl && (w->ctl->flags & TUN_CTL_PUNT_ALL) && w->cand_movable)
 		return TUN_PUNT_ALL;
-	switch (w->cand_cmd) {
-	case COM_STMT_CLOSE:
-	case COM_RESET_CONNECTION:
-		return w->ct->mode != TUN_MODE_STREAM_PARSER ? TUN_PUNT_STMT : TUN_PUNT_NONE;
-	case COM_STMT_EXECUTE:
-		return w->cand_watched ? TUN_PUNT_EXECUTE : TUN_PUNT_NONE;
-	case COM_CHANGE_USER:
-		return TUN_PUNT_CHANGE_USER;
-	case COM_PROCESS_KILL:
-		return TUN_PUNT_KILL_CMD;
-	case COM_STMT_PREPARE:
-		return TUN_PUNT_PREPARE;
-	case COM_QUERY: {
+	see = mt_see_command((__u8)w->cand_cmd, stmt_tracking(w), w->cand_watched);
+	if (see == MT_SEE_QUERY_TEXT) {
 		__u32 text = w->cand_off + MYSQL_HDR_LEN + 1;
 		__u64 avail = w->len > text ? w->len - text : 0;
 		__u64 qlen = w->cand_len ? w->cand_len - 1 : 0;
-
 		int whole = avail >= qlen;
 
 		if (avail > qlen)
 			avail = qlen;
 		return query_is_kill(w->skb, text, avail, whole) ? TUN_PUNT_KILL_QUERY : TUN_PUNT_NONE;
 	}
-	default:
-		return TUN_PUNT_NONE;
-	}
+	/* the tracker follows no command after a binlog dump: not punted yet
+	 * (the kernel path carries it as before) */
+	return see == MT_SEE_OPAQUE ? TUN_PUNT_NONE : see;
 }
 
 /* log2 bucket of a latency in nanoseconds, by microseconds. */

@@ -688,4 +688,206 @@ MT_INLINE int mt_movable(const struct mt_conv *c)
 }
 #endif /* MT_LOAD */
 
+/* ---- the punt classifier: which client commands user space must see ------
+ *
+ * One decision for both carriers. The BPF program punts these commands to
+ * user space instead of forwarding them, and the relay holds them; neither
+ * carrier forwards one on its own. The values are the TUN_PUNT_* reasons of
+ * shunt_abi.h (which are defined from these). */
+#define MT_SEE_NONE         0   /* forward */
+#define MT_SEE_CHANGE_USER  1   /* COM_CHANGE_USER: rewritten for the backend */
+#define MT_SEE_KILL_CMD     2   /* COM_PROCESS_KILL: shunt's ids, not the backend's */
+#define MT_SEE_KILL_QUERY   3   /* a COM_QUERY that is (or may be) a KILL */
+#define MT_SEE_PREPARE      4   /* COM_STMT_PREPARE: the statement table */
+#define MT_SEE_ALL          5   /* a migration waits: every command */
+#define MT_SEE_STMT         6   /* COM_STMT_CLOSE, COM_RESET_CONNECTION */
+#define MT_SEE_EXECUTE      7   /* COM_STMT_EXECUTE of a watched statement */
+#define MT_SEE_XLATE        8   /* a statement id that may need translating */
+#define MT_SEE_OPAQUE       9   /* a command after which the tracker can no longer
+				   tell commands apart (COM_BINLOG_DUMP...) */
+#define MT_SEE__COUNT       10
+#define MT_SEE_QUERY_TEXT   0xffu /* mt_see_command: a COM_QUERY, whose text decides
+				     (mt_kill_step / mt_kill_verdict) */
+
+/* Classifies a client command by its command byte. stmt_tracking: the
+ * statement table is kept (not in stream-parser mode); exec_watched: this
+ * COM_STMT_EXECUTE names a statement user space watches. Returns MT_SEE_*,
+ * or MT_SEE_QUERY_TEXT for a COM_QUERY. */
+static inline __attribute__((always_inline))
+__u32 mt_see_command(__u8 cmd, int stmt_tracking, int exec_watched)
+{
+	switch (cmd) {
+	case COM_CHANGE_USER:
+		return MT_SEE_CHANGE_USER;
+	case COM_PROCESS_KILL:
+		return MT_SEE_KILL_CMD;
+	case COM_STMT_PREPARE:
+		return MT_SEE_PREPARE;
+	case COM_STMT_CLOSE:
+	case COM_RESET_CONNECTION:
+		return stmt_tracking ? MT_SEE_STMT : MT_SEE_NONE;
+	case COM_STMT_EXECUTE:
+		return exec_watched ? MT_SEE_EXECUTE : MT_SEE_NONE;
+	case COM_BINLOG_DUMP:
+	case COM_BINLOG_DUMP_GTID:
+	case COM_REGISTER_SLAVE:
+		return MT_SEE_OPAQUE;
+	case COM_QUERY:
+		return MT_SEE_QUERY_TEXT;
+	default:
+		return MT_SEE_NONE;
+	}
+}
+
+/* Whether a query's text starts with the keyword KILL, byte by byte (so
+ * the BPF program's bounded loop checks one step). What may come before
+ * the keyword is what the server skips: blanks, slash-star comments, '#'
+ * and "-- " comments to the end of the line. An executable comment
+ * ("/" "*!50000 ..." or MariaDB's "/" "*M!") is code: the scan goes on
+ * inside it after the version digits. A verdict the scan could not reach
+ * (the text seen ended inside the prefix) is "maybe", which the carriers
+ * treat as a KILL: user space parses the whole text. */
+#define MT_KILL_MAYBE  0
+#define MT_KILL_NO     1
+#define MT_KILL_YES    2
+
+enum mt_kill_st {
+	MT_KS_BLANK = 0,        /* before the first word */
+	MT_KS_SLASH,            /* a '/' */
+	MT_KS_OPEN,             /* after the slash-star */
+	MT_KS_OPEN_M,           /* after the slash-star and 'M' */
+	MT_KS_COMMENT,          /* inside a comment */
+	MT_KS_COMMENT_STAR,     /* a '*' inside a comment */
+	MT_KS_VERSION,          /* the digits of an executable comment */
+	MT_KS_DASH,             /* a '-' */
+	MT_KS_DASH2,            /* "--": a blank must follow */
+	MT_KS_LINE,             /* a comment to the end of the line */
+	MT_KS_WORD,             /* matching "kill" (matched letters) */
+};
+
+struct mt_kill_scan {
+	__u32 st;               /* enum mt_kill_st */
+	__u32 matched;          /* letters of "kill" matched (MT_KS_WORD) */
+	__u32 verdict;          /* MT_KILL_*, MAYBE until decided */
+};
+
+static inline __attribute__((always_inline)) int mt_kill_blank(__u8 c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+/* A byte before the first word (MT_KS_BLANK): 0, or 1 when decided. */
+static inline __attribute__((always_inline)) int mt_kill_lead(struct mt_kill_scan *k, __u8 c)
+{
+	if (mt_kill_blank(c))
+		return 0;
+	if (c == '/') {
+		k->st = MT_KS_SLASH;
+		return 0;
+	}
+	if (c == '#') {
+		k->st = MT_KS_LINE;
+		return 0;
+	}
+	if (c == '-') {
+		k->st = MT_KS_DASH;
+		return 0;
+	}
+	if ((c | 0x20) == 'k') {
+		k->st = MT_KS_WORD;
+		k->matched = 1;
+		return 0;
+	}
+	k->verdict = MT_KILL_NO;
+	return 1;
+}
+
+/* Feeds the next byte of the query text; returns 1 once k->verdict is
+ * decided (later bytes change nothing). */
+static inline __attribute__((always_inline)) int mt_kill_step(struct mt_kill_scan *k, __u8 c)
+{
+	if (k->verdict != MT_KILL_MAYBE)
+		return 1;
+	switch (k->st) {
+	case MT_KS_BLANK:
+		return mt_kill_lead(k, c);
+	case MT_KS_SLASH:
+		if (c != '*')
+			break;                  /* a '/' that starts no comment */
+		k->st = MT_KS_OPEN;
+		return 0;
+	case MT_KS_OPEN:
+		if (c == '!') {
+			k->st = MT_KS_VERSION;
+			return 0;
+		}
+		if (c == 'M') {
+			k->st = MT_KS_OPEN_M;
+			return 0;
+		}
+		k->st = c == '*' ? MT_KS_COMMENT_STAR : MT_KS_COMMENT;
+		return 0;
+	case MT_KS_OPEN_M:
+		if (c == '!')
+			k->st = MT_KS_VERSION;
+		else
+			k->st = c == '*' ? MT_KS_COMMENT_STAR : MT_KS_COMMENT;
+		return 0;
+	case MT_KS_COMMENT:
+		if (c == '*')
+			k->st = MT_KS_COMMENT_STAR;
+		return 0;
+	case MT_KS_COMMENT_STAR:
+		k->st = c == '/' ? MT_KS_BLANK : c == '*' ? MT_KS_COMMENT_STAR : MT_KS_COMMENT;
+		return 0;
+	case MT_KS_VERSION:
+		if (c >= '0' && c <= '9')
+			return 0;
+		k->st = MT_KS_BLANK;
+		return mt_kill_lead(k, c);
+	case MT_KS_DASH:
+		if (c != '-')
+			break;
+		k->st = MT_KS_DASH2;
+		return 0;
+	case MT_KS_DASH2:
+		/* "--" opens a comment only before a blank or control byte */
+		if (!mt_kill_blank(c) && c >= 0x20)
+			break;
+		k->st = c == '\n' ? MT_KS_BLANK : MT_KS_LINE;
+		return 0;
+	case MT_KS_LINE:
+		if (c == '\n')
+			k->st = MT_KS_BLANK;
+		return 0;
+	case MT_KS_WORD:
+		if (k->matched == 4) {
+			/* the word must end here: no identifier byte follows */
+			int ident = (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') ||
+				    c == '_' || c == '$' || c >= 0x80;
+			k->verdict = ident ? MT_KILL_NO : MT_KILL_YES;
+			return 1;
+		}
+		if ((c | 0x20) == (k->matched == 1 ? 'i' : 'l')) {
+			k->matched++;
+			return 0;
+		}
+		break;
+	default:
+		break;
+	}
+	k->verdict = MT_KILL_NO;
+	return 1;
+}
+
+/* The scan's verdict once the bytes seen are in; whole: they were the
+ * query's entire text (else an undecided scan stays MAYBE). */
+static inline __attribute__((always_inline)) __u32 mt_kill_verdict(const struct mt_kill_scan *k, int whole)
+{
+	if (k->verdict != MT_KILL_MAYBE || !whole)
+		return k->verdict;
+	/* "KILL" ends the text: the server says it is a syntax error */
+	return k->st == MT_KS_WORD && k->matched == 4 ? MT_KILL_YES : MT_KILL_NO;
+}
+
 #endif

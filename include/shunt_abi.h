@@ -67,20 +67,22 @@
 #define TUN_ST_HELD     1                /* a command was punted: every client byte is
 					    passed to user space until it re-arms */
 
-/* Why a command was punted (struct tunnel.punt_reason) */
-#define TUN_PUNT_NONE         0
-#define TUN_PUNT_CHANGE_USER  1          /* COM_CHANGE_USER */
-#define TUN_PUNT_KILL_CMD     2          /* COM_PROCESS_KILL */
-#define TUN_PUNT_KILL_QUERY   3          /* COM_QUERY starting with KILL */
-#define TUN_PUNT_PREPARE      4          /* COM_STMT_PREPARE */
-#define TUN_PUNT_ALL          5          /* TUN_CTL_PUNT_ALL was set */
-#define TUN_PUNT_STMT         6          /* COM_STMT_CLOSE, COM_RESET_CONNECTION: the
-					    statements user space knows of change */
-#define TUN_PUNT_EXECUTE      7          /* COM_STMT_EXECUTE of a watched statement
-					    (tunnel_ctl.exec_watch) */
-#define TUN_PUNT_XLATE        8          /* the skb ended inside the id of a statement
-					    command that may need translating: user
-					    space translates from tunnel.xl_start on */
+/* Why a command was punted (struct tunnel.punt_reason): the classifier's
+ * MT_SEE_* values (mysql_tracker.h), which the relay uses too. */
+#define TUN_PUNT_NONE         MT_SEE_NONE
+#define TUN_PUNT_CHANGE_USER  MT_SEE_CHANGE_USER  /* COM_CHANGE_USER */
+#define TUN_PUNT_KILL_CMD     MT_SEE_KILL_CMD     /* COM_PROCESS_KILL */
+#define TUN_PUNT_KILL_QUERY   MT_SEE_KILL_QUERY   /* COM_QUERY that is or may be a KILL */
+#define TUN_PUNT_PREPARE      MT_SEE_PREPARE      /* COM_STMT_PREPARE */
+#define TUN_PUNT_ALL          MT_SEE_ALL          /* TUN_CTL_PUNT_ALL was set */
+#define TUN_PUNT_STMT         MT_SEE_STMT         /* COM_STMT_CLOSE, COM_RESET_CONNECTION:
+						     the statements user space knows of change */
+#define TUN_PUNT_EXECUTE      MT_SEE_EXECUTE      /* COM_STMT_EXECUTE of a watched statement
+						     (tunnel_ctl.exec_watch) */
+#define TUN_PUNT_XLATE        MT_SEE_XLATE        /* the skb ended inside the id of a
+						     statement command that may need
+						     translating: user space translates
+						     from tunnel.xl_start on */
 #define TUN_PUNT__COUNT       9
 
 #ifndef __bpf__

@@ -34,7 +34,7 @@ STREAM_PARSER_E2E=${STREAM_PARSER_E2E:-"basic client big fastpath pymysql kill"}
 # about three minutes; the relay would only repeat it).
 KERNEL_ONLY_E2E=${KERNEL_ONLY_E2E:-"galera"}
 # ... and these once more on the user-space relay.
-SAN_E2E_USER=${SAN_E2E_USER:-"basic client big killmid malformed change_user kill migrate"}
+SAN_E2E_USER=${SAN_E2E_USER:-"basic client big killmid malformed change_user kill migrate pipeline"}
 
 # MariaDB helpers (free_port, mariadb_start, mariadb_stop). Sourced first:
 # the runner's own pass/fail/skip below replace the ones it defines.

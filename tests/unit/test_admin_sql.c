@@ -15,6 +15,7 @@
 #include "test.h"
 #include "ctl/admin_sql.h"
 #include "session/kill.h"
+#include "mysql/tracker_host.h"
 #include "core/pool.h"
 
 #define ERR_TAIL " (SHOW HELP lists the statements)"
@@ -624,6 +625,12 @@ static void test_kill_parse_accepts(void)
 	KILL_OK("KILL 4294967295", 4294967295u, 0);
 	KILL_OK("KILL 000000000012", 12, 0);
 	KILL_OK("KILL 0", 0, 0);        /* the caller answers "Unknown thread id: 0" */
+	/* executable comments are code to the server */
+	KILL_OK("/*!50000 KILL 5 */", 5, 0);
+	KILL_OK("/*!KILL QUERY 6*/", 6, 1);
+	KILL_OK("/*M!100100 KILL 7 */;", 7, 0);
+	KILL_OK("-- x\nKILL 8", 8, 0);
+	KILL_OK("--\tx\nKILL 9", 9, 0);
 	/* only len bytes count */
 	struct kill_stmt k;
 	CHECK_EQ(kp_n("KILL 56", 6, &k), 1);
@@ -660,10 +667,74 @@ static void test_kill_parse_rejects(void)
 	KILL_NO("");
 	KILL_NO("   ");
 	KILL_NO("/* KILL 5 */");
+	KILL_NO("/*M KILL 5 */");
+	KILL_NO("/*!50000 SELECT 1 */");
 	KILL_NO("KILL AVERYLONGKEYWORDTHATISNOTONE 5");
 	struct kill_stmt k;
 	CHECK_EQ(kp_n("KILL 5", 4, &k), 0);         /* "KILL" alone */
 	CHECK_EQ(kp_n("KILL 5", 0, &k), 0);
+}
+
+/* ---- the punt classifier's KILL scan (mysql_tracker.h) ----------------- */
+
+/* The scan both carriers decide by over the whole text (MT_KILL_*). */
+static uint32_t scan_verdict(const char *q, size_t len, size_t upto)
+{
+	struct mt_kill_scan k = { 0 };
+
+	for (size_t i = 0; i < len && i < upto && !mt_kill_step(&k, (uint8_t)q[i]); i++)
+		;
+	return mt_kill_verdict(&k, upto >= len);
+}
+
+/* Every KILL that kill_parse accepts is one the classifier sends to user
+ * space, whatever comes before it; texts that start with another word are
+ * forwarded; a scan cut off before it decides says "maybe". */
+static void test_classifier_agrees(void)
+{
+	static const char *const kills[] = {
+		"KILL 5", "kill query 5", "/* c */ KILL 5", "KILL/**/QUERY/**/5", "  Kill\tConnection\n 42 ; ",
+		"# first\nKILL QUERY 9", "/*!50000 KILL 5 */", "/*!KILL QUERY 6*/", "/*M!100100 KILL 7 */;",
+		"-- x\nKILL 8", "--\tx\nKILL 9", "/**/kill 1", "\f\vKILL 2", "KILL(3)",
+	};
+	static const char *const others[] = {
+		"SELECT 1", "SELECT 'KILL 5'", "/* KILL 5 */ SELECT 1", "KILLER 5", "KILL_ 5", "KILL$ 5",
+		"--KILL 5", "-KILL 5", "/KILL 5", "/*!50000 SELECT 1 */", "", "   ", "/*M KILL 5 */ DO 1",
+	};
+	for (size_t i = 0; i < sizeof(kills) / sizeof(kills[0]); i++) {
+		struct kill_stmt ks;
+		const char *q = kills[i];
+		int parsed = kp(q, &ks);
+		uint32_t v = scan_verdict(q, strlen(q), strlen(q));
+		if (v != MT_KILL_YES)
+			fprintf(stderr, "  classifier: \"%s\" -> %u, expected YES\n", q, v);
+		CHECK_EQ(v, MT_KILL_YES);
+		if (strcmp(q, "KILL(3)") != 0)
+			CHECK_EQ(parsed, 1);
+	}
+	for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+		const char *q = others[i];
+		uint32_t v = scan_verdict(q, strlen(q), strlen(q));
+		if (v != MT_KILL_NO)
+			fprintf(stderr, "  classifier: \"%s\" -> %u, expected NO\n", q, v);
+		CHECK_EQ(v, MT_KILL_NO);
+	}
+	/* cut off inside the prefix: undecided, so user space looks */
+	CHECK_EQ(scan_verdict("/* long comment */ KILL 5", 25, 10), MT_KILL_MAYBE);
+	CHECK_EQ(scan_verdict("KI", 2, 2), MT_KILL_NO);
+	CHECK_EQ(scan_verdict("KILL 5", 6, 2), MT_KILL_MAYBE);
+	CHECK_EQ(scan_verdict("KILL", 4, 4), MT_KILL_YES);
+	CHECK_EQ(scan_verdict("SELECT 1", 8, 1), MT_KILL_NO);
+	/* the classes: what each carrier holds */
+	CHECK_EQ(mt_see_command(COM_CHANGE_USER, 1, 0), MT_SEE_CHANGE_USER);
+	CHECK_EQ(mt_see_command(COM_PROCESS_KILL, 0, 0), MT_SEE_KILL_CMD);
+	CHECK_EQ(mt_see_command(COM_STMT_CLOSE, 0, 0), MT_SEE_NONE);
+	CHECK_EQ(mt_see_command(COM_STMT_CLOSE, 1, 0), MT_SEE_STMT);
+	CHECK_EQ(mt_see_command(COM_STMT_EXECUTE, 1, 0), MT_SEE_NONE);
+	CHECK_EQ(mt_see_command(COM_STMT_EXECUTE, 1, 1), MT_SEE_EXECUTE);
+	CHECK_EQ(mt_see_command(COM_BINLOG_DUMP, 1, 0), MT_SEE_OPAQUE);
+	CHECK_EQ(mt_see_command(COM_QUERY, 1, 0), MT_SEE_QUERY_TEXT);
+	CHECK_EQ(mt_see_command(COM_PING, 1, 0), MT_SEE_NONE);
 }
 
 int main(void)
@@ -687,5 +758,6 @@ int main(void)
 	regression_zero_position();
 	RUN(test_kill_parse_accepts);
 	RUN(test_kill_parse_rejects);
+	RUN(test_classifier_agrees);
 	return TEST_SUMMARY();
 }

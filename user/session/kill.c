@@ -16,24 +16,54 @@
 
 /* ---- the statement ------------------------------------------------------ */
 
-/* Skips blanks and comments (slash-star, "-- ", "#") from *i. */
-static void skip_space(const uint8_t *q, size_t len, size_t *i)
+/* A statement's text being read: where, and how many executable
+ * comments ("/" "*!50000 ..." or MariaDB's "/" "*M!...") are open, whose
+ * content the server runs as code. */
+struct kill_lex {
+	const uint8_t *q;
+	size_t len;
+	size_t i;
+	unsigned exec_open;
+};
+
+/* Skips blanks and comments (slash-star, "-- ", "#") from lx->i, as the
+ * server does; an executable comment's opener and version digits are
+ * skipped and its text read as code, and its closing star-slash is
+ * skipped as a blank. */
+static void skip_space(struct kill_lex *lx)
 {
-	while (*i < len) {
-		if (isspace(q[*i])) {
-			(*i)++;
-		} else if (q[*i] == '/' && *i + 1 < len && q[*i + 1] == '*') {
+	const uint8_t *q = lx->q;
+	size_t len = lx->len;
+
+	while (lx->i < len) {
+		size_t i = lx->i;
+		if (isspace(q[i])) {
+			lx->i++;
+		} else if (q[i] == '*' && lx->exec_open && i + 1 < len && q[i + 1] == '/') {
+			lx->exec_open--;
+			lx->i += 2;
+		} else if (q[i] == '/' && i + 1 < len && q[i + 1] == '*') {
+			size_t j = i + 2;
+			if (j < len && q[j] == 'M' && j + 1 < len && q[j + 1] == '!')
+				j++;
+			if (j < len && q[j] == '!') {
+				for (j++; j < len && isdigit(q[j]); j++)
+					;
+				lx->exec_open++;
+				lx->i = j;
+				continue;
+			}
 			const uint8_t *end = NULL;
-			for (size_t j = *i + 2; j + 1 < len; j++)
+			for (j = i + 2; j + 1 < len; j++)
 				if (q[j] == '*' && q[j + 1] == '/') {
 					end = q + j + 2;
 					break;
 				}
-			*i = end ? (size_t)(end - q) : len;
-		} else if (q[*i] == '#' || (q[*i] == '-' && *i + 2 < len && q[*i + 1] == '-' &&
-					    isspace(q[*i + 2]))) {
-			while (*i < len && q[*i] != '\n')
-				(*i)++;
+			lx->i = end ? (size_t)(end - q) : len;
+		} else if (q[i] == '#' || (q[i] == '-' && i + 2 < len && q[i + 1] == '-' &&
+					   (isspace(q[i + 2]) || q[i + 2] < 0x20))) {
+			while (lx->i < len && q[lx->i] != '\n')
+				lx->i++;
 		} else {
 			return;
 		}
@@ -41,17 +71,17 @@ static void skip_space(const uint8_t *q, size_t len, size_t *i)
 }
 
 /* Reads one word of letters (case-insensitive) into w (upper case). */
-static size_t read_word(const uint8_t *q, size_t len, size_t *i, char *w, size_t wsz)
+static size_t read_word(struct kill_lex *lx, char *w, size_t wsz)
 {
 	size_t n = 0;
 
-	skip_space(q, len, i);
-	while (*i < len && (isalnum(q[*i]) || q[*i] == '_')) {
+	skip_space(lx);
+	while (lx->i < lx->len && (isalnum(lx->q[lx->i]) || lx->q[lx->i] == '_')) {
 		if (n + 1 < wsz)
-			w[n++] = (char)toupper(q[*i]);
+			w[n++] = (char)toupper(lx->q[lx->i]);
 		else
 			n = wsz;        /* too long: no keyword we know */
-		(*i)++;
+		lx->i++;
 	}
 	w[n < wsz ? n : wsz - 1] = '\0';
 	return n;
@@ -59,39 +89,39 @@ static size_t read_word(const uint8_t *q, size_t len, size_t *i, char *w, size_t
 
 int kill_parse(const uint8_t *q, size_t len, struct kill_stmt *st)
 {
+	struct kill_lex lx = { .q = q, .len = len };
 	char w[24];
-	size_t i = 0;
 
 	memset(st, 0, sizeof(*st));
-	if (!read_word(q, len, &i, w, sizeof(w)) || strcmp(w, "KILL") != 0)
+	if (!read_word(&lx, w, sizeof(w)) || strcmp(w, "KILL") != 0)
 		return 0;
-	size_t save = i;
-	read_word(q, len, &i, w, sizeof(w));
+	size_t save = lx.i;
+	read_word(&lx, w, sizeof(w));
 	if (strcmp(w, "HARD") == 0 || strcmp(w, "SOFT") == 0) {
-		save = i;
-		read_word(q, len, &i, w, sizeof(w));
+		save = lx.i;
+		read_word(&lx, w, sizeof(w));
 	}
 	if (strcmp(w, "QUERY") == 0) {
 		st->query_only = 1;
 	} else if (strcmp(w, "CONNECTION") != 0) {
-		i = save;               /* KILL <id> */
+		lx.i = save;            /* KILL <id> */
 	}
-	skip_space(q, len, &i);
+	skip_space(&lx);
 	uint64_t id = 0;
 	size_t digits = 0;
-	while (i < len && isdigit(q[i]) && digits < 12) {
-		id = id * 10 + (uint64_t)(q[i] - '0');
-		i++;
+	while (lx.i < len && isdigit(q[lx.i]) && digits < 12) {
+		id = id * 10 + (uint64_t)(q[lx.i] - '0');
+		lx.i++;
 		digits++;
 	}
-	if (!digits || id > UINT32_MAX || (i < len && isalnum(q[i])))
+	if (!digits || id > UINT32_MAX || (lx.i < len && isalnum(q[lx.i])))
 		return 0;               /* KILL USER x, KILL QUERY ID n, an expression */
-	skip_space(q, len, &i);
-	if (i < len && q[i] == ';') {
-		i++;
-		skip_space(q, len, &i);
+	skip_space(&lx);
+	if (lx.i < len && q[lx.i] == ';') {
+		lx.i++;
+		skip_space(&lx);
 	}
-	if (i != len)
+	if (lx.i != len)
 		return 0;
 	st->id = (uint32_t)id;
 	return 1;

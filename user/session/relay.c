@@ -122,75 +122,6 @@ static int at_boundary(const struct relay *r)
 	return mt_idle(&r->conv) && r->cf.hdr_have == 0 && r->cf.remaining == 0;
 }
 
-/* Commands user space must see whole (relay.h): a COM_CHANGE_USER to
- * rewrite, and what the statement table follows (payload: at least the
- * command byte and, for an execute, its statement id). */
-static int held_command(const struct session *s, const uint8_t *payload, size_t len)
-{
-	uint8_t cmd = payload[0];
-
-	if (cmd == COM_STMT_EXECUTE)
-		return len >= 5 && stmt_watches(s->stmts, (uint32_t)payload[1] | (uint32_t)payload[2] << 8 |
-						(uint32_t)payload[3] << 16 | (uint32_t)payload[4] << 24);
-	return cmd == COM_CHANGE_USER || cmd == COM_STMT_PREPARE || cmd == COM_STMT_CLOSE ||
-	       cmd == COM_RESET_CONNECTION;
-}
-
-/* Client bytes at a command boundary that start a command user space
- * must see whole (held_command) are collected in r->hold until its first
- * packet is complete; then a COM_CHANGE_USER is rewritten for the backend
- * (change_user.c) and statements are noted (stmt.c). Returns 0 with data
- * and len set to what to forward (possibly pointing into out), 1 when
- * the bytes were kept, -1 when the session was refused (freed, or
- * closing once the client has its ERR). */
-static int filter_command(struct session *s, const uint8_t **data, size_t *len,
-			  struct proto_buf *out)
-{
-	struct relay *r = s->carrier_data;
-	struct proto_buf err;
-	size_t wire, plen;
-	uint8_t seq, last;
-
-	if (r->hold.len == 0 &&
-	    !(at_boundary(r) && *len > MYSQL_HDR_LEN && (*data)[3] == 0 &&
-	      held_command(s, *data + MYSQL_HDR_LEN, *len - MYSQL_HDR_LEN)))
-		return 0;
-	proto_put_bytes(&r->hold, *data, *len);
-	if (r->hold.err || r->hold.len > RELAY_HOLD_MAX) {
-		sess_log(s, LOG_WARN, "command too large to hold, or out of memory");
-		sess_free(s);
-		return -1;
-	}
-	if (proto_frame_logical(r->hold.data, r->hold.len, &wire, &plen, &seq, &last) < 0)
-		return 1;
-	if (r->hold.data[MYSQL_HDR_LEN] == COM_CHANGE_USER) {
-		proto_buf_init(&err);
-		stmt_on_client_command(s->stmts, r->hold.data + MYSQL_HDR_LEN, plen);
-		int rc = sess_split_change_users(s, r->hold.data, r->hold.len, out, &err);
-		proto_buf_reset(&r->hold);
-		if (rc < 0) {
-			struct proto_buf pkt;
-			proto_buf_init(&pkt);
-			change_user_refusal(&err, &pkt);
-			proto_buf_free(&err);
-			if (relay_answer_client(s, &pkt) < 0)
-				sess_free(s);
-			else
-				relay_close_after_flush(s);
-			proto_buf_free(&pkt);
-			return -1;
-		}
-		proto_buf_free(&err);
-	} else {
-		if (!stmt_note_commands(&s->stmts, &r->conv, r->hold.data, 0, r->hold.len, out))
-			proto_put_bytes(out, r->hold.data, r->hold.len);
-		proto_buf_reset(&r->hold);
-	}
-	*data = out->data;
-	*len = out->len;
-	return 0;
-}
-
 /* Command counts and latency (SHOW TUNNELS, /metrics): a command timed
  * from its first byte to the end of its response, as the kernel does. */
 static void note_command(struct session *s, uint32_t ev, int to_server)
@@ -210,6 +141,8 @@ static void note_command(struct session *s, uint32_t ev, int to_server)
 /* Answers the client's KILL (kill.c is done) behind whatever the client
  * has not taken yet, and reads the client again; 1927 (the client killed
  * its own connection) ends the session once the answer is out. */
+static int serve_hold(struct session *s);
+
 static void relay_kill_resume(struct session *s, const struct kill_result *res)
 {
 	struct relay *r = s->carrier_data;
@@ -229,109 +162,412 @@ static void relay_kill_resume(struct session *s, const struct kill_result *res)
 		relay_close_after_flush(s);
 		return;
 	}
-	event_add(r->crd, NULL);
+	serve_hold(s);          /* what the client sent behind the KILL, then read again */
 }
 
-/* A KILL at a command boundary that arrived whole, alone in this read,
- * is carried out by shunt (kill.c) rather than by the backend, which
- * knows nothing of shunt's connection ids. Returns 1 when taken (the
- * client is not read until it is answered), 0 to forward the bytes. */
-static int filter_kill(struct session *s, const uint8_t *data, size_t len)
+/* ---- client bytes: framed, and classified at every command start ------
+ *
+ * Every client packet is framed (r->cf), and at every command start the
+ * classifier (mysql_tracker.h, the kernel program's) says whether user
+ * space must see it: a KILL (shunt's ids, not the backend's), a
+ * COM_CHANGE_USER (verified and rewritten), and what the statement table
+ * follows. Bytes before such a command are forwarded; it and everything
+ * after it wait in r->hold, and the client is not read, until the
+ * conversation reaches the boundary before it (a pipelined command waits
+ * for the responses ahead of it) and the whole packet is in. A command
+ * user space must see is never forwarded unlooked-at. */
+
+/* Most query text scanned to tell whether a COM_QUERY is a KILL; a scan
+ * still undecided there counts as one (the whole text is parsed). */
+#define RELAY_KILL_SCAN 4096
+
+/* Whether the conversation takes the client's next packet as a command
+ * (mt_client_packet): not inside a LOCAL INFILE upload or an auth
+ * exchange, and the tracker still follows it. */
+static int expects_command(const struct relay *r)
+{
+	const struct mt_conv *c = &r->conv;
+
+	return !(c->flags & MT_F_OPAQUE) && c->rstate != MT_R_OPAQUE && c->rstate != MT_R_INFILE &&
+	       c->rstate != MT_R_AUTH_CLIENT && !r->cf.next_cont;
+}
+
+/* Classifies the command whose packet starts at p (avail bytes of it and
+ * what follows are here). Returns 1 with *see set to MT_SEE_*, or 0 when
+ * more bytes are needed to tell. */
+static int classify_at(const struct session *s, const uint8_t *p, size_t avail, uint32_t *see)
+{
+	uint32_t plen, watched = 0;
+	size_t have, tlen;
+
+	if (avail < MYSQL_HDR_LEN)
+		return 0;
+	plen = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16;
+	if (plen == 0) {
+		*see = MT_SEE_NONE;     /* an empty packet is no command */
+		return 1;
+	}
+	if (avail < MYSQL_HDR_LEN + 1)
+		return 0;
+	if (p[MYSQL_HDR_LEN] == COM_STMT_EXECUTE && plen >= 5) {
+		if (avail < MYSQL_HDR_LEN + 5)
+			return 0;
+		watched = stmt_watches(s->stmts, (uint32_t)p[5] | (uint32_t)p[6] << 8 |
+						 (uint32_t)p[7] << 16 | (uint32_t)p[8] << 24);
+	}
+	*see = mt_see_command(p[MYSQL_HDR_LEN], 1, (int)watched);
+	if (*see != MT_SEE_QUERY_TEXT)
+		return 1;
+	struct mt_kill_scan k = { 0 };
+	tlen = plen - 1;
+	have = avail - MYSQL_HDR_LEN - 1;
+	if (have > tlen)
+		have = tlen;
+	if (have > RELAY_KILL_SCAN)
+		have = RELAY_KILL_SCAN;
+	for (size_t i = 0; i < have && !mt_kill_step(&k, p[MYSQL_HDR_LEN + 1 + i]); i++)
+		;
+	uint32_t v = mt_kill_verdict(&k, have == tlen && plen < MYSQL_MAX_PAYLOAD);
+	if (v == MT_KILL_MAYBE && have < tlen && have < RELAY_KILL_SCAN)
+		return 0;
+	*see = v == MT_KILL_NO ? MT_SEE_NONE : MT_SEE_KILL_QUERY;
+	return 1;
+}
+
+/* Frames and tracks client bytes data[0..len) from the relay's client
+ * state, stopping at the start of a command user space must see, or of
+ * one the bytes here cannot classify yet. Returns how many bytes lie
+ * before that point (len: none), with *ev the OR of their MT_EV_*
+ * events and *see the class at the stop (MT_SEE_NONE when stopped for
+ * lack of bytes); -1 when a packet that could be such a command follows a
+ * command the tracker cannot follow past (a binlog dump): the session
+ * cannot be carried safely. */
+static ssize_t walk_client(struct session *s, const uint8_t *data, size_t len, uint32_t *ev,
+			   uint32_t *see)
+{
+	struct relay *r = s->carrier_data;
+	size_t off = 0;
+
+	*ev = 0;
+	*see = MT_SEE_NONE;
+	while (off < len) {
+		if (r->cf.hdr_have == 0) {
+			uint32_t cls;
+			int known = classify_at(s, data + off, len - off, &cls);
+			if (expects_command(r)) {
+				if (!known || cls != MT_SEE_NONE) {
+					*see = known ? cls : MT_SEE_NONE;
+					return (ssize_t)off;
+				}
+			} else if ((r->conv.flags & MT_F_OPAQUE) && !r->cf.next_cont &&
+				   len - off > 3 && data[off + 3] == 0 &&
+				   (!known || (cls != MT_SEE_NONE && cls != MT_SEE_OPAQUE))) {
+				return -1;
+			}
+		}
+		int pkt = 0;
+		int n = mt_frame_step(&r->cf, (void *)data, (__u32)off, (__u32)len, &pkt);
+		if (n < 0)
+			break;
+		off = (size_t)n;
+		if (pkt)
+			*ev |= mt_client_packet(&r->conv, &r->cf);
+	}
+	return (ssize_t)len;
+}
+
+/* Forwards tracked client bytes (ev: their events) to the backend,
+ * translating statement ids last, so everything above sees the client's.
+ * 0, 1 when the backend did not take them all (the client is not read
+ * until it has), or -1 when the session ended. */
+static int forward_client(struct session *s, const uint8_t *data, size_t len, uint32_t ev)
+{
+	struct relay *r = s->carrier_data;
+	struct proto_buf xo;
+
+	if (len == 0)
+		return 0;
+	if (ev & MT_EV_UNEXPECTED)
+		sess_log(s, LOG_DEBUG, "tracker: unexpected client packet (state %u)", r->conv.rstate);
+	if (ev & (MT_EV_CMD_START | MT_EV_RESP_END))
+		note_command(s, ev, 1);
+	r->bytes_c2s += len;
+	STAT_ADD(s->sh, relay_bytes_c2s, len);
+	proto_buf_init(&xo);
+	if (!(data = stmt_xlate_pass(&s->xl, s->stmts, data, &len, &xo))) {
+		proto_buf_free(&xo);
+		sess_log(s, LOG_WARN, "out of memory translating statement ids");
+		sess_free(s);
+		return -1;
+	}
+	int rc = send_or_keep(s->bfd, data, len, &r->c2s, r->crd, r->bwr);
+	proto_buf_free(&xo);
+	if (rc < 0) {
+		relay_end(s, 0, "failed");
+		return -1;
+	}
+	return outq_empty(&r->c2s) ? 0 : 1;
+}
+
+/* Tracks and forwards bytes user space built or checked (a rewritten
+ * change-user, a noted statement command). As forward_client. */
+static int forward_built(struct session *s, const uint8_t *data, size_t len)
+{
+	uint32_t ev = relay_track(s->carrier_data, 1, data, len);
+
+	return forward_client(s, data, len, ev);
+}
+
+/* Drops the first n held bytes. */
+static void hold_consume(struct relay *r, size_t n)
+{
+	memmove(r->hold.data, r->hold.data + n, r->hold.len - n);
+	r->hold.len -= n;
+}
+
+/* Refuses the session's change-user (err: the ERR payload): the client
+ * gets the ERR, then the session ends. */
+static void refuse_change_user(struct session *s, struct proto_buf *err)
+{
+	struct proto_buf pkt;
+
+	proto_buf_init(&pkt);
+	change_user_refusal(err, &pkt);
+	if (relay_answer_client(s, &pkt) < 0)
+		sess_free(s);
+	else
+		relay_close_after_flush(s);
+	proto_buf_free(&pkt);
+}
+
+/* Carries out the held command user space must see (see: its class),
+ * whose whole packet (wire bytes) starts r->hold, at a command boundary.
+ * Returns 0 when it was forwarded (as it is or rewritten), 1 when shunt
+ * answers it itself (a KILL: the client is read again then), -1 when the
+ * session ended or is closing. The packet is dropped from the hold. */
+static int carry_held(struct session *s, uint32_t see, size_t wire, size_t plen)
+{
+	struct relay *r = s->carrier_data;
+	const uint8_t *pkt = r->hold.data;
+	struct proto_buf out, err;
+	int rc;
+
+	if ((see == MT_SEE_KILL_CMD || see == MT_SEE_KILL_QUERY) &&
+	    kill_from_client(s, pkt, wire, relay_kill_resume)) {
+		hold_consume(r, wire);
+		event_del(r->crd);
+		return 1;
+	}
+	proto_buf_init(&out);
+	proto_buf_init(&err);
+	if (see == MT_SEE_CHANGE_USER) {
+		stmt_on_client_command(s->stmts, pkt + MYSQL_HDR_LEN, plen);
+		if (sess_split_change_users(s, pkt, wire, &out, &err) < 0) {
+			proto_buf_free(&out);
+			refuse_change_user(s, &err);
+			proto_buf_free(&err);
+			return -1;
+		}
+	} else if (see == MT_SEE_PREPARE || see == MT_SEE_STMT || see == MT_SEE_EXECUTE) {
+		if (!stmt_note_commands(&s->stmts, &r->conv, pkt, 0, wire, &out))
+			proto_put_bytes(&out, pkt, wire);
+	} else {
+		proto_put_bytes(&out, pkt, wire);       /* not a KILL shunt takes, a binlog dump */
+	}
+	proto_buf_free(&err);
+	if (out.err) {
+		proto_buf_free(&out);
+		sess_log(s, LOG_WARN, "out of memory forwarding a held command");
+		sess_free(s);
+		return -1;
+	}
+	hold_consume(r, wire);
+	rc = forward_built(s, out.data, out.len);
+	proto_buf_free(&out);
+	return rc < 0 ? -1 : 0;
+}
+
+/* Works through r->hold: forwards what needs no look, carries out each
+ * command user space must see once the conversation is at the boundary
+ * before it. Returns 0 when the client may be read (the hold is empty,
+ * or waits for more of its first packet), 1 when reading the client
+ * waits (for a response, for the backend to take bytes, for a KILL's
+ * answer), -1 when the session ended or is closing. */
+static int serve_hold(struct session *s)
 {
 	struct relay *r = s->carrier_data;
 
-	if (!at_boundary(r) || !kill_from_client(s, data, len, relay_kill_resume))
-		return 0;
-	event_del(r->crd);
-	return 1;
+	while (r->hold.len) {
+		uint32_t see, ev;
+		size_t wire, plen;
+		uint8_t seq, last;
+
+		if (!outq_empty(&r->c2s) || r->closing) {
+			event_del(r->crd);
+			return 1;
+		}
+		if (!classify_at(s, r->hold.data, r->hold.len, &see))
+			goto need_more;
+		if (see == MT_SEE_NONE) {
+			ssize_t n = walk_client(s, r->hold.data, r->hold.len, &ev, &see);
+			if (n <= 0) {
+				/* A command that is a NONE cannot be stopped at. */
+				sess_log(s, LOG_WARN, "cannot follow the client's commands after a "
+					 "command shunt does not track; closing");
+				sess_free(s);
+				return -1;
+			}
+			int rc = forward_client(s, r->hold.data, (size_t)n, ev);
+			if (rc < 0)
+				return -1;
+			hold_consume(r, (size_t)n);
+			continue;
+		}
+		if (!at_boundary(r)) {
+			event_del(r->crd);      /* the response ahead of it ends first */
+			return 1;
+		}
+		if (proto_frame_logical(r->hold.data, r->hold.len, &wire, &plen, &seq, &last) < 0)
+			goto need_more;
+		int rc = carry_held(s, see, wire, plen);
+		if (rc != 0)
+			return rc;
+	}
+	if (!r->closing)
+		event_add(r->crd, NULL);
+	return 0;
+need_more:
+	if (r->hold.len > RELAY_HOLD_MAX) {
+		sess_log(s, LOG_WARN, "a command shunt must look at is larger than %d bytes; closing",
+			 RELAY_HOLD_MAX);
+		sess_free(s);
+		return -1;
+	}
+	event_add(r->crd, NULL);
+	return 0;
+}
+
+/* Client bytes just read (data: the scratch buffer): forwarded up to the
+ * first command user space must see, the rest held (serve_hold). As
+ * serve_hold. */
+static int client_bytes(struct session *s, const uint8_t *data, size_t len)
+{
+	struct relay *r = s->carrier_data;
+	uint32_t ev, see;
+	ssize_t n;
+
+	if (r->hold.len == 0) {
+		n = walk_client(s, data, len, &ev, &see);
+		if (n < 0) {
+			sess_log(s, LOG_WARN, "client sent a command after one shunt cannot follow "
+				 "past (a binlog dump); closing");
+			sess_free(s);
+			return -1;
+		}
+		int rc = forward_client(s, data, (size_t)n, ev);
+		if (rc < 0)
+			return -1;
+		data += n;
+		len -= (size_t)n;
+		if (len == 0)
+			return rc;
+	}
+	proto_put_bytes(&r->hold, data, len);
+	if (r->hold.err) {
+		sess_log(s, LOG_WARN, "out of memory holding a command");
+		sess_free(s);
+		return -1;
+	}
+	return serve_hold(s);
 }
 
 static int relay_movable(struct session *s);
 
-/* One direction is readable: read, track, send, until the source is empty,
- * the destination is full, or RELAY_READS_PER_EVENT reads were made. */
-static void relay_readable(struct session *s, int to_server)
+/* The client socket is readable: read and pass on (client_bytes) until
+ * the socket is empty, the backend is full, a command waits in the hold,
+ * or RELAY_READS_PER_EVENT reads were made. */
+static void relay_client_readable(struct session *s)
 {
 	static __thread uint8_t scratch[RELAY_CHUNK_MAX];
 	struct relay *r = s->carrier_data;
-	int from = to_server ? s->cfd : s->bfd;
-	int to = to_server ? s->bfd : s->cfd;
-	struct outq *p = to_server ? &r->c2s : &r->s2c;
-	struct event *src_rd = to_server ? r->crd : r->brd;
-	struct event *dst_wr = to_server ? r->bwr : r->cwr;
 	size_t chunk = relay_chunk(s);
 
 	/* A borrower (a migration) waits for this boundary: the client's
 	 * command stays in the socket until it gives the session back. */
-	if (to_server && s->borrower && relay_movable(s) && sess_at_boundary(s, 1))
+	if (s->borrower && relay_movable(s) && sess_at_boundary(s, 1))
 		return;
-	for (int i = 0; i < RELAY_READS_PER_EVENT && outq_empty(p); i++) {
-		ssize_t n = recv(from, scratch, chunk, MSG_DONTWAIT);
+	if (r->hold.len && serve_hold(s) != 0)
+		return;
+	for (int i = 0; i < RELAY_READS_PER_EVENT && outq_empty(&r->c2s); i++) {
+		ssize_t n = recv(s->cfd, scratch, chunk, MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return;
-			relay_end(s, to_server, "failed");
+			relay_end(s, 1, "failed");
 			return;
 		}
 		if (n == 0) {
-			relay_end(s, to_server, "closed");
+			relay_end(s, 1, "closed");
 			return;
 		}
-		const uint8_t *data = scratch;
-		size_t len = (size_t)n;
-		struct proto_buf out;
-		proto_buf_init(&out);
-		if (to_server) {
-			int rc = filter_command(s, &data, &len, &out);
-			if (rc < 0) {
-				proto_buf_free(&out);
-				return;         /* the session is gone */
-			}
-			if (rc > 0) {
-				proto_buf_free(&out);
-				continue;       /* collecting a command */
-			}
-			if (filter_kill(s, data, len)) {
-				proto_buf_free(&out);
-				return;         /* shunt answers it; reading resumes then */
-			}
-		}
-		uint32_t ev = relay_track(r, to_server, data, len);
-		if (ev & MT_EV_UNEXPECTED)
-			sess_log(s, LOG_DEBUG, "tracker: unexpected %s packet (state %u)",
-				 to_server ? "client" : "server", r->conv.rstate);
-		if (ev & (MT_EV_CMD_START | MT_EV_RESP_END))
-			note_command(s, ev, to_server);
-		if (to_server) {
-			r->bytes_c2s += len;
-			STAT_ADD(s->sh, relay_bytes_c2s, len);
-		} else {
-			r->bytes_s2c += len;
-			STAT_ADD(s->sh, relay_bytes_s2c, len);
-		}
-		/* Statement ids the new backend knows under others (a move):
-		 * translated last, so everything above sees the client's. */
-		struct proto_buf xo;
-		proto_buf_init(&xo);
-		if (to_server && !(data = stmt_xlate_pass(&s->xl, s->stmts, data, &len, &xo))) {
-			proto_buf_free(&out);
-			proto_buf_free(&xo);
-			sess_log(s, LOG_WARN, "out of memory translating statement ids");
-			sess_free(s);
+		if (client_bytes(s, scratch, (size_t)n) != 0)
 			return;
-		}
-		int rc = send_or_keep(to, data, len, p, src_rd, dst_wr);
-		proto_buf_free(&out);
-		proto_buf_free(&xo);
-		if (rc < 0) {
-			relay_end(s, !to_server, "failed");
-			return;
-		}
 		if ((size_t)n < chunk)
 			return;                 /* the socket is very likely empty */
 	}
+}
+
+/* The backend socket is readable: read, track, send to the client,
+ * until the socket is empty, the client is full, or
+ * RELAY_READS_PER_EVENT reads were made. A response that ends lets a
+ * held client command go on (serve_hold). */
+static void relay_backend_readable(struct session *s)
+{
+	static __thread uint8_t scratch[RELAY_CHUNK_MAX];
+	struct relay *r = s->carrier_data;
+	size_t chunk = relay_chunk(s);
+
+	for (int i = 0; i < RELAY_READS_PER_EVENT && outq_empty(&r->s2c); i++) {
+		ssize_t n = recv(s->bfd, scratch, chunk, MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			relay_end(s, 0, "failed");
+			return;
+		}
+		if (n == 0) {
+			relay_end(s, 0, "closed");
+			return;
+		}
+		uint32_t ev = relay_track(r, 0, scratch, (size_t)n);
+		if (ev & MT_EV_UNEXPECTED)
+			sess_log(s, LOG_DEBUG, "tracker: unexpected server packet (state %u)",
+				 r->conv.rstate);
+		if (ev & (MT_EV_CMD_START | MT_EV_RESP_END))
+			note_command(s, ev, 0);
+		r->bytes_s2c += (size_t)n;
+		STAT_ADD(s->sh, relay_bytes_s2c, (size_t)n);
+		if (send_or_keep(s->cfd, scratch, (size_t)n, &r->s2c, r->brd, r->cwr) < 0) {
+			relay_end(s, 1, "failed");
+			return;
+		}
+		if ((ev & MT_EV_RESP_END) && r->hold.len && at_boundary(r) && serve_hold(s) < 0)
+			return;                 /* the session ended */
+		if ((size_t)n < chunk)
+			return;                 /* the socket is very likely empty */
+	}
+}
+
+static void relay_readable(struct session *s, int to_server)
+{
+	if (to_server)
+		relay_client_readable(s);
+	else
+		relay_backend_readable(s);
 }
 
 /* A full destination became writable: send what it kept, then read again. */

@@ -38,7 +38,8 @@ struct relay {
 				       bytes, and shunt's own answers behind them) */
 	int closing;                /* end the session once s2c is empty */
 	char why[96];               /* why user space carries it (views) */
-	struct proto_buf hold;      /* a COM_CHANGE_USER being collected */
+	struct proto_buf hold;      /* client bytes from a command user space must see
+				       on, not forwarded yet (relay.c) */
 	struct event *crd, *cwr;    /* client socket readable / writable */
 	struct event *brd, *bwr;    /* backend socket readable / writable */
 };
