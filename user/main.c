@@ -182,12 +182,12 @@ out_workers:
 		(unsigned long long)STAT_GET(&sh, established),
 		(unsigned long long)STAT_GET(&sh, sessions_kernel),
 		(unsigned long long)FALLBACKS(&sh),
-		(unsigned long long)STAT_GET(&sh, relay_bytes_c2s),
-		(unsigned long long)STAT_GET(&sh, relay_bytes_s2c),
+		(unsigned long long)WSTAT_GET(&sh, relay_bytes_c2s),
+		(unsigned long long)WSTAT_GET(&sh, relay_bytes_s2c),
 		(unsigned long long)STAT_GET(&sh, kernel_bytes_c2s),
 		(unsigned long long)STAT_GET(&sh, kernel_bytes_s2c),
-		(unsigned long long)STAT_GET(&sh, punts),
-		(unsigned long long)STAT_GET(&sh, punted_bytes));
+		(unsigned long long)WSTAT_GET(&sh, punts),
+		(unsigned long long)WSTAT_GET(&sh, punted_bytes));
 	pool_log_stats(sh.pools, sh.n_pools);
 	if (sigint)
 		event_free(sigint);

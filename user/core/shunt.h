@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/queue.h>
 #include <event2/event.h>
@@ -37,7 +38,20 @@ struct listener_ctx {
 struct session;
 TAILQ_HEAD(session_list, session);
 
+/* Counters updated per recv or per command. Each worker owns its copy and
+ * is its only writer (WSTAT_ADD: a plain load and store, no locked add and
+ * no cache line shared between workers); readers sum the workers'
+ * (WSTAT_GET). */
+struct worker_stats {
+	_Atomic uint64_t relay_commands;     /* commands the user-space relay carried */
+	_Atomic uint64_t relay_bytes_c2s;    /* bytes the user-space relay forwarded */
+	_Atomic uint64_t relay_bytes_s2c;
+	_Atomic uint64_t punts;              /* commands punted to user space */
+	_Atomic uint64_t punted_bytes;       /* bytes user space forwarded for punts */
+} __attribute__((aligned(64)));
+
 struct worker {
+	struct worker_stats stats;      /* first: its own cache line */
 	struct shunt *sh;
 	struct session_list sessions;   /* every live session of this worker */
 	struct event_base *base;
@@ -56,7 +70,6 @@ struct shunt_stats {
 	atomic_uint_fast64_t logins_ok;
 	atomic_uint_fast64_t login_failed_by[LOGIN_FAIL__COUNT];
 	atomic_uint_fast64_t fallback_by[FALLBACK__COUNT];
-	atomic_uint_fast64_t relay_commands;     /* commands the user-space relay carried */
 	atomic_uint_fast64_t kernel_now;         /* sessions carried by the kernel now */
 	atomic_uint_fast64_t user_now;           /* sessions relayed in user space now */
 	atomic_uint_fast64_t kills_ok;           /* KILL [QUERY] done (client, admin, HTTP) */
@@ -64,12 +77,8 @@ struct shunt_stats {
 	atomic_uint_fast64_t reloads_ok;
 	atomic_uint_fast64_t reloads_failed;
 	atomic_uint_fast64_t backend_failures;   /* connect/greeting failures and timeouts */
-	atomic_uint_fast64_t relay_bytes_c2s;    /* bytes the user-space relay forwarded */
-	atomic_uint_fast64_t relay_bytes_s2c;
 	atomic_uint_fast64_t established;        /* sessions logged in to a backend */
 	atomic_uint_fast64_t sessions_kernel;    /* sessions handed to the kernel */
-	atomic_uint_fast64_t punts;              /* commands punted to user space */
-	atomic_uint_fast64_t punted_bytes;       /* bytes user space forwarded for punts */
 	atomic_uint_fast64_t kernel_bytes_c2s;   /* bytes the kernel carried (closed sessions) */
 	atomic_uint_fast64_t kernel_bytes_s2c;
 	/* migrations (migrate.c): by trigger and outcome (enum mig_trigger,
@@ -141,5 +150,22 @@ static inline struct worker *worker_of_id(struct shunt *sh, uint32_t id)
 #define STAT_ADD(sh, field, n) atomic_fetch_add_explicit(&(sh)->stats.field, (n), memory_order_relaxed)
 #define STAT_SUB(sh, field, n) atomic_fetch_sub_explicit(&(sh)->stats.field, (n), memory_order_relaxed)
 #define STAT_GET(sh, field) atomic_load_explicit(&(sh)->stats.field, memory_order_relaxed)
+
+/* A struct worker_stats counter, summed over the workers. */
+static inline uint64_t worker_stat_sum(const struct shunt *sh, size_t off)
+{
+	uint64_t sum = 0;
+
+	for (unsigned i = 0; i < sh->n_workers; i++)
+		sum += atomic_load_explicit((_Atomic uint64_t *)((char *)&sh->workers[i].stats + off),
+					    memory_order_relaxed);
+	return sum;
+}
+/* Only on worker w's own thread. */
+#define WSTAT_ADD(w, field, n) \
+	atomic_store_explicit(&(w)->stats.field, \
+			      atomic_load_explicit(&(w)->stats.field, memory_order_relaxed) + (n), \
+			      memory_order_relaxed)
+#define WSTAT_GET(sh, field) worker_stat_sum((sh), offsetof(struct worker_stats, field))
 
 #endif

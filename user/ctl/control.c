@@ -529,11 +529,11 @@ struct table *ctl_stats(struct shunt *sh, struct ctl_err *err)
 	ROW(kernel_now);
 	ROW(user_now);
 	stat_row(t, "fallbacks", FALLBACKS(sh));
-	ROW(relay_bytes_c2s);
-	ROW(relay_bytes_s2c);
-	ROW(relay_commands);
-	ROW(punts);
-	ROW(punted_bytes);
+	stat_row(t, "relay_bytes_c2s", WSTAT_GET(sh, relay_bytes_c2s));
+	stat_row(t, "relay_bytes_s2c", WSTAT_GET(sh, relay_bytes_s2c));
+	stat_row(t, "relay_commands", WSTAT_GET(sh, relay_commands));
+	stat_row(t, "punts", WSTAT_GET(sh, punts));
+	stat_row(t, "punted_bytes", WSTAT_GET(sh, punted_bytes));
 	ROW(kills_ok);
 	ROW(kills_failed);
 	ROW(reloads_ok);

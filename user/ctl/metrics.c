@@ -234,18 +234,18 @@ void metrics_render(struct shunt *sh, struct evbuffer *o)
 
 	family(o, "shunt_commands_total", "counter", "Client commands carried, by path.");
 	sample(o, "shunt_commands_total", (double)fs.commands, "path", "kernel", NULL);
-	sample(o, "shunt_commands_total", (double)STAT_GET(sh, relay_commands), "path", "user", NULL);
+	sample(o, "shunt_commands_total", (double)WSTAT_GET(sh, relay_commands), "path", "user", NULL);
 	family(o, "shunt_bytes_total", "counter",
 	       "Bytes carried, by direction and path (punted: client bytes user space forwarded for a punt).");
 	sample(o, "shunt_bytes_total", (double)fs.bytes_c2s, "direction", "client_to_backend",
 	       "path", "kernel", NULL);
 	sample(o, "shunt_bytes_total", (double)fs.bytes_s2c, "direction", "backend_to_client",
 	       "path", "kernel", NULL);
-	sample(o, "shunt_bytes_total", (double)STAT_GET(sh, relay_bytes_c2s),
+	sample(o, "shunt_bytes_total", (double)WSTAT_GET(sh, relay_bytes_c2s),
 	       "direction", "client_to_backend", "path", "user", NULL);
-	sample(o, "shunt_bytes_total", (double)STAT_GET(sh, relay_bytes_s2c),
+	sample(o, "shunt_bytes_total", (double)WSTAT_GET(sh, relay_bytes_s2c),
 	       "direction", "backend_to_client", "path", "user", NULL);
-	sample(o, "shunt_bytes_total", (double)STAT_GET(sh, punted_bytes),
+	sample(o, "shunt_bytes_total", (double)WSTAT_GET(sh, punted_bytes),
 	       "direction", "client_to_backend", "path", "punted", NULL);
 	family(o, "shunt_punts_total", "counter",
 	       "Client commands the BPF program handed to user space, by reason.");

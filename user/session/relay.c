@@ -129,7 +129,7 @@ static void note_command(struct session *s, uint32_t ev, int to_server)
 	struct relay *r = s->carrier_data;
 
 	if (to_server && (ev & MT_EV_CMD_START)) {
-		STAT_ADD(s->sh, relay_commands, 1);
+		WSTAT_ADD(s->w, relay_commands, 1);
 		if (!(ev & MT_EV_RESP_END))
 			r->cmd_start_us = clock_mono_us();
 	} else if (!to_server && (ev & MT_EV_RESP_END) && r->cmd_start_us && mt_idle(&r->conv)) {
@@ -292,7 +292,7 @@ static int forward_client(struct session *s, const uint8_t *data, size_t len, ui
 	if (ev & (MT_EV_CMD_START | MT_EV_RESP_END))
 		note_command(s, ev, 1);
 	r->bytes_c2s += len;
-	STAT_ADD(s->sh, relay_bytes_c2s, len);
+	WSTAT_ADD(s->w, relay_bytes_c2s, len);
 	proto_buf_init(&xo);
 	if (!(data = stmt_xlate_pass(&s->xl, s->stmts, data, &len, &xo))) {
 		proto_buf_free(&xo);
@@ -550,7 +550,7 @@ static void relay_backend_readable(struct session *s)
 		if (ev & (MT_EV_CMD_START | MT_EV_RESP_END))
 			note_command(s, ev, 0);
 		r->bytes_s2c += (size_t)n;
-		STAT_ADD(s->sh, relay_bytes_s2c, (size_t)n);
+		WSTAT_ADD(s->w, relay_bytes_s2c, (size_t)n);
 		if (send_or_keep(s->cfd, scratch, (size_t)n, &r->s2c, r->brd, r->cwr) < 0) {
 			relay_end(s, 1, "failed");
 			return;

@@ -208,7 +208,7 @@ static void rearm_if_held(struct session *s)
 	if (ctl.rearm_gen != t.held_gen) {
 		sess_log(s, LOG_DEBUG, "punted command 0x%02x (%s) forwarded by user space; re-arming",
 			 t.punt_cmd, tunnel_punt_name(t.punt_reason));
-		STAT_ADD(s->sh, punts, 1);
+		WSTAT_ADD(s->w, punts, 1);
 	}
 	ctl.rearm_gen = t.held_gen;
 	ctl.passed_seen = ts->passed_read;
@@ -303,7 +303,7 @@ static void kill_rearm(struct session *s, const struct tunnel_ctl *pre)
 	ctl.passed_seen = ts->passed_read;
 	if (fp_ctl_set(ts->ccookie, &ctl) < 0)
 		goto fail;
-	STAT_ADD(s->sh, punts, 1);
+	WSTAT_ADD(s->w, punts, 1);
 	/* Bytes passed while the KILL ran (or the strparser's nudge). */
 	serve_client(s);
 	return;
@@ -596,7 +596,7 @@ static void serve_client(struct session *s)
 		}
 		if (n < 0)
 			break;
-		STAT_ADD(s->sh, punted_bytes, (uint64_t)n);
+		WSTAT_ADD(s->w, punted_bytes, (uint64_t)n);
 		int rc = push_backend(s);
 		if (rc == 0)
 			return;         /* backend_push_step() goes on */
@@ -645,7 +645,7 @@ static void tunnel_backend_cb(evutil_socket_t fd, short what, void *arg)
 		 * They go on to the client; the backend is not read again
 		 * until the client has taken them. */
 		sess_log(s, LOG_WARN, "%zd backend bytes reached user space; forwarded", n);
-		STAT_ADD(s->sh, relay_bytes_s2c, (uint64_t)n);
+		WSTAT_ADD(s->w, relay_bytes_s2c, (uint64_t)n);
 		int rc = answer_client(s, &buf);
 		proto_buf_free(&buf);
 		if (rc < 0) {
