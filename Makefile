@@ -82,6 +82,7 @@ $(BUILD)/tests/test_stmt_xlate: $(BUILD)/user/mysql/stmt_xlate.o $(BUILD)/user/m
 $(BUILD)/tests/test_config: $(BUILD)/user/core/config.o $(BUILD)/user/mysql/auth.o $(BUILD)/user/util/log.o
 $(BUILD)/tests/test_admin_sql: $(LIB_OBJ)
 $(BUILD)/tests/test_session: $(LIB_OBJ)
+$(BUILD)/tests/test_xcall: $(BUILD)/user/core/xcall.o $(BUILD)/user/util/log.o
 $(BUILD)/tests/%: tests/unit/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(filter %.o,$^) $(LDFLAGS) $(LDLIBS)

@@ -28,7 +28,16 @@
  *                         user space for /metrics).
  * Keeping one writer per map is what makes the hand-over safe: a
  * user-space update of a hash value replaces the element, so if both sides
- * wrote the same value one side's writes would be lost. */
+ * wrote the same value one side's writes would be lost.
+ *
+ * Inside `tunnels`, the program's runs for the client socket and for the
+ * backend socket hold different socket locks and may run on two CPUs at
+ * once; both write the client entry's conversation. For a client that
+ * waits for each answer they are ordered (the answer's last bytes were
+ * tracked before they reached the client); pipelined commands can race.
+ * User space reads an entry without a lock, so a copy may mix two runs.
+ * docs/architecture.md ("The kernel state") states what user space decides
+ * on and what the race can do. */
 #ifndef SHUNT_ABI_H
 #define SHUNT_ABI_H
 

@@ -29,6 +29,7 @@
 #include <sys/socket.h>
 #include <event2/event.h>
 #include "core/worker.h"
+#include "core/xcall.h"
 #include "migrate/migrate.h"
 #include "migrate/mig_state.h"
 #include "mysql/login.h"
@@ -44,15 +45,15 @@
 
 /* The request, shared by the requester's thread and the worker. */
 struct mig_req {
+	struct xcall x;                  /* first: posted, answered, cancelled
+					    (x.reply_base NULL: nobody waits) */
 	struct shunt *sh;
-	struct event_base *reply_base;   /* NULL: nobody waits */
 	uint32_t id;
 	char target[CFG_ADDR_MAX];       /* "" = the pool picks */
 	enum mig_trigger why;
 	int proactive;
 	mig_done_fn done;
 	void *ctx;
-	int cancelled;                   /* requester's thread only */
 	struct mig_result res;
 };
 
@@ -88,15 +89,18 @@ struct migration {
 
 /* ---- delivering the result ---------------------------------------------------- */
 
-static void deliver_cb(evutil_socket_t fd, short what, void *arg)
+/* Requester's thread (xcall deliver; not called when cancelled). */
+static void deliver(struct xcall *x)
 {
-	struct mig_req *r = arg;
-	(void)fd;
-	(void)what;
+	struct mig_req *r = (struct mig_req *)x;
 
-	if (!r->cancelled && r->done)
+	if (r->done)
 		r->done(r->ctx, &r->res);
-	free(r);
+}
+
+static void release(struct xcall *x)
+{
+	free(x);
 }
 
 /* Worker: the request is finished (res filled): count, log, hand back. */
@@ -111,9 +115,7 @@ static void req_finish(struct mig_req *r, uint64_t total_us)
 		pool_lat_record(&sh->stats.migrate_total_lat, total_us);
 		pool_lat_record(&sh->stats.migrate_held_lat, r->res.held_us);
 	}
-	if (!r->reply_base ||
-	    event_base_once(r->reply_base, -1, EV_TIMEOUT, deliver_cb, r, NULL) < 0)
-		free(r);
+	xcall_reply(&r->x, "migrate");
 }
 
 static void req_result(struct mig_req *r, enum mig_outcome o, const char *fmt, ...)
@@ -668,13 +670,13 @@ static int start_login(struct migration *m)
 
 /* ---- the request on the session's worker -------------------------------------------- */
 
-static void on_target_cb(evutil_socket_t fd, short what, void *arg)
+/* The session's worker (xcall run): checks the session can move and
+ * starts the migration. */
+static void on_target(struct xcall *x)
 {
-	struct mig_req *r = arg;
+	struct mig_req *r = (struct mig_req *)x;
 	struct session *s = sess_find(r->sh, r->id);
 	char err[160] = "";
-	(void)fd;
-	(void)what;
 
 	if (!s || s->state != SESS_RELAY || !s->backend) {
 		req_result(r, MIG_NOT_FOUND, "Unknown thread id: %u", r->id);
@@ -753,7 +755,8 @@ struct mig_req *migrate_start(struct shunt *sh, struct event_base *reply_base, u
 	if (!r)
 		return NULL;
 	r->sh = sh;
-	r->reply_base = reply_base;
+	r->x = (struct xcall){ .reply_base = reply_base, .run = on_target, .deliver = deliver,
+			       .release = release };
 	r->id = id;
 	if (target)
 		snprintf(r->target, sizeof(r->target), "%s", target);
@@ -764,7 +767,7 @@ struct mig_req *migrate_start(struct shunt *sh, struct event_base *reply_base, u
 	if (!w) {
 		req_result(r, MIG_NOT_FOUND, "Unknown thread id: %u", id);
 		req_finish(r, 0);
-	} else if (event_base_once(w->base, -1, EV_TIMEOUT, on_target_cb, r, NULL) < 0) {
+	} else if (xcall_post(&r->x, w->base) < 0) {
 		free(r);
 		return NULL;
 	}
@@ -774,5 +777,5 @@ struct mig_req *migrate_start(struct shunt *sh, struct event_base *reply_base, u
 void migrate_cancel(struct mig_req *r)
 {
 	if (r)
-		r->cancelled = 1;
+		xcall_cancel(&r->x);
 }

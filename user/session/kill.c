@@ -12,6 +12,7 @@
 #include "session/session.h"
 #include "mysql/sqlconn.h"
 #include "core/worker.h"
+#include "core/xcall.h"
 
 
 /* ---- the statement ------------------------------------------------------ */
@@ -130,15 +131,14 @@ int kill_parse(const uint8_t *q, size_t len, struct kill_stmt *st)
 /* ---- the request ---------------------------------------------------------- */
 
 struct kill_req {
+	struct xcall x;                 /* first: posted, answered, cancelled */
 	struct shunt *sh;
-	struct event_base *reply_base;
 	uint32_t id;
 	int query_only;
 	int as_admin;
 	char user[CFG_NAME_MAX];
 	kill_done_fn done;
 	void *ctx;
-	int cancelled;                  /* requester's thread only */
 	int closed;                     /* KILL CONNECTION: the session is closed */
 	struct kill_result res;
 
@@ -168,24 +168,25 @@ static void set_result(struct kill_result *r, uint16_t code, const char *sqlstat
 	va_end(ap);
 }
 
-/* Requester's thread: hands the result over, unless cancelled. */
-static void deliver_cb(evutil_socket_t fd, short what, void *arg)
+/* Requester's thread (xcall deliver): hands the result over; not called
+ * when the requester cancelled. */
+static void deliver(struct xcall *x)
 {
-	struct kill_req *r = arg;
-	(void)fd;
-	(void)what;
+	struct kill_req *r = (struct kill_req *)x;
 
 	if (r->closed && r->res.code) {
 		pr_info("KILL %u: session closed; killing its backend thread failed: %u %s",
 			r->id, r->res.code, r->res.msg);
 		r->res.code = 0;
 	}
-	if (!r->cancelled) {
-		STAT_ADD(r->sh, kills_ok, r->res.code == 0);
-		STAT_ADD(r->sh, kills_failed, r->res.code != 0);
-		r->done(r->ctx, &r->res);
-	}
-	free(r);
+	STAT_ADD(r->sh, kills_ok, r->res.code == 0);
+	STAT_ADD(r->sh, kills_failed, r->res.code != 0);
+	r->done(r->ctx, &r->res);
+}
+
+static void release(struct xcall *x)
+{
+	free(x);
 }
 
 /* Target's thread: the request is finished; send it back. */
@@ -194,10 +195,7 @@ static void finish(struct kill_req *r)
 	sqlconn_free(r->conn);
 	r->conn = NULL;
 	sql_batch_free(&r->batch);
-	if (event_base_once(r->reply_base, -1, EV_TIMEOUT, deliver_cb, r, NULL) < 0) {
-		pr_err("kill: cannot deliver the result of KILL %u", r->id);
-		free(r);
-	}
+	xcall_reply(&r->x, "kill");
 }
 
 /* The KILL statement's answer: done either way. A thread that ended
@@ -275,13 +273,11 @@ static void side_start(struct kill_req *r, struct session *t)
 	}
 }
 
-/* Target's thread: find the session, check the owner, act. */
-static void on_target_cb(evutil_socket_t fd, short what, void *arg)
+/* Target's thread (xcall run): find the session, check the owner, act. */
+static void on_target(struct xcall *x)
 {
-	struct kill_req *r = arg;
+	struct kill_req *r = (struct kill_req *)x;
 	struct session *t = sess_find(r->sh, r->id);
-	(void)fd;
-	(void)what;
 
 	if (!t) {
 		set_result(&r->res, ER_NO_SUCH_THREAD, "HY000", "Unknown thread id: %u", r->id);
@@ -309,7 +305,7 @@ static void on_target_cb(evutil_socket_t fd, short what, void *arg)
 		 * connection kills it, so a running statement stops now rather
 		 * than when the server next notices the closed socket). The
 		 * session itself is gone either way, so the answer is OK
-		 * whatever the side connection meets (deliver_cb logs it). */
+		 * whatever the side connection meets (deliver() logs it). */
 		sess_log(t, LOG_INFO, "killed (KILL CONNECTION by %s)", r->as_admin ? "the admin" : r->user);
 		r->closed = 1;
 	}
@@ -329,7 +325,8 @@ struct kill_req *kill_start(struct shunt *sh, struct event_base *reply_base, uin
 	if (!r)
 		return NULL;
 	r->sh = sh;
-	r->reply_base = reply_base;
+	r->x = (struct xcall){ .reply_base = reply_base, .run = on_target, .deliver = deliver,
+			       .release = release };
 	r->id = id;
 	r->query_only = query_only;
 	r->as_admin = user == NULL;
@@ -340,7 +337,7 @@ struct kill_req *kill_start(struct shunt *sh, struct event_base *reply_base, uin
 	if (!w) {
 		set_result(&r->res, ER_NO_SUCH_THREAD, "HY000", "Unknown thread id: %u", id);
 		finish(r);
-	} else if (event_base_once(w->base, -1, EV_TIMEOUT, on_target_cb, r, NULL) < 0) {
+	} else if (xcall_post(&r->x, w->base) < 0) {
 		free(r);
 		return NULL;
 	}
@@ -349,8 +346,7 @@ struct kill_req *kill_start(struct shunt *sh, struct event_base *reply_base, uin
 
 void kill_cancel(struct kill_req *r)
 {
-	if (r)
-		r->cancelled = 1;
+	xcall_cancel(r ? &r->x : NULL);
 }
 
 /* ---- a client's own KILL ---------------------------------------------------- */
@@ -424,7 +420,8 @@ int kill_from_client(struct session *s, const uint8_t *wire, size_t len,
 		r = calloc(1, sizeof(*r));
 		if (r) {
 			r->sh = s->sh;
-			r->reply_base = s->w->base;
+			r->x = (struct xcall){ .reply_base = s->w->base, .run = on_target,
+					       .deliver = deliver, .release = release };
 			r->id = st.id;
 			r->done = client_kill_done;
 			r->ctx = r;
