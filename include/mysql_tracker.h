@@ -705,7 +705,6 @@ MT_INLINE int mt_movable(const struct mt_conv *c)
 #define MT_SEE_XLATE        8   /* a statement id that may need translating */
 #define MT_SEE_OPAQUE       9   /* a command after which the tracker can no longer
 				   tell commands apart (COM_BINLOG_DUMP...) */
-#define MT_SEE__COUNT       10
 #define MT_SEE_QUERY_TEXT   0xffu /* mt_see_command: a COM_QUERY, whose text decides
 				     (mt_kill_step / mt_kill_verdict) */
 
@@ -713,8 +712,7 @@ MT_INLINE int mt_movable(const struct mt_conv *c)
  * statement table is kept (not in stream-parser mode); exec_watched: this
  * COM_STMT_EXECUTE names a statement user space watches. Returns MT_SEE_*,
  * or MT_SEE_QUERY_TEXT for a COM_QUERY. */
-static inline __attribute__((always_inline))
-__u32 mt_see_command(__u8 cmd, int stmt_tracking, int exec_watched)
+MT_INLINE __u32 mt_see_command(__u8 cmd, int stmt_tracking, int exec_watched)
 {
 	switch (cmd) {
 	case COM_CHANGE_USER:
@@ -771,13 +769,13 @@ struct mt_kill_scan {
 	__u32 verdict;          /* MT_KILL_*, MAYBE until decided */
 };
 
-static inline __attribute__((always_inline)) int mt_kill_blank(__u8 c)
+MT_INLINE int mt_kill_blank(__u8 c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
 /* A byte before the first word (MT_KS_BLANK): 0, or 1 when decided. */
-static inline __attribute__((always_inline)) int mt_kill_lead(struct mt_kill_scan *k, __u8 c)
+MT_INLINE int mt_kill_lead(struct mt_kill_scan *k, __u8 c)
 {
 	if (mt_kill_blank(c))
 		return 0;
@@ -804,7 +802,7 @@ static inline __attribute__((always_inline)) int mt_kill_lead(struct mt_kill_sca
 
 /* Feeds the next byte of the query text; returns 1 once k->verdict is
  * decided (later bytes change nothing). */
-static inline __attribute__((always_inline)) int mt_kill_step(struct mt_kill_scan *k, __u8 c)
+MT_INLINE int mt_kill_step(struct mt_kill_scan *k, __u8 c)
 {
 	if (k->verdict != MT_KILL_MAYBE)
 		return 1;
@@ -882,7 +880,7 @@ static inline __attribute__((always_inline)) int mt_kill_step(struct mt_kill_sca
 
 /* The scan's verdict once the bytes seen are in; whole: they were the
  * query's entire text (else an undecided scan stays MAYBE). */
-static inline __attribute__((always_inline)) __u32 mt_kill_verdict(const struct mt_kill_scan *k, int whole)
+MT_INLINE __u32 mt_kill_verdict(const struct mt_kill_scan *k, int whole)
 {
 	if (k->verdict != MT_KILL_MAYBE || !whole)
 		return k->verdict;

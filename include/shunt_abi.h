@@ -209,6 +209,8 @@ struct fp_stats {
 
 #ifndef __bpf__
 _Static_assert(sizeof(struct tunnel) == 592, "struct tunnel is map ABI");
+_Static_assert(TUN_PUNT__COUNT == MT_SEE_OPAQUE,
+	       "the punt reasons are the classifier's MT_SEE_* values below MT_SEE_OPAQUE");
 _Static_assert(sizeof(struct tunnel_ctl) == 40, "struct tunnel_ctl is map ABI");
 #endif
 

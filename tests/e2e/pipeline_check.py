@@ -86,7 +86,7 @@ def main():
     port, user, password, case = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
     arg = sys.argv[5] if len(sys.argv) > 5 else ""
     spare = []
-    while True:
+    for _ in range(8):
         c = raw.Conn("127.0.0.1", port)
         conn_id, caps, scramble = raw.login(c, user, password, False)
         rows, _ = raw.query(c, "SELECT CONNECTION_ID()", caps)
@@ -94,6 +94,8 @@ def main():
         if backend_id != conn_id:
             break
         spare.append(c)     # its ids line up: a KILL of either means the same; try again
+    else:
+        raise SystemExit("8 logins in a row had the same shunt and backend ids")
     out = {"conn_id": conn_id, "backend_id": backend_id, "answers": []}
     first = pkt(0, b"\x03DO 1")
     if case == "change_user":

@@ -81,6 +81,29 @@ static void one(int cancel, int nobody_waits)
 	event_base_free(target);
 }
 
+static int freed_runs;
+
+static void run_and_reply(struct xcall *x)
+{
+	freed_runs++;
+	xcall_reply(x, "test");         /* nobody waits: freed here (release NULL) */
+}
+
+/* A request with no release hook is freed by xcall itself (the sanitized
+ * run of this test reports a leak otherwise). */
+static void test_default_release_frees(void)
+{
+	struct event_base *b = event_base_new();
+	struct xcall *x = calloc(1, sizeof(*x));
+
+	freed_runs = 0;
+	x->run = run_and_reply;
+	CHECK_EQ(xcall_post(x, b), 0);
+	event_base_loop(b, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	CHECK_EQ(freed_runs, 1);
+	event_base_free(b);
+}
+
 static void test_delivered_on_requester(void) { one(0, 0); }
 static void test_cancelled_not_delivered(void) { one(1, 0); }
 static void test_nobody_waits(void) { one(0, 1); }
@@ -91,5 +114,6 @@ int main(void)
 	RUN(test_delivered_on_requester);
 	RUN(test_cancelled_not_delivered);
 	RUN(test_nobody_waits);
+	RUN(test_default_release_frees);
 	return TEST_SUMMARY();
 }

@@ -1,5 +1,6 @@
 /* xcall.c — a request posted to another loop and answered back (xcall.h). */
 #include <errno.h>
+#include <stdlib.h>
 #include <event2/event.h>
 #include "core/xcall.h"
 #include "util/log.h"
@@ -13,6 +14,14 @@ static void run_cb(evutil_socket_t fd, short what, void *arg)
 	x->run(x);
 }
 
+static void release(struct xcall *x)
+{
+	if (x->release)
+		x->release(x);
+	else
+		free(x);
+}
+
 static void deliver_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct xcall *x = arg;
@@ -21,7 +30,7 @@ static void deliver_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (!x->cancelled && x->deliver)
 		x->deliver(x);
-	x->release(x);
+	release(x);
 }
 
 int xcall_post(struct xcall *x, struct event_base *target)
@@ -32,12 +41,12 @@ int xcall_post(struct xcall *x, struct event_base *target)
 void xcall_reply(struct xcall *x, const char *what)
 {
 	if (!x->reply_base) {
-		x->release(x);
+		release(x);
 		return;
 	}
 	if (event_base_once(x->reply_base, -1, EV_TIMEOUT, deliver_cb, x, NULL) < 0) {
 		pr_err("%s: cannot deliver the result (out of memory)", what);
-		x->release(x);
+		release(x);
 	}
 }
 

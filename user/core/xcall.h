@@ -17,7 +17,8 @@ struct xcall {
 	void (*run)(struct xcall *x);    /* on the target loop */
 	void (*deliver)(struct xcall *x);/* on reply_base, unless cancelled */
 	void (*release)(struct xcall *x);/* frees the request: after deliver, or
-					    instead of it */
+					    instead of it; NULL: free(x), for a
+					    request malloc'd with x first */
 };
 
 /* Runs x->run on the target loop. 0, or -ENOMEM (nothing was posted and

@@ -98,11 +98,6 @@ static void deliver(struct xcall *x)
 		r->done(r->ctx, &r->res);
 }
 
-static void release(struct xcall *x)
-{
-	free(x);
-}
-
 /* Worker: the request is finished (res filled): count, log, hand back. */
 static void req_finish(struct mig_req *r, uint64_t total_us)
 {
@@ -755,8 +750,7 @@ struct mig_req *migrate_start(struct shunt *sh, struct event_base *reply_base, u
 	if (!r)
 		return NULL;
 	r->sh = sh;
-	r->x = (struct xcall){ .reply_base = reply_base, .run = on_target, .deliver = deliver,
-			       .release = release };
+	r->x = (struct xcall){ .reply_base = reply_base, .run = on_target, .deliver = deliver };
 	r->id = id;
 	if (target)
 		snprintf(r->target, sizeof(r->target), "%s", target);
@@ -776,6 +770,5 @@ struct mig_req *migrate_start(struct shunt *sh, struct event_base *reply_base, u
 
 void migrate_cancel(struct mig_req *r)
 {
-	if (r)
-		xcall_cancel(&r->x);
+	xcall_cancel(r ? &r->x : NULL);
 }

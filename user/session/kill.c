@@ -184,11 +184,6 @@ static void deliver(struct xcall *x)
 	r->done(r->ctx, &r->res);
 }
 
-static void release(struct xcall *x)
-{
-	free(x);
-}
-
 /* Target's thread: the request is finished; send it back. */
 static void finish(struct kill_req *r)
 {
@@ -325,8 +320,7 @@ struct kill_req *kill_start(struct shunt *sh, struct event_base *reply_base, uin
 	if (!r)
 		return NULL;
 	r->sh = sh;
-	r->x = (struct xcall){ .reply_base = reply_base, .run = on_target, .deliver = deliver,
-			       .release = release };
+	r->x = (struct xcall){ .reply_base = reply_base, .run = on_target, .deliver = deliver };
 	r->id = id;
 	r->query_only = query_only;
 	r->as_admin = user == NULL;
@@ -421,7 +415,7 @@ int kill_from_client(struct session *s, const uint8_t *wire, size_t len,
 		if (r) {
 			r->sh = s->sh;
 			r->x = (struct xcall){ .reply_base = s->w->base, .run = on_target,
-					       .deliver = deliver, .release = release };
+					       .deliver = deliver };
 			r->id = st.id;
 			r->done = client_kill_done;
 			r->ctx = r;

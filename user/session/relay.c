@@ -138,11 +138,11 @@ static void note_command(struct session *s, uint32_t ev, int to_server)
 	}
 }
 
+static int serve_hold(struct session *s);
+
 /* Answers the client's KILL (kill.c is done) behind whatever the client
  * has not taken yet, and reads the client again; 1927 (the client killed
  * its own connection) ends the session once the answer is out. */
-static int serve_hold(struct session *s);
-
 static void relay_kill_resume(struct session *s, const struct kill_result *res)
 {
 	struct relay *r = s->carrier_data;
@@ -184,12 +184,10 @@ static void relay_kill_resume(struct session *s, const struct kill_result *res)
 /* Whether the conversation takes the client's next packet as a command
  * (mt_client_packet): not inside a LOCAL INFILE upload or an auth
  * exchange, and the tracker still follows it. */
-static int expects_command(const struct relay *r)
+static int expects_command(const struct mt_conv *c)
 {
-	const struct mt_conv *c = &r->conv;
-
 	return !(c->flags & MT_F_OPAQUE) && c->rstate != MT_R_OPAQUE && c->rstate != MT_R_INFILE &&
-	       c->rstate != MT_R_AUTH_CLIENT && !r->cf.next_cont;
+	       c->rstate != MT_R_AUTH_CLIENT;
 }
 
 /* Classifies the command whose packet starts at p (avail bytes of it and
@@ -234,14 +232,36 @@ static int classify_at(const struct session *s, const uint8_t *p, size_t avail, 
 	return 1;
 }
 
+/* At the start of a client packet (p, avail bytes from there): 1 when
+ * the walk stops before it (a command user space must see, with *see
+ * its class, or one these bytes cannot classify yet, *see MT_SEE_NONE),
+ * 0 to go on, -1 when it is a possible such command after one the
+ * tracker cannot follow past (a binlog dump): then commands can no
+ * longer be told from data, and the session cannot be carried safely. */
+static int stop_at_packet(const struct session *s, const uint8_t *p, size_t avail, uint32_t *see)
+{
+	const struct relay *r = s->carrier_data;
+	uint32_t cls;
+	int known;
+
+	if (r->cf.next_cont)
+		return 0;                       /* the rest of a 16 MB+ packet */
+	if (expects_command(&r->conv)) {
+		known = classify_at(s, p, avail, &cls);
+		*see = known ? cls : MT_SEE_NONE;
+		return !known || cls != MT_SEE_NONE;
+	}
+	if (!(r->conv.flags & MT_F_OPAQUE) || avail < MYSQL_HDR_LEN || p[3] != 0)
+		return 0;                       /* file or auth data; not a command start */
+	known = classify_at(s, p, avail, &cls);
+	return !known || (cls != MT_SEE_NONE && cls != MT_SEE_OPAQUE) ? -1 : 0;
+}
+
 /* Frames and tracks client bytes data[0..len) from the relay's client
- * state, stopping at the start of a command user space must see, or of
- * one the bytes here cannot classify yet. Returns how many bytes lie
- * before that point (len: none), with *ev the OR of their MT_EV_*
- * events and *see the class at the stop (MT_SEE_NONE when stopped for
- * lack of bytes); -1 when a packet that could be such a command follows a
- * command the tracker cannot follow past (a binlog dump): the session
- * cannot be carried safely. */
+ * state, up to the first packet the walk stops at (stop_at_packet).
+ * Returns how many bytes lie before it (len: none), with *ev the OR of
+ * their MT_EV_* events and *see as stop_at_packet sets it; -1 as
+ * stop_at_packet. */
 static ssize_t walk_client(struct session *s, const uint8_t *data, size_t len, uint32_t *ev,
 			   uint32_t *see)
 {
@@ -252,18 +272,9 @@ static ssize_t walk_client(struct session *s, const uint8_t *data, size_t len, u
 	*see = MT_SEE_NONE;
 	while (off < len) {
 		if (r->cf.hdr_have == 0) {
-			uint32_t cls;
-			int known = classify_at(s, data + off, len - off, &cls);
-			if (expects_command(r)) {
-				if (!known || cls != MT_SEE_NONE) {
-					*see = known ? cls : MT_SEE_NONE;
-					return (ssize_t)off;
-				}
-			} else if ((r->conv.flags & MT_F_OPAQUE) && !r->cf.next_cont &&
-				   len - off > 3 && data[off + 3] == 0 &&
-				   (!known || (cls != MT_SEE_NONE && cls != MT_SEE_OPAQUE))) {
-				return -1;
-			}
+			int stop = stop_at_packet(s, data + off, len - off, see);
+			if (stop)
+				return stop < 0 ? -1 : (ssize_t)off;
 		}
 		int pkt = 0;
 		int n = mt_frame_step(&r->cf, (void *)data, (__u32)off, (__u32)len, &pkt);
@@ -274,6 +285,16 @@ static ssize_t walk_client(struct session *s, const uint8_t *data, size_t len, u
 			*ev |= mt_client_packet(&r->conv, &r->cf);
 	}
 	return (ssize_t)len;
+}
+
+/* Ends a session whose client sent what may be a command after one the
+ * tracker cannot follow past (walk_client returned -1). Returns -1. */
+static int cannot_follow(struct session *s)
+{
+	sess_log(s, LOG_WARN, "client sent a possible command after one shunt cannot follow "
+		 "past (a binlog dump); closing");
+	sess_free(s);
+	return -1;
 }
 
 /* Forwards tracked client bytes (ev: their events) to the backend,
@@ -406,23 +427,17 @@ static int serve_hold(struct session *s)
 			event_del(r->crd);
 			return 1;
 		}
-		if (!classify_at(s, r->hold.data, r->hold.len, &see))
-			goto need_more;
-		if (see == MT_SEE_NONE) {
-			ssize_t n = walk_client(s, r->hold.data, r->hold.len, &ev, &see);
-			if (n <= 0) {
-				/* A command that is a NONE cannot be stopped at. */
-				sess_log(s, LOG_WARN, "cannot follow the client's commands after a "
-					 "command shunt does not track; closing");
-				sess_free(s);
-				return -1;
-			}
-			int rc = forward_client(s, r->hold.data, (size_t)n, ev);
-			if (rc < 0)
+		ssize_t n = walk_client(s, r->hold.data, r->hold.len, &ev, &see);
+		if (n < 0)
+			return cannot_follow(s);
+		if (n > 0) {                    /* commands that need no look */
+			if (forward_client(s, r->hold.data, (size_t)n, ev) < 0)
 				return -1;
 			hold_consume(r, (size_t)n);
 			continue;
 		}
+		if (see == MT_SEE_NONE)
+			goto need_more;         /* not classifiable yet */
 		if (!at_boundary(r)) {
 			event_del(r->crd);      /* the response ahead of it ends first */
 			return 1;
@@ -458,12 +473,8 @@ static int client_bytes(struct session *s, const uint8_t *data, size_t len)
 
 	if (r->hold.len == 0) {
 		n = walk_client(s, data, len, &ev, &see);
-		if (n < 0) {
-			sess_log(s, LOG_WARN, "client sent a command after one shunt cannot follow "
-				 "past (a binlog dump); closing");
-			sess_free(s);
-			return -1;
-		}
+		if (n < 0)
+			return cannot_follow(s);
 		int rc = forward_client(s, data, (size_t)n, ev);
 		if (rc < 0)
 			return -1;
@@ -479,6 +490,24 @@ static int client_bytes(struct session *s, const uint8_t *data, size_t len)
 		return -1;
 	}
 	return serve_hold(s);
+}
+
+/* One non-blocking read from the session's client (from_client) or
+ * backend socket into buf. Returns the bytes read; 0 when the socket is
+ * empty; -1 when the session ended (closed or failed; it is freed). */
+static ssize_t relay_recv(struct session *s, int from_client, uint8_t *buf, size_t chunk)
+{
+	for (;;) {
+		ssize_t n = recv(from_client ? s->cfd : s->bfd, buf, chunk, MSG_DONTWAIT);
+		if (n > 0)
+			return n;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		relay_end(s, from_client, n == 0 ? "closed" : "failed");
+		return -1;
+	}
 }
 
 static int relay_movable(struct session *s);
@@ -499,19 +528,9 @@ static void relay_client_readable(struct session *s)
 	if (r->hold.len && serve_hold(s) != 0)
 		return;
 	for (int i = 0; i < RELAY_READS_PER_EVENT && outq_empty(&r->c2s); i++) {
-		ssize_t n = recv(s->cfd, scratch, chunk, MSG_DONTWAIT);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return;
-			relay_end(s, 1, "failed");
+		ssize_t n = relay_recv(s, 1, scratch, chunk);
+		if (n <= 0)
 			return;
-		}
-		if (n == 0) {
-			relay_end(s, 1, "closed");
-			return;
-		}
 		if (client_bytes(s, scratch, (size_t)n) != 0)
 			return;
 		if ((size_t)n < chunk)
@@ -530,19 +549,9 @@ static void relay_backend_readable(struct session *s)
 	size_t chunk = relay_chunk(s);
 
 	for (int i = 0; i < RELAY_READS_PER_EVENT && outq_empty(&r->s2c); i++) {
-		ssize_t n = recv(s->bfd, scratch, chunk, MSG_DONTWAIT);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return;
-			relay_end(s, 0, "failed");
+		ssize_t n = relay_recv(s, 0, scratch, chunk);
+		if (n <= 0)
 			return;
-		}
-		if (n == 0) {
-			relay_end(s, 0, "closed");
-			return;
-		}
 		uint32_t ev = relay_track(r, 0, scratch, (size_t)n);
 		if (ev & MT_EV_UNEXPECTED)
 			sess_log(s, LOG_DEBUG, "tracker: unexpected server packet (state %u)",

@@ -10,8 +10,11 @@
  * holds back the backend through TCP flow control instead of growing
  * memory.
  *
- * A COM_CHANGE_USER at a command boundary is not forwarded as it is: it is
- * collected and rewritten for the backend (change_user.c). */
+ * Every client packet is framed, and a command user space must see (the
+ * punt classifier of mysql_tracker.h: a KILL, a COM_CHANGE_USER, what the
+ * statement table follows) is held until the responses ahead of it have
+ * ended and its whole packet is in, then carried out or rewritten
+ * (relay.c); it is never forwarded unlooked-at. */
 #ifndef SHUNT_RELAY_H
 #define SHUNT_RELAY_H
 
