@@ -64,5 +64,7 @@ check kill_logged "shunt logged $n of the $kills KILLs as its own (\"KILL N from
 if [ "${E2E_FASTPATH:-off}" != on ]; then
 	n=$(grep -c "shunt_sneak" "$SHUNT_LOG")
 	check refusal_logged "shunt logged the refused change-user to shunt_sneak ($n lines)" [ "$n" -ge 2 ]
+else
+	skip refusal_logged "kernel carrier: the change-user cases above were skipped, so there is no refusal to find in the log"
 fi
 e2e_finish
