@@ -365,24 +365,6 @@ static __always_inline void note_hold_start(struct tunnel *ct, const struct mt_f
 	ct->xl_cont = cont;
 }
 
-/* Forwards again once user space has taken every held byte
- * (tunnel_ctl.rearm_gen == held_gen and passed_seen == passed_bytes): a
- * byte passed after user space's last read keeps the tunnel held, so later
- * bytes cannot overtake it. */
-static __always_inline void maybe_rearm(struct tunnel *ct, struct tunnel_ctl *ctl)
-{
-	if (ct->state == TUN_ST_HELD && ctl && ctl->rearm_gen == ct->held_gen &&
-	    ctl->passed_seen == ct->passed_bytes) {
-		ct->state = TUN_ST_FORWARD;
-		/* User space answered the held command itself: its response
-		 * will never come from the backend. */
-		if (ctl->answered_gen == ct->held_gen && !mt_idle(&ct->conv)) {
-			mt_resp_end(&ct->conv);
-			ct->cmd_start_ns = 0;
-		}
-	}
-}
-
 SEC("sk_skb")
 int shunt_verdict(struct __sk_buff *skb)
 {
@@ -410,7 +392,10 @@ int shunt_verdict(struct __sk_buff *skb)
 	 * session's state): its answers are user space's, not the client's. */
 	if (ctl && (ctl->flags & TUN_CTL_BACKEND_PASS) && t->dir == TUN_DIR_BACKEND)
 		return SK_PASS;
-	maybe_rearm(ct, ctl);
+	/* Forward again if user space has taken every held byte (a byte
+	 * passed after its last read keeps the tunnel held, so later bytes
+	 * cannot overtake it). */
+	tun_apply_rearm(ct, ctl);
 
 	__u32 zero = 0;
 	__u64 cmds_before = ct->conv.cmds_started;

@@ -194,6 +194,36 @@ struct tunnel_ctl {
 				    back, after a migration) its parameter types */
 };
 
+/* Applies user space's re-arm to a client entry: when user space has
+ * named the held generation (rearm_gen == held_gen) and read every passed
+ * byte (passed_seen == passed_bytes), the tunnel forwards again, and a held
+ * command user space answered itself (a KILL: answered_gen == held_gen)
+ * gets its response ended, since none will come from the backend.
+ *
+ * The program calls this on the live entry at the start of every run, on
+ * either socket. Until such a run (a KILL answered by shunt is followed by
+ * no backend bytes, and the client may stay quiet), the entry still says
+ * TUN_ST_HELD with the answered command open; user space and shuntctl
+ * call this on their copy of the entry, with the control entry read after
+ * it, to see the session as the program will at its next run (a control
+ * entry read after the tunnel entry is never older than what that copy
+ * reflects). Returns 1 when it changed *ct. Needs the tracker's code
+ * (MT_LOAD: the BPF program, or user/mysql/tracker_host.h). */
+#ifdef MT_LOAD
+MT_INLINE int tun_apply_rearm(struct tunnel *ct, const struct tunnel_ctl *ctl)
+{
+	if (ct->state != TUN_ST_HELD || !ctl || ctl->rearm_gen != ct->held_gen ||
+	    ctl->passed_seen != ct->passed_bytes)
+		return 0;
+	ct->state = TUN_ST_FORWARD;
+	if (ctl->answered_gen == ct->held_gen && !mt_idle(&ct->conv)) {
+		mt_resp_end(&ct->conv);
+		ct->cmd_start_ns = 0;
+	}
+	return 1;
+}
+#endif
+
 /* Process-wide fast-path counters (value of `fp_stats`, per CPU). */
 struct fp_stats {
 	__u64 commands;          /* client commands started in kernel-carried sessions */

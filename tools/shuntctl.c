@@ -22,6 +22,7 @@
 #include <linux/types.h>
 #include <bpf/bpf.h>
 #include <jansson.h>
+#include "mysql/tracker_host.h"  /* the tracker code tun_apply_rearm needs */
 #include "shunt_abi.h"
 #include "http_client.h"
 
@@ -423,7 +424,9 @@ static void j_flags(const char *key, unsigned long v, const struct flag_name *ta
 
 struct entry {
 	__u64 cookie;
-	struct tunnel t;
+	struct tunnel t;         /* a client entry: with the control entry applied */
+	int rearm_pending;       /* user space re-armed it; the program applies
+				    that at its next run (tun_apply_rearm) */
 };
 
 struct session {
@@ -593,7 +596,31 @@ oom:
 	return -1;
 }
 
-/* Opens, reads and closes the map. 0, or -1 after a message. */
+/* Shows each client entry as the program will see it at its next run:
+ * a re-arm user space wrote to tunnel_ctl (read after the entries) is
+ * applied, as the daemon's own views do (docs/architecture.md, "A re-arm
+ * takes effect at the program's next run"). Without a readable tunnel_ctl
+ * the entries stay as read. */
+static void apply_rearms(struct snapshot *sn)
+{
+	char path[512];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/tunnel_ctl", pin_path);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return;
+	for (size_t i = 0; i < sn->n; i++) {
+		struct tunnel_ctl ctl;
+
+		if (sn->e[i].t.dir == TUN_DIR_CLIENT &&
+		    bpf_map_lookup_elem(fd, &sn->e[i].cookie, &ctl) == 0)
+			sn->e[i].rearm_pending = tun_apply_rearm(&sn->e[i].t, &ctl);
+	}
+	close(fd);
+}
+
+/* Opens, reads and closes the maps. 0, or -1 after a message. */
 static int load(struct snapshot *sn)
 {
 	__u32 max_entries = 0;
@@ -603,6 +630,8 @@ static int load(struct snapshot *sn)
 		return -1;
 	rc = snapshot_read(fd, max_entries, sn);
 	close(fd);
+	if (rc == 0)
+		apply_rearms(sn);
 	return rc;
 }
 
@@ -652,6 +681,8 @@ static void json_entry(const char *key, const struct entry *e)
 	else
 		j_null("punt_cmd_name");        /* never punted: punt_cmd is 0 */
 	j_num("held_gen", t->held_gen);
+	if (t->dir == TUN_DIR_CLIENT)
+		j_bool("rearm_pending", e->rearm_pending);
 	j_num("punt_missed", t->punt_missed);
 	j_num("mode", t->mode);
 	j_str("mode_name", mode_name(t->mode));
@@ -734,6 +765,7 @@ static void json_session(const struct session *s, unsigned long long now)
 	}
 	j_str("mode", mode_name(ct->mode));
 	j_str("state", state_name(ct->state));
+	j_bool("rearm_pending", s->c->rearm_pending);
 	j_str("punt_reason", punt_name(ct->punt_reason));
 	j_bool("in_trans", (c->status & SERVER_STATUS_IN_TRANS) != 0);
 	j_bool("tracking", !(c->flags & MT_F_OPAQUE));
@@ -1006,8 +1038,9 @@ static int do_tunnel(int argc, char **argv)
 		printf("  state         held: %s (%s) is with user space, held_gen %u\n",
 		       punt_name(ct->punt_reason), cmd_name(ct->punt_cmd), ct->held_gen);
 	else if (ct->punts)
-		printf("  state         forward (last punt: %s, %s; held_gen %u)\n",
-		       punt_name(ct->punt_reason), cmd_name(ct->punt_cmd), ct->held_gen);
+		printf("  state         forward (last punt: %s, %s; held_gen %u%s)\n",
+		       punt_name(ct->punt_reason), cmd_name(ct->punt_cmd), ct->held_gen,
+		       s->c->rearm_pending ? "; re-armed, the kernel applies it at the next byte" : "");
 	else
 		printf("  state         forward\n");
 	fmt_addr(ct, b1, sizeof(b1));

@@ -701,6 +701,26 @@ def scenario_session():
                "txn.tunnel", "SHOW TUNNELS: %s" % tsum(row))
         c.close()
 
+    # A KILL that shunt answers itself leaves nothing owed. In the kernel
+    # carrier no backend byte follows it, so the program applies the
+    # re-arm only at the client's next byte: a client that then waits must
+    # still be movable at once (it used to wait for the timeout: 1105).
+    @guarded("after_kill.moves")
+    def _():
+        c, sid, src, dst = session_on(a.db)
+        try:
+            q1(c, "KILL QUERY 987654")
+            killed = "OK"
+        except pymysql.MySQLError as e:
+            killed = e.args[0]
+        code, msg, secs = adm.run("MIGRATE %d TO '%s'" % (sid, PORT_ADDR[dst]))
+        port = q1(c, "SELECT @@port")[0]
+        report(killed == 1094 and code == 0 and secs < mt / 2 and port == dst, "after_kill.moves",
+               "KILL QUERY of an unknown id -> %s, then MIGRATE of the quiet session -> %s %s after %.2f s "
+               "(expected OK well within migrate_timeout_ms = %d ms); its @@port then %d (expected %d)"
+               % (killed, code or "OK", msg, secs, a.migrate_timeout_ms, port, dst))
+        c.close()
+
     @guarded("txn_timeout.stays")
     def _():
         c, sid, src, dst = session_on(a.db)

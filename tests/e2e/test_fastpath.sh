@@ -19,7 +19,10 @@ if [ "${E2E_FASTPATH:-}" != on ]; then
 	e2e_finish
 fi
 mariadb_ensure
-shunt_start
+ADMIN_PORT=$(free_port) || die "no free port"
+shunt_start --admin "127.0.0.1:$ADMIN_PORT" --admin-user admin:adminpw
+wait_port "$ADMIN_PORT" 10 "$SHUNT_PID" || die "the admin port 127.0.0.1:$ADMIN_PORT did not open"
+MYSQL_ADMIN="mariadb --no-defaults -h127.0.0.1 -P$ADMIN_PORT -uadmin -padminpw -B"
 PIN=/sys/fs/bpf/shunt-e2e-$$-0
 RAW=("$PY" "$(dirname "$0")/rawclient.py" --port "$SHUNT_PORT" --user "$E2E_USER" --password "$E2E_PASS")
 SHUNTCTL=$E2E_ROOT/build/shuntctl
@@ -86,33 +89,69 @@ check shuntctl_table "text view has a header and one session row" [ "$(echo "$tx
 # ---- punt: KILL goes to user space and comes back; SELECT 'kill' does not.
 # The KILL names a shunt id, so shunt answers it itself (1094 here): the
 # client receives the kernel's s2c bytes plus that one ERR packet, and the
-# program's conversation still counts 3 commands and 3 responses (user
-# space marked the held command answered at the re-arm).
-out=$("${RAW[@]}" --dump "bpftool -j map dump pinned $PIN/tunnels" \
-	"SELECT 'kill'" "  /* why */ kill query 987654" "SELECT 42" 2>&1)
+# program's conversation counts 3 commands and 3 responses (user space
+# marked the held command answered at the re-arm). The bytes come from the
+# raw entry (bpftool); the state and the conversation from shuntctl, which
+# applies a re-arm the program has not run since (the client may send
+# SELECT 42 before the re-arm lands: then user space carries it, and the
+# backend may answer it before user space re-arms).
+KDUMP="bpftool -j map dump pinned $PIN/tunnels; echo '@@'; $SHUNTCTL -p $PIN -j tunnels"
+out=$("${RAW[@]}" --dump "$KDUMP" "SELECT 'kill'" "  /* why */ kill query 987654" "SELECT 42" 2>&1)
 res=$("$PY" - "$out" <<'PY'
 import json, sys
 d = json.loads(sys.argv[1])
-c = [e["formatted"]["value"] for e in json.loads(d["dump"])
-     if e["formatted"]["value"]["conn_id"] == d["conn_id"] and e["formatted"]["value"]["dir"] == 1][0]
-b = [e["formatted"]["value"] for e in json.loads(d["dump"])
-     if e["formatted"]["value"]["conn_id"] == d["conn_id"] and e["formatted"]["value"]["dir"] == 2][0]
+raw, view = d["dump"].split("@@")
+ents = [e["formatted"]["value"] for e in json.loads(raw) if e["formatted"]["value"]["conn_id"] == d["conn_id"]]
+c = [e for e in ents if e["dir"] == 1][0]
+b = [e for e in ents if e["dir"] == 2][0]
+v = [x for x in json.loads(view) if x["conn_id"] == d["conn_id"]][0]
 p = []
 if c["punts"] != 1: p.append("punts %d, expected 1" % c["punts"])
 if c["punt_reason"] != 3: p.append("punt_reason %d, expected 3 (kill-query)" % c["punt_reason"])
-if c["state"] != 0: p.append("tunnel still held (state %d)" % c["state"])
+if v["state"] != "forward": p.append("tunnel still held (%s, raw state %d)" % (v["state"], c["state"]))
 if d["status"][1] != -1094: p.append("KILL answered %d, expected -1094 (unknown thread)" % d["status"][1])
 if d["rows"][2] != [["42"]]: p.append("SELECT 42 after the punt returned %r" % d["rows"][2])
-if c["conv"]["cmds_started"] != 3 or c["conv"]["resps_done"] != 3: p.append("cmds %d/%d" % (c["conv"]["cmds_started"], c["conv"]["resps_done"]))
+if v["cmds_started"] != 3 or v["resps_done"] != 3: p.append("cmds %d/%d (raw %d/%d)" % (v["cmds_started"], v["resps_done"], c["conv"]["cmds_started"], c["conv"]["resps_done"]))
 if c["bytes"] + c["passed_bytes"] != d["sent"]: p.append("c2s kernel %d + passed %d != sent %d" % (c["bytes"], c["passed_bytes"], d["sent"]))
 answer = 4 + 1 + 2 + 6 + len("Unknown thread id: 987654")   # shunt's ERR packet
 if b["bytes"] + answer != d["received"]: p.append("s2c %d + shunt's ERR %d != received %d" % (b["bytes"], answer, d["received"]))
-print("FAIL " + "; ".join(p) if p else "PASS 1 punt (kill-query), %d bytes passed to user space, %d carried by the kernel; ERR 1094 answered by shunt (%d bytes) + %d s2c bytes by the kernel = %d received; 3/3 commands/responses tracked; SELECT 42 after re-arm" % (c["passed_bytes"], c["bytes"], answer, b["bytes"], d["received"]))
+print("FAIL " + "; ".join(p) if p else "PASS 1 punt (kill-query), %d bytes passed to user space, %d carried by the kernel; ERR 1094 answered by shunt (%d bytes) + %d s2c bytes by the kernel = %d received; 3/3 commands/responses tracked; SELECT 42 after re-arm (raw entry: state %d, re-arm %s)" % (c["passed_bytes"], c["bytes"], answer, b["bytes"], d["received"], c["state"], "pending" if v["rearm_pending"] else "applied"))
 PY
 )
 case $res in
 PASS*) pass punt_kill "${res#PASS }" ;;
 *) fail punt_kill "${res#FAIL } (${out:0:300})" ;;
+esac
+
+# ---- a KILL answered by shunt, then a quiet client: no backend byte and no
+# client byte follow the re-arm, so the raw entry stays held with the KILL
+# open. The daemon's views (SHOW PROCESSLIST) and shuntctl apply the re-arm: the session is
+# forwarding and idle (before, it showed as held and busy, and a migration
+# or drain never found its safe point).
+out=$("${RAW[@]}" --dump "$KDUMP; echo '@@'; $MYSQL_ADMIN -N -e 'SHOW PROCESSLIST'" \
+	"SELECT 1" "KILL QUERY 987654" 2>&1)
+res=$("$PY" - "$out" <<'PY'
+import json, sys
+d = json.loads(sys.argv[1])
+raw, view, admin = d["dump"].split("@@")
+c = [e["formatted"]["value"] for e in json.loads(raw)
+     if e["formatted"]["value"]["conn_id"] == d["conn_id"] and e["formatted"]["value"]["dir"] == 1][0]
+v = [x for x in json.loads(view) if x["conn_id"] == d["conn_id"]][0]
+row = [l.split("\t") for l in admin.strip().splitlines() if l.split("\t")[0] == str(d["conn_id"])]
+p = []
+if d["status"][1] != -1094: p.append("KILL answered %d, expected -1094" % d["status"][1])
+if c["state"] != 1 or c["conv"]["resps_done"] != 1:
+    p.append("raw entry state %d, %d/%d: expected the program not to have run since the re-arm (1, 2/1)" % (c["state"], c["conv"]["cmds_started"], c["conv"]["resps_done"]))
+if v["state"] != "forward" or not v["rearm_pending"]: p.append("shuntctl: state %s, rearm_pending %s" % (v["state"], v["rearm_pending"]))
+if (v["cmds_started"], v["resps_done"]) != (2, 2): p.append("shuntctl: cmds %d/%d, expected 2/2" % (v["cmds_started"], v["resps_done"]))
+if not row: p.append("SHOW PROCESSLIST has no row for %d: %r" % (d["conn_id"], admin[-300:]))
+elif row[0][4] != "Sleep": p.append("SHOW PROCESSLIST command %r, expected Sleep: %r" % (row[0][4], row[0]))
+print("FAIL " + "; ".join(p) if p else "PASS raw entry held with the KILL open (2/1); shuntctl: forward, 2/2, re-arm pending; SHOW PROCESSLIST: %s" % row[0][4])
+PY
+)
+case $res in
+PASS*) pass kill_then_quiet "${res#PASS }" ;;
+*) fail kill_then_quiet "${res#FAIL } (${out:0:400})" ;;
 esac
 
 # ---- 1,000 sessions: nothing left behind

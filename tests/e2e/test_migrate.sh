@@ -17,7 +17,8 @@
 #              one that stays open past migrate_timeout_ms is left where it
 #              is, intact; temporary table, GET_LOCK and LOCK TABLES
 #              sessions are sticky (1105, SHOW TUNNELS sticky_reason) and
-#              keep their state; user variables move; 10 moves back and
+#              keep their state; a quiet session right after a KILL that
+#              shunt answered moves at once; user variables move; 10 moves back and
 #              forth keep the state; 1094 for an unknown id; 1105 for a
 #              target outside the pool;
 #   refused    a target that refuses the login (the password changed

@@ -441,6 +441,19 @@ int fp_tunnel_get(uint64_t cookie, struct tunnel *out)
 	return 0;
 }
 
+/* A client entry as the program will see it at its next run: the control
+ * entry is read after it and applied with tun_apply_rearm() (shunt_abi.h).
+ * 0 or -errno, as fp_tunnel_get. */
+int fp_tunnel_get_current(uint64_t ccookie, struct tunnel *out)
+{
+	struct tunnel_ctl ctl;
+	int rc = fp_tunnel_get(ccookie, out);
+
+	if (rc == 0 && fp_ctl_get(ccookie, &ctl) == 0)
+		tun_apply_rearm(out, &ctl);
+	return rc;
+}
+
 int fp_ctl_set(uint64_t ccookie, const struct tunnel_ctl *ctl)
 {
 	if (bpf_map_update_elem(fp.ctl_fd, &ccookie, ctl, BPF_EXIST) < 0)

@@ -75,6 +75,10 @@ void fp_tunnel_drop_backend(uint64_t bcookie);
 void fp_tunnel_close(uint64_t ccookie, uint64_t bcookie);
 /* Reads one tunnel entry. 0 or -errno (-ENOENT). */
 int fp_tunnel_get(uint64_t cookie, struct tunnel *out);
+/* Reads a client entry with user space's pending re-arm applied, as the
+ * program will see it at its next run (the raw entry still says HELD until
+ * then). For decisions on the conversation and for views. 0 or -errno. */
+int fp_tunnel_get_current(uint64_t ccookie, struct tunnel *out);
 /* Writes the control entry of a session (keyed by the client cookie). */
 int fp_ctl_set(uint64_t ccookie, const struct tunnel_ctl *ctl);
 int fp_ctl_get(uint64_t ccookie, struct tunnel_ctl *ctl);

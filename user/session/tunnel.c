@@ -688,7 +688,7 @@ static int tunnel_conv(struct session *s, struct mt_conv *out)
 {
 	struct tunnel t;
 
-	if (fp_tunnel_get(ts_of(s)->ccookie, &t) < 0)
+	if (fp_tunnel_get_current(ts_of(s)->ccookie, &t) < 0)
 		return -errno;
 	*out = t.conv;
 	return 0;
@@ -701,7 +701,7 @@ static int tunnel_safe_point(struct session *s, int *held)
 
 	*held = 0;
 	if (!outq_empty(&ts->to_client) || !outq_empty(&ts->to_backend) || ts->kill_rearm ||
-	    ts->closing || ts->lingering || fp_tunnel_get(ts->ccookie, &t) < 0)
+	    ts->closing || ts->lingering || fp_tunnel_get_current(ts->ccookie, &t) < 0)
 		return 0;
 	if (t.state == TUN_ST_HELD && t.punt_reason == TUN_PUNT_ALL &&
 	    t.passed_bytes > ts->passed_read) {
@@ -731,7 +731,7 @@ static int tunnel_pause(struct session *s, struct mt_conv *conv)
 	struct tunnel_state *ts = ts_of(s);
 	struct tunnel t;
 
-	if (fp_tunnel_get(ts->ccookie, &t) < 0)
+	if (fp_tunnel_get_current(ts->ccookie, &t) < 0)
 		return -errno;
 	int rc = ctl_flags(s, TUN_CTL_BACKEND_PASS, 0);
 	if (rc < 0)
@@ -843,7 +843,7 @@ static void tunnel_view_late(struct carrier_view *v)
 {
 	struct tunnel ct, bt;
 
-	if (fp_tunnel_get(v->key[0], &ct) < 0)
+	if (fp_tunnel_get_current(v->key[0], &ct) < 0)
 		return;
 	v->in_tx = !!(ct.conv.status & SERVER_STATUS_IN_TRANS);
 	v->commands = ct.conv.cmds_started;
