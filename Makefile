@@ -50,7 +50,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 E2E_CLIENT := $(BUILD)/tests/e2e_client
 
-.PHONY: all clean deps test unit e2e demo bench vmlinux fuzz
+.PHONY: all clean deps test unit e2e demo bench vmlinux fuzz docs
 all: $(BUILD)/shunt $(BUILD)/shuntctl
 
 $(BUILD)/%.bpf.o: bpf/%.bpf.c vmlinux.h $(wildcard include/*.h)
@@ -79,7 +79,7 @@ $(BUILD)/tests/test_proto: $(BUILD)/user/mysql/proto.o
 $(BUILD)/tests/test_auth: $(BUILD)/user/mysql/auth.o
 $(BUILD)/tests/test_stmt: $(BUILD)/user/mysql/stmt.o $(BUILD)/user/mysql/proto.o
 $(BUILD)/tests/test_stmt_xlate: $(BUILD)/user/mysql/stmt_xlate.o $(BUILD)/user/mysql/stmt.o $(BUILD)/user/mysql/proto.o
-$(BUILD)/tests/test_config: $(BUILD)/user/core/config.o $(BUILD)/user/mysql/auth.o $(BUILD)/user/util/log.o
+$(BUILD)/tests/test_config: $(BUILD)/user/core/config.o $(BUILD)/user/core/config_value.o $(BUILD)/user/core/config_keys.o $(BUILD)/user/mysql/auth.o $(BUILD)/user/util/log.o
 $(BUILD)/tests/test_admin_sql: $(LIB_OBJ)
 $(BUILD)/tests/test_session: $(LIB_OBJ)
 $(BUILD)/tests/test_xcall: $(BUILD)/user/core/xcall.o $(BUILD)/user/util/log.o
@@ -92,7 +92,7 @@ $(BUILD)/tests/%: tests/unit/%.c
 BPF_TEST_SRC := $(wildcard tests/bpf/test_*.c)
 BPF_TEST_BIN := $(BPF_TEST_SRC:tests/bpf/%.c=$(BUILD)/tests/bpf/%)
 $(BUILD)/tests/bpf/test_fastpath: $(BUILD)/user/core/fastpath.o $(BUILD)/user/util/log.o \
-	$(BUILD)/user/core/config.o $(BUILD)/user/mysql/auth.o
+	$(BUILD)/user/core/config.o $(BUILD)/user/core/config_value.o $(BUILD)/user/core/config_keys.o $(BUILD)/user/mysql/auth.o
 $(BUILD)/tests/bpf/%: tests/bpf/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(filter %.o,$^) $(LDFLAGS) $(LDLIBS)
@@ -131,3 +131,7 @@ clean:
 	rm -rf build build-san
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# The key tables of docs/configuration.md, from the key table in the source.
+docs: $(BUILD)/shunt
+	@tools/config-doc.sh

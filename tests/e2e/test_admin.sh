@@ -599,7 +599,7 @@ ADMIN3=$(free_port) || die "no free port"
 write_conf "" "" "$ADMIN3"
 got=$(adm2 -e "RELOAD CONFIG" | grep -m1 '^ERROR' | sed 's/ at line 1:/:/')
 check reload_restart_only "RELOAD CONFIG with a new admin address -> $got" \
-	[ "$got" = "ERROR 1105 (HY000): reload refused, the running configuration stays: the admin address changed, which needs a restart" ]
+	[ "$got" = "ERROR 1105 (HY000): reload refused, the running configuration stays: admin changed, which needs a restart" ]
 
 got=$(session2 shunt_other other_pw | head -1)
 [[ "$got" == "ERROR 1045 (28000)"* ]]; verdict $? reload_before_user "shunt_other before the reload -> $got"

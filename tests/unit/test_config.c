@@ -14,6 +14,8 @@
 #include "test.h"
 #include "mysql/auth.h"
 #include "core/config.h"
+#include "core/config_keys.h"
+#include "core/config_value.h"
 
 /* tests/unit/configs/ relative to where make compiled us (the repo root) */
 #define SRC_DIR  "tests/unit/"
@@ -864,6 +866,141 @@ static void test_cli_help_version(void)
 	config_free(&cfg);
 }
 
+/* ---- the key table ------------------------------------------------------------------- */
+
+/* Each typed field has the width its setter writes, every section fits
+ * parse_ctx.seen, and every key has docs. */
+static void test_key_table_shapes(void)
+{
+	int per_sect[CFG_SECT__COUNT] = { 0 };
+
+	for (const struct cfg_key *k = cfg_keys; k->name; k++) {
+		size_t want = k->type == CK_UINT ? sizeof(unsigned) : k->type == CK_SIZE ? sizeof(size_t) :
+			      k->type == CK_DECIMAL ? sizeof(double) :
+			      k->type == CK_ON_OFF || k->type == CK_ENUM ? sizeof(int) : k->size;
+		if (k->size != want)
+			fprintf(stderr, "  key %s: field of %zu bytes, its type writes %zu\n", k->name, k->size, want);
+		CHECK_EQ(k->size, want);
+		CHECK(k->doc && k->doc[0]);
+		CHECK(k->type != CK_CUSTOM || k->set);
+		CHECK(k->type != CK_ENUM || k->choices);
+		CHECK(!k->flag || k->help);
+		CHECK(cfg_key_find(k->sect, k->name) == k);      /* names are unique per section */
+		per_sect[k->sect]++;
+	}
+	for (int i = 0; i < CFG_SECT__COUNT; i++)
+		CHECK(per_sect[i] > 0 && per_sect[i] <= 32);
+}
+
+/* A different valid value for a key, or NULL when the test has none. */
+static const char *other_value(const struct cfg_key *k, char *buf, size_t n)
+{
+	switch (k->type) {
+	case CK_UINT: case CK_SIZE:
+		snprintf(buf, n, "%llu", k->def && strtoull(k->def, NULL, 10) == k->max ? k->min : k->max);
+		return buf;
+	case CK_DECIMAL:
+		snprintf(buf, n, "%g", k->dmax);
+		return buf;
+	case CK_ON_OFF:
+		return k->def && strcmp(k->def, "on") == 0 ? "off" : "on";
+	case CK_ENUM:
+		for (const struct cfg_choice *c = k->choices; c->name; c++)
+			if (!k->def || strcmp(c->name, k->def) != 0)
+				return c->name;
+		return NULL;
+	default:
+		if (strcmp(k->name, "admin") == 0 || strcmp(k->name, "http") == 0)
+			return "off";
+		if (strcmp(k->name, "pin_path") == 0)
+			return "/sys/fs/bpf/other";
+		if (strcmp(k->name, "server_version") == 0)
+			return "8.0.40-other";
+		if (strcmp(k->name, "admin_user") == 0)
+			return "root2";
+		if (strcmp(k->name, "http_token") == 0)
+			return "tok";
+		return NULL;
+	}
+}
+
+/* Every [global] key: its default is what config_init set (so the table is
+ * the only home of defaults), a file value lands in the config, and the
+ * reload check flags exactly the restart-only keys. */
+static void test_key_table_defaults_and_restart(void)
+{
+	char buf[64], err[256], line[160];
+	int tried = 0;
+
+	for (const struct cfg_key *k = cfg_keys; k->name; k++) {
+		if (k->sect != CFG_SECT_GLOBAL)
+			continue;
+		struct shunt_config a, b, d;
+		const char *v = other_value(k, buf, sizeof(buf));
+
+		config_init(&a);
+		if (k->def) {           /* the default, set by hand, changes nothing */
+			config_init(&d);
+			CHECK_EQ(cfg_key_set(k, &d, k->def, err, sizeof(err)), 0);
+			if (k->has_given)
+				*(int *)((char *)&d + k->given_offset) = 0;
+			if (memcmp((char *)&a + k->offset, (char *)&d + k->offset, k->size) != 0)
+				fprintf(stderr, "  key %s: config_init differs from its default %s\n", k->name, k->def);
+			CHECK(memcmp((char *)&a + k->offset, (char *)&d + k->offset, k->size) == 0);
+			config_free(&d);
+		}
+		if (!v) {
+			config_free(&a);
+			continue;
+		}
+		tried++;
+		snprintf(line, sizeof(line), "[global]\n%s = %s\n", k->name, v);
+		write_tmp(line);
+		config_init(&b);
+		CHECK_EQ(config_load_file(&b, tmp_path), 0);
+		const char *changed = cfg_keys_restart_change(&a, &b);
+		if (k->apply == CK_RESTART) {
+			if (!changed || strcmp(changed, k->name) != 0)
+				fprintf(stderr, "  key %s = %s: restart check says %s\n", k->name, v, changed ? changed : "nothing");
+			CHECK(changed && strcmp(changed, k->name) == 0);
+		} else {
+			if (changed)
+				fprintf(stderr, "  key %s = %s (reloadable): restart check says %s\n", k->name, v, changed);
+			CHECK(changed == NULL);
+			CHECK(memcmp((char *)&a + k->offset, (char *)&b + k->offset, k->size) != 0);
+		}
+		config_free(&a);
+		config_free(&b);
+	}
+	CHECK(tried >= 20);
+}
+
+/* Flags come from the table: each key's flag sets it, and a bad value is
+ * reported as "--flag 'value': ...". */
+static void test_key_flags(void)
+{
+	struct shunt_config cfg;
+
+	CHECK_EQ(run_args(&cfg, "--backend", "127.0.0.1:3306", "--user", "u:p", "--fastpath-mode",
+			  "stream_parser", "--log-level", "warn", NULL), 0);
+	CHECK_EQ(cfg.fastpath_kind, FASTPATH_KIND_STREAM_PARSER);
+	CHECK_EQ(cfg.log_level, LOG_WARN);
+	config_free(&cfg);
+	CHECK_EQ(run_args(&cfg, "--backend", "127.0.0.1:3306", "--user", "u:p", "--fastpath-mode",
+			  "fast", NULL), -EINVAL);
+	CHECK(strstr(captured, "shunt: --fastpath-mode 'fast': expected auto, verdict or stream_parser") != NULL);
+	config_free(&cfg);
+	CHECK_EQ(run_args(&cfg, "--help-config", NULL), 1);
+	CHECK(strstr(captured, "  rebalance_tolerance = 0–10    (default 0.2; a reload applies it)") != NULL);
+	CHECK(strstr(captured, "  threads = 0–1024    (default 0; needs a restart)") != NULL);
+	config_free(&cfg);
+	CHECK_EQ(run_args(&cfg, "--help-config=markdown", NULL), 1);
+	CHECK(strstr(captured, "| `pin_path` | DIR | `/sys/fs/bpf/shunt` | restart |") != NULL);
+	config_free(&cfg);
+	CHECK_EQ(run_args(&cfg, "--help-config=html", NULL), -EINVAL);
+	config_free(&cfg);
+}
+
 static void test_set_user_password_api(void)
 {
 	struct cfg_user u = { .name = "x" };
@@ -947,6 +1084,9 @@ int main(void)
 	RUN(test_cli_errors);
 	RUN(test_cli_help_version);
 	RUN(test_set_user_password_api);
+	RUN(test_key_table_shapes);
+	RUN(test_key_table_defaults_and_restart);
+	RUN(test_key_flags);
 	RUN(test_log_levels);
 	if (tmp_path[0])
 		unlink(tmp_path);

@@ -28,6 +28,8 @@
 #include <ini.h>
 #include "mysql/auth.h"
 #include "core/config.h"
+#include "core/config_keys.h"
+#include "core/config_value.h"
 
 
 #define DEFAULT_NAME          "default"
@@ -45,14 +47,6 @@ void config_set_error_stream(FILE *f)
 }
 
 #define DEFAULT_LISTEN        "127.0.0.1:6033"
-#define DEFAULT_ADMIN         "127.0.0.1:6032"
-#define DEFAULT_HTTP          "127.0.0.1:6080"
-#define MS_MAX                3600000ULL          /* one hour */
-#define RELAY_BUFFER_MIN      4096ULL
-#define RELAY_BUFFER_MAX      (1ULL << 30)        /* 1 GiB */
-#define THREADS_MAX           1024ULL
-#define MAX_CONNECTIONS_MAX   1000000ULL
-#define WEIGHT_MAX            1000ULL
 
 enum sect_kind { SECT_NONE = 0, SECT_GLOBAL, SECT_LISTENER, SECT_POOL, SECT_USER,
 		 SECT_BAD /* header was wrong: its keys are skipped silently */ };
@@ -134,244 +128,6 @@ static void *arr_push(void *arr_p, size_t *n, size_t sz)
 	return p + (*n)++ * sz;
 }
 
-static bool copy_str(char *dst, size_t dstsz, const char *src)
-{
-	size_t n = strlen(src);
-
-	if (n >= dstsz)
-		return false;
-	memcpy(dst, src, n + 1);
-	return true;
-}
-
-/* Listener and pool names: 1..63 of [A-Za-z0-9_.-]. */
-static bool valid_ident(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n >= CFG_NAME_MAX)
-		return false;
-	for (; *s; s++)
-		if (!isalnum((unsigned char)*s) && !strchr("_.-", *s))
-			return false;
-	return true;
-}
-
-/* User names: 1..63 bytes, no whitespace, control characters or ':'
- * (':' separates name and password in --user). UTF-8 is fine. */
-static bool valid_user_name(const char *s, size_t n)
-{
-	if (n == 0 || n >= CFG_NAME_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		if (ch <= 0x20 || ch == 0x7f || ch == ':')
-			return false;
-	}
-	return true;
-}
-
-/* Parses a whole decimal number in [min, max]; with_suffix also accepts a
- * trailing k/K (x1024) or m/M (x1048576). No sign, no spaces, no junk.
- * Returns 0, or -EINVAL with a reason in err. */
-static int parse_num(const char *s, unsigned long long min, unsigned long long max,
-		     bool with_suffix, unsigned long long *out, char *err, size_t errsz)
-{
-	unsigned long long v, mult = 1;
-	char *end;
-
-	if (!isdigit((unsigned char)s[0])) {
-		snprintf(err, errsz, "'%s' is not a number", s);
-		return -EINVAL;
-	}
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (with_suffix && (*end == 'k' || *end == 'K')) {
-		mult = 1024;
-		end++;
-	} else if (with_suffix && (*end == 'm' || *end == 'M')) {
-		mult = 1024 * 1024;
-		end++;
-	}
-	if (*end != '\0') {
-		snprintf(err, errsz, "'%s' is not a number%s", s,
-			 with_suffix ? " (optionally followed by k or m)" : "");
-		return -EINVAL;
-	}
-	if (errno == ERANGE || v > ULLONG_MAX / mult || v * mult < min || v * mult > max) {
-		snprintf(err, errsz, "'%s' is out of range (%llu..%llu)", s, min, max);
-		return -EINVAL;
-	}
-	*out = v * mult;
-	return 0;
-}
-
-/* config_parse_addr with a reason for the failure in err. */
-static int parse_addr(const char *s, struct cfg_addr *out, char *err, size_t errsz)
-{
-	char host[CFG_ADDR_MAX], port_s[CFG_ADDR_MAX];
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
-	struct addrinfo *res = NULL;
-	unsigned long long port;
-	const char *colon;
-	size_t hlen;
-	int r;
-
-	if (strlen(s) >= CFG_ADDR_MAX) {
-		snprintf(err, errsz, "address is longer than %d characters", CFG_ADDR_MAX - 1);
-		return -EINVAL;
-	}
-	if (s[0] == '[') {
-		const char *rb = strchr(s, ']');
-		if (!rb || rb[1] != ':') {
-			snprintf(err, errsz, "'%s': expected [IPV6]:PORT", s);
-			return -EINVAL;
-		}
-		hlen = (size_t)(rb - s - 1);
-		memcpy(host, s + 1, hlen);
-		colon = rb + 1;
-		hints.ai_family = AF_INET6;
-		hints.ai_flags |= AI_NUMERICHOST;
-	} else {
-		colon = strrchr(s, ':');
-		if (!colon) {
-			snprintf(err, errsz, "'%s': expected HOST:PORT", s);
-			return -EINVAL;
-		}
-		hlen = (size_t)(colon - s);
-		if (memchr(s, ':', hlen)) {
-			snprintf(err, errsz, "'%s': write IPv6 addresses as [ADDR]:PORT", s);
-			return -EINVAL;
-		}
-		memcpy(host, s, hlen);
-		hints.ai_family = AF_UNSPEC;
-	}
-	host[hlen] = '\0';
-	if (hlen == 0) {
-		snprintf(err, errsz, "'%s': missing host", s);
-		return -EINVAL;
-	}
-	strcpy(port_s, colon + 1);
-	if (parse_num(port_s, 1, 65535, false, &port, err, errsz) < 0) {
-		snprintf(err, errsz, "'%s': port must be a number 1..65535", s);
-		return -EINVAL;
-	}
-	r = getaddrinfo(host, port_s, &hints, &res);
-	if (r != 0 || !res) {
-		snprintf(err, errsz, "'%s': cannot resolve '%s': %s", s, host,
-			 r ? gai_strerror(r) : "no address");
-		return -EINVAL;
-	}
-	if (res->ai_addrlen > sizeof(out->sa)) {
-		freeaddrinfo(res);
-		snprintf(err, errsz, "'%s': unsupported address", s);
-		return -EINVAL;
-	}
-	memset(out, 0, sizeof(*out));
-	strcpy(out->text, s);
-	memcpy(&out->sa, res->ai_addr, res->ai_addrlen);
-	out->salen = res->ai_addrlen;
-	freeaddrinfo(res);
-	return 0;
-}
-
-/* Parses "HOST:PORT" or "[V6]:PORT" (numeric port 1..65535) and resolves
- * the host with getaddrinfo (first result). *out is written only on
- * success. Returns 0 or -EINVAL; prints nothing. */
-int config_parse_addr(const char *s, struct cfg_addr *out)
-{
-	char err[CFG_ADDR_MAX + 128];
-
-	return parse_addr(s, out, err, sizeof(err));
-}
-
-static bool addr_equal(const struct cfg_addr *a, const struct cfg_addr *b)
-{
-	if (a->salen == 0 || b->salen == 0 || a->sa.ss_family != b->sa.ss_family)
-		return false;
-	if (a->sa.ss_family == AF_INET) {
-		const struct sockaddr_in *x = (const void *)&a->sa, *y = (const void *)&b->sa;
-		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
-	}
-	if (a->sa.ss_family == AF_INET6) {
-		const struct sockaddr_in6 *x = (const void *)&a->sa, *y = (const void *)&b->sa;
-		return x->sin6_port == y->sin6_port && x->sin6_scope_id == y->sin6_scope_id &&
-		       memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
-	}
-	return a->salen == b->salen && memcmp(&a->sa, &b->sa, a->salen) == 0;
-}
-
-/* Parses a backend spec "HOST:PORT [weight=N]" into *out. */
-static int parse_backend(const char *s, struct cfg_backend *out, char *err, size_t errsz)
-{
-	char buf[CFG_ADDR_MAX + 64], *tok, *save = NULL;
-	unsigned long long w = 1;
-	struct cfg_backend b = { .weight = 1 };
-
-	if (!copy_str(buf, sizeof(buf), s)) {
-		snprintf(err, errsz, "backend spec is too long");
-		return -EINVAL;
-	}
-	tok = strtok_r(buf, " \t", &save);
-	if (!tok) {
-		snprintf(err, errsz, "expected HOST:PORT [weight=N]");
-		return -EINVAL;
-	}
-	if (parse_addr(tok, &b.addr, err, errsz) < 0)
-		return -EINVAL;
-	tok = strtok_r(NULL, " \t", &save);
-	if (tok) {
-		char nerr[128];
-		if (strncmp(tok, "weight=", 7) != 0) {
-			snprintf(err, errsz, "unexpected '%s' after the address (expected weight=N)", tok);
-			return -EINVAL;
-		}
-		if (parse_num(tok + 7, 1, WEIGHT_MAX, false, &w, nerr, sizeof(nerr)) < 0) {
-			snprintf(err, errsz, "weight: %s", nerr);
-			return -EINVAL;
-		}
-		b.weight = (unsigned)w;
-		tok = strtok_r(NULL, " \t", &save);
-		if (tok) {
-			snprintf(err, errsz, "unexpected '%s' after weight", tok);
-			return -EINVAL;
-		}
-	}
-	*out = b;
-	return 0;
-}
-
-static void user_set_plain(struct cfg_user *u, const char *pw)
-{
-	uint8_t stage1[AUTH_SHA1_LEN];
-
-	if (pw[0] == '\0') {
-		memset(u->stage2, 0, sizeof(u->stage2));
-		u->empty_password = 1;
-		return;
-	}
-	auth_stage1_from_password(pw, strlen(pw), stage1);
-	auth_stage2_from_stage1(stage1, u->stage2);
-	auth_wipe(stage1, sizeof(stage1));
-	u->empty_password = 0;
-}
-
-/* A spec that is "*" + 40 hex digits sets the stage-2 hash directly; any
- * other string (including one that merely starts with '*') is a plain
- * password, and "" makes an account without a password.
- * Returns 0, or -EINVAL for a NULL spec. */
-int config_set_user_password(struct cfg_user *u, const char *spec)
-{
-	if (!u || !spec)
-		return -EINVAL;
-	if (spec[0] == '*' && auth_parse_stage2_hex(spec, u->stage2) == 0) {
-		u->empty_password = 0;
-		return 0;
-	}
-	user_set_plain(u, spec);
-	return 0;
-}
-
 struct cfg_pool *config_find_pool(struct shunt_config *cfg, const char *name)
 {
 	for (size_t i = 0; i < cfg->n_pools; i++)
@@ -413,7 +169,7 @@ static struct cfg_pool *get_pool(struct shunt_config *cfg, const char *name)
 	struct cfg_pool *p = config_find_pool(cfg, name);
 
 	if (!p && (p = arr_push(&cfg->pools, &cfg->n_pools, sizeof(*p))))
-		copy_str(p->name, sizeof(p->name), name);
+		cfgv_copy_str(p->name, sizeof(p->name), name);
 	return p;
 }
 
@@ -422,7 +178,7 @@ static struct cfg_listener *get_listener(struct shunt_config *cfg, const char *n
 	struct cfg_listener *l = find_listener(cfg, name);
 
 	if (!l && (l = arr_push(&cfg->listeners, &cfg->n_listeners, sizeof(*l))))
-		copy_str(l->name, sizeof(l->name), name);
+		cfgv_copy_str(l->name, sizeof(l->name), name);
 	return l;
 }
 
@@ -431,7 +187,7 @@ static struct cfg_user *get_user(struct shunt_config *cfg, const char *name)
 	struct cfg_user *u = find_user_mut(cfg, name);
 
 	if (!u && (u = arr_push(&cfg->users, &cfg->n_users, sizeof(*u))))
-		copy_str(u->name, sizeof(u->name), name);
+		cfgv_copy_str(u->name, sizeof(u->name), name);
 	return u;
 }
 
@@ -444,33 +200,16 @@ static void pool_clear(struct cfg_pool *p)
 
 /* ---- init / free ---------------------------------------------------------- */
 
+/* Every default comes from the key table (config_keys.c). */
 void config_init(struct shunt_config *cfg)
 {
+	char err[256];
+
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->log_level = LOG_INFO;
-	cfg->threads = 0;
-	cfg->connect_timeout_ms = 2000;
-	cfg->backend_login_timeout_ms = 5000;
-	cfg->auth_timeout_ms = 10000;
-	cfg->relay_buffer = 1024 * 1024;
-	cfg->max_connections = 10000;
-	strcpy(cfg->server_version, "5.5.5-10.11.0-shunt");
-	cfg->fastpath = FASTPATH_AUTO;
-	strcpy(cfg->pin_path, "/sys/fs/bpf/shunt");
-	cfg->admin_on = 1;
-	cfg->http_on = 1;
-	config_parse_addr(DEFAULT_ADMIN, &cfg->admin);
-	config_parse_addr(DEFAULT_HTTP, &cfg->http);
-	strcpy(cfg->admin_user.name, "admin");
-	cfg->http_write = 1;
-	cfg->health_interval_ms = 2000;
-	cfg->health_fail_threshold = 3;
-	cfg->migrate_timeout_ms = 10000;
-	cfg->rebalance = 0;
-	cfg->rebalance_interval_ms = 5000;
-	cfg->rebalance_tolerance = 0.2;
-	cfg->rebalance_max_moves = 8;
-	cfg->rebalance_policy = REBALANCE_PASSIVE;
+	if (cfg_keys_defaults(cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "shunt: %s\n", err);
+		abort();        /* the table is wrong: a unit test catches it first */
+	}
 }
 
 /* Frees all arrays and the path, wiping the users' hashes first, and leaves
@@ -508,7 +247,7 @@ static int map_add(struct src_map *m, enum sect_kind k, const char *name, unsign
 	if (!e)
 		return -ENOMEM;
 	e->kind = k;
-	copy_str(e->name, sizeof(e->name), name);
+	cfgv_copy_str(e->name, sizeof(e->name), name);
 	e->line = line;
 	return 0;
 }
@@ -522,27 +261,36 @@ static void map_free(struct src_map *m)
 
 /* ---- sections --------------------------------------------------------------- */
 
-enum { K_LISTEN = 0, K_POOL };
-enum { K_PASSWORD = 0, K_PASSWORD_HASH };
+/* The key table's section for a section kind of the reader. */
+static enum cfg_sect cfg_sect_of(enum sect_kind k)
+{
+	return (enum cfg_sect)(k - SECT_GLOBAL);
+}
 
-/* Checks what a finished section must contain; reported at its header. */
+/* Whether the section has seen its key NAME. */
+static bool seen_key(const struct parse_ctx *c, const char *name)
+{
+	const struct cfg_key *k = cfg_key_find(cfg_sect_of(c->kind), name);
+
+	return k && (c->seen & (1u << cfg_key_slot(k)));
+}
+
+/* Checks what a finished section must contain (the table's required
+ * keys, and a user's password); reported at its header. */
 static void section_end(struct parse_ctx *c)
 {
-	switch (c->kind) {
-	case SECT_LISTENER:
-		if (!(c->seen & (1u << K_LISTEN)))
-			file_err(c, c->sect_line, "[listener %s]: missing 'listen = HOST:PORT'", c->name);
-		if (!(c->seen & (1u << K_POOL)))
-			file_err(c, c->sect_line, "[listener %s]: missing 'pool = NAME'", c->name);
-		break;
-	case SECT_USER:
-		if (!(c->seen & (1u << K_PASSWORD | 1u << K_PASSWORD_HASH)))
-			file_err(c, c->sect_line, "[user %s]: needs 'password' or 'password_hash'",
-				 c->name);
-		break;
-	default:
-		break;
+	if (c->kind >= SECT_GLOBAL && c->kind <= SECT_USER) {
+		char syn[64];
+		for (const struct cfg_key *k = cfg_keys; k->name; k++) {
+			if (k->sect != cfg_sect_of(c->kind) || !k->required || seen_key(c, k->name))
+				continue;
+			snprintf(syn, sizeof(syn), "%s", k->syntax ? k->syntax : "VALUE");
+			file_err(c, c->sect_line, "[%s %s]: missing '%s = %s'", sect_names[c->kind],
+				 c->name, k->name, syn);
+		}
 	}
+	if (c->kind == SECT_USER && !seen_key(c, "password") && !seen_key(c, "password_hash"))
+		file_err(c, c->sect_line, "[user %s]: needs 'password' or 'password_hash'", c->name);
 	c->kind = SECT_NONE;
 }
 
@@ -587,13 +335,13 @@ static void section_begin(struct parse_ctx *c, char *inner)
 		file_err(c, c->lineno, "[global] takes no name");
 		return;
 	}
-	if ((k == SECT_LISTENER || k == SECT_POOL) && !valid_ident(name)) {
+	if ((k == SECT_LISTENER || k == SECT_POOL) && !cfgv_ident(name)) {
 		file_err(c, c->lineno, "[%s%s%s]: %s", type, *name ? " " : "", name,
 			 *name ? "names are 1..63 characters of A-Z a-z 0-9 _ . -"
 			       : "missing name");
 		return;
 	}
-	if (k == SECT_USER && !valid_user_name(name, strlen(name))) {
+	if (k == SECT_USER && !cfgv_user_name(name, strlen(name))) {
 		file_err(c, c->lineno, "[user%s%s]: %s", *name ? " " : "", name,
 			 *name ? "user names are 1..63 bytes without spaces or ':'"
 			       : "missing name");
@@ -615,7 +363,7 @@ static void section_begin(struct parse_ctx *c, char *inner)
 	}
 	c->kind = k;
 	c->pool_fresh = false;
-	copy_str(c->name, sizeof(c->name), name);
+	cfgv_copy_str(c->name, sizeof(c->name), name);
 }
 
 /* ---- the line reader ---------------------------------------------------------- */
@@ -699,277 +447,6 @@ static char *ini_read_line(char *str, int num, void *stream)
 
 /* ---- the key handler ------------------------------------------------------------ */
 
-/* Indexes into global_keys[]; keep the two in the same order. */
-enum {
-	G_LOG_LEVEL, G_THREADS, G_CONNECT_TIMEOUT, G_LOGIN_TIMEOUT, G_AUTH_TIMEOUT,
-	G_RELAY_BUFFER, G_MAX_CONNECTIONS, G_SERVER_VERSION, G_FASTPATH, G_PIN_PATH,
-	G_ADMIN, G_HTTP, G_FASTPATH_MODE, G_ADMIN_USER, G_ADMIN_PASSWORD, G_ADMIN_PASSWORD_HASH,
-	G_HTTP_TOKEN, G_HTTP_WRITE, G_HEALTH_INTERVAL, G_HEALTH_THRESHOLD,
-	G_MIGRATE_TIMEOUT, G_REBALANCE, G_REBALANCE_INTERVAL, G_REBALANCE_TOLERANCE,
-	G_REBALANCE_MAX_MOVES, G_REBALANCE_POLICY,
-	G__COUNT
-};
-static const char *const global_keys[] = {
-	"log_level", "threads", "connect_timeout_ms", "backend_login_timeout_ms",
-	"auth_timeout_ms", "relay_buffer", "max_connections", "server_version",
-	"fastpath", "pin_path", "admin", "http", "fastpath_mode", "admin_user",
-	"admin_password", "admin_password_hash", "http_token", "http_write",
-	"health_interval_ms", "health_fail_threshold", "migrate_timeout_ms", "rebalance",
-	"rebalance_interval_ms", "rebalance_tolerance", "rebalance_max_moves",
-	"rebalance_policy", NULL,
-};
-/* parse_ctx.seen has one bit per key of a section. */
-_Static_assert(G__COUNT <= 32, "too many [global] keys for parse_ctx.seen");
-_Static_assert(sizeof(global_keys) / sizeof(global_keys[0]) == G__COUNT + 1,
-	       "global_keys[] and the G_ enum differ");
-static const char *const listener_keys[] = { "listen", "pool", NULL };
-static const char *const pool_keys[] = { "backend", NULL };
-static const char *const user_keys[] = { "password", "password_hash", NULL };
-
-static int key_index(const char *const *keys, const char *name)
-{
-	for (int i = 0; keys[i]; i++)
-		if (strcmp(keys[i], name) == 0)
-			return i;
-	return -1;
-}
-
-static int parse_fastpath(const char *v, enum fastpath_mode *out)
-{
-	if (strcmp(v, "auto") == 0)
-		*out = FASTPATH_AUTO;
-	else if (strcmp(v, "on") == 0)
-		*out = FASTPATH_ON;
-	else if (strcmp(v, "off") == 0)
-		*out = FASTPATH_OFF;
-	else
-		return -EINVAL;
-	return 0;
-}
-
-/* A greeting version: printable ASCII starting with a digit (clients parse
- * the leading X.Y.Z), shorter than the field. */
-static bool valid_server_version(const char *v)
-{
-	if (!isdigit((unsigned char)v[0]) || strlen(v) >= sizeof(((struct shunt_config *)0)->server_version))
-		return false;
-	for (; *v; v++)
-		if (*v < 0x20 || *v > 0x7e)
-			return false;
-	return true;
-}
-
-static bool valid_pin_path(const char *v)
-{
-	return v[0] == '/' && strlen(v) < sizeof(((struct shunt_config *)0)->pin_path);
-}
-
-/* admin = / http = : an address turns the listener on, "off" turns it off. */
-static int set_listen_or_off(struct shunt_config *cfg, int admin, const char *v,
-			     char *err, size_t errsz)
-{
-	int *on = admin ? &cfg->admin_on : &cfg->http_on;
-
-	if (strcmp(v, "off") == 0) {
-		*on = 0;
-	} else {
-		if (parse_addr(v, admin ? &cfg->admin : &cfg->http, err, errsz) < 0)
-			return -EINVAL;
-		*on = 1;
-	}
-	*(admin ? &cfg->admin_set : &cfg->http_set) = 1;
-	return 0;
-}
-
-/* "on" -> 1, "off" -> 0. 0 or -EINVAL with err filled. */
-static int parse_on_off(const char *v, int *out, char *err, size_t errsz)
-{
-	if (strcmp(v, "on") == 0)
-		*out = 1;
-	else if (strcmp(v, "off") == 0)
-		*out = 0;
-	else {
-		snprintf(err, errsz, "'%s': expected on or off", v);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-/* A plain decimal fraction such as 0.2 or 1 in [min, max]: digits with at
- * most one '.', no sign, exponent, spaces or junk (strtod alone would take
- * "0x1p3", "inf" and " 1"). 0 or -EINVAL with err filled. */
-static int parse_decimal(const char *s, double min, double max, double *out,
-			 char *err, size_t errsz)
-{
-	size_t digits = 0, dots = 0;
-	char *end;
-	double v;
-
-	for (const char *p = s; *p; p++) {
-		if (isdigit((unsigned char)*p))
-			digits++;
-		else if (*p == '.')
-			dots++;
-		else
-			dots = 2;       /* anything else: refuse */
-	}
-	if (digits == 0 || dots > 1 || strlen(s) > 32) {
-		snprintf(err, errsz, "'%s' is not a decimal number such as 0.2", s);
-		return -EINVAL;
-	}
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || *end || v < min || v > max) {
-		snprintf(err, errsz, "'%s' is out of range (%g..%g)", s, min, max);
-		return -EINVAL;
-	}
-	*out = v;
-	return 0;
-}
-
-/* Sets one [global] key from v. Returns 0 or -EINVAL with err filled. */
-static int set_global(struct shunt_config *cfg, int key, const char *v, char *err, size_t errsz)
-{
-	unsigned long long n;
-
-	switch (key) {
-	case G_LOG_LEVEL:
-		if (log_parse_level(v, &cfg->log_level) < 0)
-			goto bad_enum;
-		return 0;
-	case G_THREADS:
-		if (parse_num(v, 0, THREADS_MAX, false, &n, err, errsz) < 0)
-			return -EINVAL;
-		cfg->threads = (unsigned)n;
-		return 0;
-	case G_CONNECT_TIMEOUT: case G_LOGIN_TIMEOUT: case G_AUTH_TIMEOUT:
-		if (parse_num(v, 1, MS_MAX, false, &n, err, errsz) < 0)
-			return -EINVAL;
-		*(key == G_CONNECT_TIMEOUT ? &cfg->connect_timeout_ms :
-		  key == G_LOGIN_TIMEOUT ? &cfg->backend_login_timeout_ms : &cfg->auth_timeout_ms) = (unsigned)n;
-		return 0;
-	case G_RELAY_BUFFER:
-		if (parse_num(v, RELAY_BUFFER_MIN, RELAY_BUFFER_MAX, true, &n, err, errsz) < 0)
-			return -EINVAL;
-		cfg->relay_buffer = (size_t)n;
-		return 0;
-	case G_MAX_CONNECTIONS:
-		if (parse_num(v, 1, MAX_CONNECTIONS_MAX, false, &n, err, errsz) < 0)
-			return -EINVAL;
-		cfg->max_connections = (unsigned)n;
-		return 0;
-	case G_SERVER_VERSION:
-		if (!valid_server_version(v)) {
-			snprintf(err, errsz, "'%s': expected printable text starting with a digit, "
-				 "at most %zu characters", v, sizeof(cfg->server_version) - 1);
-			return -EINVAL;
-		}
-		strcpy(cfg->server_version, v);
-		return 0;
-	case G_FASTPATH:
-		if (parse_fastpath(v, &cfg->fastpath) < 0)
-			goto bad_enum;
-		cfg->fastpath_set = 1;
-		return 0;
-	case G_PIN_PATH:
-		if (!valid_pin_path(v)) {
-			snprintf(err, errsz, "'%s': expected an absolute path shorter than %zu",
-				 v, sizeof(cfg->pin_path));
-			return -EINVAL;
-		}
-		strcpy(cfg->pin_path, v);
-		cfg->pin_path_set = 1;
-		return 0;
-	case G_FASTPATH_MODE:
-		if (strcmp(v, "auto") == 0)
-			cfg->fastpath_kind = FASTPATH_KIND_AUTO;
-		else if (strcmp(v, "verdict") == 0)
-			cfg->fastpath_kind = FASTPATH_KIND_VERDICT;
-		else if (strcmp(v, "stream_parser") == 0)
-			cfg->fastpath_kind = FASTPATH_KIND_STREAM_PARSER;
-		else {
-			snprintf(err, errsz, "'%s': expected auto, verdict or stream_parser", v);
-			return -EINVAL;
-		}
-		return 0;
-	case G_ADMIN: case G_HTTP:
-		return set_listen_or_off(cfg, key == G_ADMIN, v, err, errsz);
-	case G_ADMIN_USER:
-		if (!valid_user_name(v, strlen(v))) {
-			snprintf(err, errsz, "'%s': expected a name of 1..63 bytes without spaces or ':'", v);
-			return -EINVAL;
-		}
-		strcpy(cfg->admin_user.name, v);
-		return 0;
-	case G_ADMIN_PASSWORD:
-		config_set_user_password(&cfg->admin_user, v);
-		cfg->admin_password_set = 1;
-		return 0;
-	case G_ADMIN_PASSWORD_HASH:
-		if (v[0] != '*' || auth_parse_stage2_hex(v, cfg->admin_user.stage2) < 0) {
-			snprintf(err, errsz, "'%s': expected '*' followed by 40 hex digits", v);
-			return -EINVAL;
-		}
-		cfg->admin_user.empty_password = 0;
-		cfg->admin_password_set = 1;
-		return 0;
-	case G_HTTP_TOKEN:
-		if (strlen(v) >= sizeof(cfg->http_token) || strpbrk(v, " \t\"")) {
-			snprintf(err, errsz, "expected at most %zu characters without spaces or quotes",
-				 sizeof(cfg->http_token) - 1);
-			return -EINVAL;
-		}
-		strcpy(cfg->http_token, v);
-		return 0;
-	case G_HTTP_WRITE:
-		return parse_on_off(v, &cfg->http_write, err, errsz);
-	case G_HEALTH_INTERVAL:
-		if (parse_num(v, 100, MS_MAX, false, &n, err, errsz) < 0)
-			return -EINVAL;
-		cfg->health_interval_ms = (unsigned)n;
-		return 0;
-	case G_HEALTH_THRESHOLD:
-		if (parse_num(v, 0, 1000, false, &n, err, errsz) < 0)
-			return -EINVAL;
-		cfg->health_fail_threshold = (unsigned)n;
-		return 0;
-	case G_MIGRATE_TIMEOUT:
-		if (parse_num(v, 100, MS_MAX, false, &n, err, errsz) < 0)
-			return -EINVAL;
-		cfg->migrate_timeout_ms = (unsigned)n;
-		return 0;
-	case G_REBALANCE:
-		return parse_on_off(v, &cfg->rebalance, err, errsz);
-	case G_REBALANCE_INTERVAL:
-		if (parse_num(v, 100, MS_MAX, false, &n, err, errsz) < 0)
-			return -EINVAL;
-		cfg->rebalance_interval_ms = (unsigned)n;
-		return 0;
-	case G_REBALANCE_TOLERANCE:
-		return parse_decimal(v, 0, 10, &cfg->rebalance_tolerance, err, errsz);
-	case G_REBALANCE_MAX_MOVES:
-		if (parse_num(v, 1, 10000, false, &n, err, errsz) < 0)
-			return -EINVAL;
-		cfg->rebalance_max_moves = (unsigned)n;
-		return 0;
-	case G_REBALANCE_POLICY:
-		if (strcmp(v, "passive") == 0)
-			cfg->rebalance_policy = REBALANCE_PASSIVE;
-		else if (strcmp(v, "active") == 0)
-			cfg->rebalance_policy = REBALANCE_ACTIVE;
-		else {
-			snprintf(err, errsz, "'%s': expected active or passive", v);
-			return -EINVAL;
-		}
-		return 0;
-	}
-	return -EINVAL;
-bad_enum:
-	snprintf(err, errsz, "'%s': expected %s", v,
-		 key == G_LOG_LEVEL ? "error, warn, info or debug" : "auto, on or off");
-	return -EINVAL;
-}
-
 /* libinih handler: one "name = value" of the current section (tracked by
  * the reader; libinih's section argument is always "" here). Problems are
  * reported and counted in ctx; always returns 1 so libinih carries on. */
@@ -977,89 +454,56 @@ static int ini_on_key(void *user, const char *section, const char *name, const c
 {
 	struct parse_ctx *c = user;
 	struct shunt_config *cfg = c->cfg;
-	const char *const *keys;
+	const struct cfg_key *k;
 	char err[CFG_ADDR_MAX + 256];
-	int k;
+	void *obj;
 
 	(void)section;
-	switch (c->kind) {
-	case SECT_BAD:
+	if (c->kind == SECT_BAD)
 		return 1;
-	case SECT_NONE:
+	if (c->kind == SECT_NONE) {
 		file_err(c, c->lineno, "'%s' is outside any section", name);
 		return 1;
-	case SECT_GLOBAL:   keys = global_keys; break;
-	case SECT_LISTENER: keys = listener_keys; break;
-	case SECT_POOL:     keys = pool_keys; break;
-	default:            keys = user_keys; break;
 	}
-
-	k = key_index(keys, name);
-	if (k < 0) {
+	k = cfg_key_find(cfg_sect_of(c->kind), name);
+	if (!k) {
 		file_err(c, c->lineno, "unknown key '%s' in [%s%s%s]", name,
 			 sect_names[c->kind], c->name[0] ? " " : "", c->name);
 		return 1;
 	}
-	if (c->kind != SECT_POOL && (c->seen & (1u << k))) {
+	unsigned bit = 1u << cfg_key_slot(k);
+	if (!k->repeat && (c->seen & bit)) {
 		file_err(c, c->lineno, "duplicate key '%s' in [%s%s%s]", name,
 			 sect_names[c->kind], c->name[0] ? " " : "", c->name);
 		return 1;
 	}
-	c->seen |= 1u << k;
+	c->seen |= bit;
 
 	switch (c->kind) {
 	case SECT_GLOBAL:
-		if (set_global(cfg, k, value, err, sizeof(err)) < 0)
-			file_err(c, c->lineno, "%s: %s", name, err);
+		obj = cfg;
 		break;
-	case SECT_LISTENER: {
-		struct cfg_listener *l = find_listener(cfg, c->name);
-		if (k == K_LISTEN) {
-			if (parse_addr(value, &l->addr, err, sizeof(err)) < 0)
-				file_err(c, c->lineno, "listen: %s", err);
-		} else if (!valid_ident(value)) {
-			file_err(c, c->lineno, "pool: '%s' is not a valid pool name", value);
-		} else {
-			strcpy(l->pool, value);
-		}
+	case SECT_LISTENER:
+		obj = find_listener(cfg, c->name);
 		break;
-	}
-	case SECT_POOL: {
-		struct cfg_pool *p = config_find_pool(cfg, c->name);
-		struct cfg_backend b, *slot;
-		if (parse_backend(value, &b, err, sizeof(err)) < 0) {
-			file_err(c, c->lineno, "backend: %s", err);
-			break;
-		}
+	case SECT_POOL:
+		obj = config_find_pool(cfg, c->name);
 		if (!c->pool_fresh) {   /* a redefined pool replaces its backends */
-			pool_clear(p);
+			pool_clear(obj);
 			c->pool_fresh = true;
 		}
-		slot = arr_push(&p->backends, &p->n_backends, sizeof(*slot));
-		if (!slot)
-			file_err(c, c->lineno, "out of memory");
-		else
-			*slot = b;
 		break;
-	}
-	case SECT_USER: {
-		struct cfg_user *u = find_user_mut(cfg, c->name);
-		if (c->seen == (1u << K_PASSWORD | 1u << K_PASSWORD_HASH)) {
+	default:
+		obj = find_user_mut(cfg, c->name);
+		if (seen_key(c, "password") && seen_key(c, "password_hash")) {
 			file_err(c, c->lineno, "[user %s]: give either password or password_hash, "
 				 "not both", c->name);
-		} else if (k == K_PASSWORD) {
-			user_set_plain(u, value);
-		} else if (auth_parse_stage2_hex(value, u->stage2) < 0) {
-			file_err(c, c->lineno, "password_hash: expected '*' followed by 40 hex "
-				 "digits (as in mysql.user)");
-		} else {
-			u->empty_password = 0;
+			return 1;
 		}
 		break;
 	}
-	default:
-		break;
-	}
+	if (cfg_key_set(k, obj, value, err, sizeof(err)) < 0)
+		file_err(c, c->lineno, "%s: %s", name, err);
 	return 1;
 }
 
@@ -1131,7 +575,7 @@ static int validate(struct shunt_config *cfg, const struct src_map *m)
 			"admin_password_hash, or --admin-user NAME:PASSWORD)", cfg->admin.text);
 		errors++;
 	}
-	if (cfg->admin_on && cfg->http_on && addr_equal(&cfg->admin, &cfg->http)) {
+	if (cfg->admin_on && cfg->http_on && cfgv_addr_equal(&cfg->admin, &cfg->http)) {
 		cli_err("admin and http are both %s", cfg->admin.text);
 		errors++;
 	}
@@ -1163,7 +607,7 @@ static int validate(struct shunt_config *cfg, const struct src_map *m)
 			errors++;
 		}
 		for (size_t j = 0; j < i; j++) {
-			if (addr_equal(&cfg->listeners[j].addr, &l->addr)) {
+			if (cfgv_addr_equal(&cfg->listeners[j].addr, &l->addr)) {
 				val_err(m, SECT_LISTENER, l->name, "[listener %s]: address %s is "
 					"already used by listener %s", l->name, l->addr.text,
 					cfg->listeners[j].name);
@@ -1184,54 +628,66 @@ int config_validate(struct shunt_config *cfg)
 /* ---- the command line ---------------------------------------------------------------- */
 
 enum {
-	OPT_LISTEN = 256, OPT_BACKEND, OPT_USER, OPT_FASTPATH, OPT_PIN_PATH,
-	OPT_ADMIN, OPT_HTTP, OPT_LOG_LEVEL, OPT_CHECK, OPT_FASTPATH_MODE, OPT_ADMIN_USER,
+	OPT_LISTEN = 256, OPT_BACKEND, OPT_USER, OPT_CHECK, OPT_ADMIN_USER, OPT_HELP_CONFIG,
+	OPT_KEY = 512,          /* + index in cfg_keys[]: a flag that sets a key */
 };
 
-static const struct option long_opts[] = {
+static const struct option fixed_opts[] = {
 	{ "listen",       required_argument, NULL, OPT_LISTEN },
 	{ "backend",      required_argument, NULL, OPT_BACKEND },
 	{ "user",         required_argument, NULL, OPT_USER },
-	{ "fastpath",     required_argument, NULL, OPT_FASTPATH },
-	{ "fastpath-mode", required_argument, NULL, OPT_FASTPATH_MODE },
-	{ "pin-path",     required_argument, NULL, OPT_PIN_PATH },
-	{ "admin",        required_argument, NULL, OPT_ADMIN },
-	{ "http",         required_argument, NULL, OPT_HTTP },
 	{ "admin-user",   required_argument, NULL, OPT_ADMIN_USER },
-	{ "log-level",    required_argument, NULL, OPT_LOG_LEVEL },
 	{ "check-config", no_argument,       NULL, OPT_CHECK },
+	{ "help-config",  optional_argument, NULL, OPT_HELP_CONFIG },
 	{ "help",         no_argument,       NULL, 'h' },
 	{ "version",      no_argument,       NULL, 'V' },
-	{ NULL, 0, NULL, 0 },
 };
+#define N_FIXED_OPTS (sizeof(fixed_opts) / sizeof(fixed_opts[0]))
+
+/* The long options: the fixed ones, then one per key with a flag.
+ * opts has room for N_FIXED_OPTS + cfg_key_count() + 1. */
+static void build_opts(struct option *opts)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < N_FIXED_OPTS; i++)
+		opts[n++] = fixed_opts[i];
+	for (size_t i = 0; cfg_keys[i].name; i++)
+		if (cfg_keys[i].flag)
+			opts[n++] = (struct option){ cfg_keys[i].flag, required_argument, NULL,
+						     OPT_KEY + (int)i };
+	opts[n] = (struct option){ NULL, 0, NULL, 0 };
+}
 
 static void usage(FILE *f)
 {
+	char left[64];
+
 	fputs("Usage: shunt [-c FILE] [--listen HOST:PORT] [--backend HOST:PORT]...\n"
-	      "             [--user NAME:PASSWORD]... [--fastpath auto|on|off]\n"
-	      "             [--pin-path DIR] [--admin HOST:PORT|off] [--http HOST:PORT|off]\n"
-	      "             [--admin-user NAME:PASSWORD] [--log-level error|warn|info|debug] [--check-config]\n"
+	      "             [--user NAME:PASSWORD]... [OPTIONS]\n"
 	      "\n"
 	      "A MySQL-protocol proxy. Flags override the configuration file.\n"
 	      "\n"
-	      "  -c FILE                 read the INI configuration FILE first\n"
-	      "  --listen HOST:PORT      address of listener \"default\" (or of the file's\n"
-	      "                          only listener); default 127.0.0.1:6033\n"
-	      "  --backend HOST:PORT     a backend of pool \"default\" (repeatable; replaces\n"
-	      "                          the pool's backends from the file)\n"
-	      "  --user NAME:PASSWORD    add or replace a user (repeatable); PASSWORD may be\n"
-	      "                          \"*\" + 40 hex digits as in mysql.user\n"
-	      "  --fastpath MODE         auto, on or off\n"
-	      "  --fastpath-mode KIND    auto, verdict or stream_parser (how the program attaches)\n"
-	      "  --pin-path DIR          bpffs directory for pinned maps\n"
-	      "  --admin HOST:PORT|off   SQL admin port (default 127.0.0.1:6032, opened\n"
-	      "                          when an admin password is set)\n"
-	      "  --http HOST:PORT|off    HTTP API and /metrics (default 127.0.0.1:6080)\n"
-	      "  --admin-user NAME:PASSWORD  the admin port's account\n"
-	      "  --log-level LEVEL       error, warn, info or debug\n"
-	      "  --check-config          check the configuration and exit\n"
-	      "  -h, --help              show this help\n"
-	      "  -V, --version           show the version\n"
+	      "  -c FILE                   read the INI configuration FILE first\n"
+	      "  --listen HOST:PORT        address of listener \"default\" (or of the file's\n"
+	      "                            only listener); default 127.0.0.1:6033\n"
+	      "  --backend HOST:PORT       a backend of pool \"default\" (repeatable; replaces\n"
+	      "                            the pool's backends from the file)\n"
+	      "  --user NAME:PASSWORD      add or replace a user (repeatable); PASSWORD may be\n"
+	      "                            \"*\" + 40 hex digits as in mysql.user\n"
+	      "  --admin-user NAME:PASSWORD  the admin port's account\n", f);
+	for (const struct cfg_key *k = cfg_keys; k->name; k++) {
+		if (!k->flag)
+			continue;
+		snprintf(left, sizeof(left), "--%s %s", k->flag,
+			 k->type == CK_ENUM ? "MODE" : k->syntax ? k->syntax : "VALUE");
+		fprintf(f, "  %-25s %s\n  %-25s (key %s, default %s)\n", left, k->help, "", k->name,
+			k->def ? k->def : "none");
+	}
+	fputs("  --check-config            check the configuration and exit\n"
+	      "  --help-config[=markdown]  every configuration key: syntax, default, reload\n"
+	      "  -h, --help                show this help\n"
+	      "  -V, --version             show the version\n"
 	      "\n"
 	      "See docs/configuration.md.\n", f);
 }
@@ -1240,7 +696,8 @@ static void usage(FILE *f)
 struct pending {
 	const char *file;
 	const char *listen;
-	const char *log_level, *fastpath, *pin_path, *admin, *http, *fastpath_mode, *admin_user;
+	const char *admin_user;
+	const char **key_values;  /* per cfg_keys[] index: its flag's value, or NULL */
 	const char **backends;  size_t n_backends;   /* point into argv */
 	const char **users;     size_t n_users;
 };
@@ -1251,43 +708,15 @@ static int apply_flags(struct shunt_config *cfg, const struct pending *p)
 	char err[CFG_ADDR_MAX + 256];
 	int errors = 0;
 
-	if (p->log_level && log_parse_level(p->log_level, &cfg->log_level) < 0) {
-		cli_err("--log-level '%s': expected error, warn, info or debug", p->log_level);
-		errors++;
-	}
-	if (p->fastpath) {
-		if (parse_fastpath(p->fastpath, &cfg->fastpath) < 0) {
-			cli_err("--fastpath '%s': expected auto, on or off", p->fastpath);
+	for (size_t i = 0; cfg_keys[i].name; i++) {
+		if (p->key_values[i] && cfg_key_set(&cfg_keys[i], cfg, p->key_values[i], err, sizeof(err)) < 0) {
+			cli_err("--%s %s", cfg_keys[i].flag, err);
 			errors++;
-		} else {
-			cfg->fastpath_set = 1;
 		}
-	}
-	if (p->fastpath_mode && set_global(cfg, G_FASTPATH_MODE, p->fastpath_mode, err, sizeof(err)) < 0) {
-		cli_err("--fastpath-mode %s", err);
-		errors++;
-	}
-	if (p->pin_path) {
-		if (!valid_pin_path(p->pin_path)) {
-			cli_err("--pin-path '%s': expected an absolute path shorter than %zu",
-				p->pin_path, sizeof(cfg->pin_path));
-			errors++;
-		} else {
-			strcpy(cfg->pin_path, p->pin_path);
-			cfg->pin_path_set = 1;
-		}
-	}
-	if (p->admin && set_listen_or_off(cfg, 1, p->admin, err, sizeof(err)) < 0) {
-		cli_err("--admin %s", err);
-		errors++;
-	}
-	if (p->http && set_listen_or_off(cfg, 0, p->http, err, sizeof(err)) < 0) {
-		cli_err("--http %s", err);
-		errors++;
 	}
 	if (p->admin_user) {
 		const char *colon = strchr(p->admin_user, ':');
-		if (!colon || !valid_user_name(p->admin_user, (size_t)(colon - p->admin_user))) {
+		if (!colon || !cfgv_user_name(p->admin_user, (size_t)(colon - p->admin_user))) {
 			cli_err("--admin-user: expected NAME:PASSWORD with a name of 1..63 bytes "
 				"without spaces or ':'");
 			errors++;
@@ -1308,7 +737,7 @@ static int apply_flags(struct shunt_config *cfg, const struct pending *p)
 			return errors + 1;
 		}
 		for (size_t i = 0; i < p->n_backends; i++) {
-			if (parse_backend(p->backends[i], &v[i], err, sizeof(err)) < 0) {
+			if (cfgv_backend(p->backends[i], &v[i], err, sizeof(err)) < 0) {
 				cli_err("--backend %s", err);
 				bad++;
 			}
@@ -1330,7 +759,7 @@ static int apply_flags(struct shunt_config *cfg, const struct pending *p)
 
 	if (p->listen) {
 		struct cfg_addr a;
-		if (parse_addr(p->listen, &a, err, sizeof(err)) < 0) {
+		if (cfgv_addr(p->listen, &a, err, sizeof(err)) < 0) {
 			cli_err("--listen %s", err);
 			errors++;
 		} else {
@@ -1353,7 +782,7 @@ static int apply_flags(struct shunt_config *cfg, const struct pending *p)
 		char name[CFG_NAME_MAX];
 		struct cfg_user *u;
 
-		if (!colon || !valid_user_name(spec, (size_t)(colon - spec))) {
+		if (!colon || !cfgv_user_name(spec, (size_t)(colon - spec))) {
 			cli_err("--user: expected NAME:PASSWORD with a name of 1..63 bytes "
 				"without spaces or ':'");
 			errors++;
@@ -1384,13 +813,16 @@ int config_from_args(struct shunt_config *cfg, int argc, char **argv)
 {
 	struct pending p = { 0 };
 	struct src_map map = { 0 };
+	struct option *opts = NULL;
 	bool file_ok = true;
 	int errors = 0, opt, ret;
 
 	config_init(cfg);
 	p.backends = calloc((size_t)argc + 1, sizeof(*p.backends));
 	p.users = calloc((size_t)argc + 1, sizeof(*p.users));
-	if (!p.backends || !p.users) {
+	p.key_values = calloc(cfg_key_count() + 1, sizeof(*p.key_values));
+	opts = calloc(N_FIXED_OPTS + cfg_key_count() + 1, sizeof(*opts));
+	if (!p.backends || !p.users || !p.key_values || !opts) {
 		cli_err("out of memory");
 		ret = -EINVAL;
 		goto out;
@@ -1398,7 +830,12 @@ int config_from_args(struct shunt_config *cfg, int argc, char **argv)
 
 	optind = 0;             /* full getopt reset (glibc), so tests can call us again */
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":c:hV", long_opts, NULL)) != -1) {
+	build_opts(opts);
+	while ((opt = getopt_long(argc, argv, ":c:hV", opts, NULL)) != -1) {
+		if (opt >= OPT_KEY && opt < OPT_KEY + (int)cfg_key_count()) {
+			p.key_values[opt - OPT_KEY] = optarg;
+			continue;
+		}
 		switch (opt) {
 		case 'c':
 			if (p.file) {
@@ -1418,14 +855,18 @@ int config_from_args(struct shunt_config *cfg, int argc, char **argv)
 		case OPT_LISTEN:    p.listen = optarg; break;
 		case OPT_BACKEND:   p.backends[p.n_backends++] = optarg; break;
 		case OPT_USER:      p.users[p.n_users++] = optarg; break;
-		case OPT_FASTPATH:  p.fastpath = optarg; break;
-		case OPT_FASTPATH_MODE: p.fastpath_mode = optarg; break;
-		case OPT_PIN_PATH:  p.pin_path = optarg; break;
-		case OPT_ADMIN:     p.admin = optarg; break;
-		case OPT_HTTP:      p.http = optarg; break;
 		case OPT_ADMIN_USER: p.admin_user = optarg; break;
-		case OPT_LOG_LEVEL: p.log_level = optarg; break;
 		case OPT_CHECK:     cfg->check_only = 1; break;
+		case OPT_HELP_CONFIG:
+			if (optarg && strcmp(optarg, "markdown") != 0) {
+				cli_err("--help-config=%s: expected --help-config or --help-config=markdown",
+					optarg);
+				errors++;
+				break;
+			}
+			cfg_keys_print(stdout, optarg != NULL);
+			ret = 1;
+			goto out;
 		case ':':
 			cli_err("option '%s' needs an argument", argv[optind - 1]);
 			errors++;
@@ -1468,5 +909,7 @@ out:
 	map_free(&map);
 	free(p.backends);
 	free(p.users);
+	free(p.key_values);
+	free(opts);
 	return ret;
 }

@@ -8,6 +8,8 @@
 #include <arpa/inet.h>
 #include <event2/event.h>
 #include <event2/thread.h>
+#include "core/config_keys.h"
+#include "core/config_value.h"
 #include "core/fastpath.h"
 #include "core/worker.h"
 #include "ctl/control.h"
@@ -656,7 +658,8 @@ void ctl_migrate_err(const struct mig_result *res, struct ctl_err *err)
 
 /* ---- reload ------------------------------------------------------------------------ */
 
-/* What a reload cannot change; "" when nothing. */
+/* What a reload cannot change; "" when nothing: the listeners, the set of
+ * pools, and the [global] keys the key table marks restart-only. */
 static void restart_only_changes(const struct shunt_config *a, const struct shunt_config *b,
 				 char *out, size_t n)
 {
@@ -670,13 +673,8 @@ static void restart_only_changes(const struct shunt_config *a, const struct shun
 	DIFF(a->n_pools != b->n_pools, "the set of pools");
 	for (size_t i = 0; i < a->n_pools && i < b->n_pools; i++)
 		DIFF(strcmp(a->pools[i].name, b->pools[i].name), "the set of pools");
-	DIFF(a->threads != b->threads, "threads");
-	DIFF(a->fastpath != b->fastpath || a->fastpath_kind != b->fastpath_kind ||
-	     strcmp(a->pin_path, b->pin_path), "the fast path settings");
-	DIFF(a->admin_on != b->admin_on || (a->admin_on && strcmp(a->admin.text, b->admin.text)),
-	     "the admin address");
-	DIFF(a->http_on != b->http_on || (a->http_on && strcmp(a->http.text, b->http.text)),
-	     "the HTTP address");
+	const char *key = cfg_keys_restart_change(a, b);
+	DIFF(key != NULL, key);
 #undef DIFF
 }
 
