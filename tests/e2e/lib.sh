@@ -378,6 +378,8 @@ shunt_stop_one() {
 # shunt log must show that every established session was handed to the
 # kernel, that the kernel's tunnel counters carried the bytes, and that the
 # user-space relay forwarded nothing (punted commands are counted apart).
+# A test that knows it made the program punt sets E2E_EXPECT_PUNTS=1: then
+# the line must count them too (the totals outlive the stopped workers).
 check_kernel_carried() {
 	local log=$1 line ok kern fb rc2s rs2c kc2s ks2c punts
 	line=$(grep -m1 'sessions: .* accepted' "$log")
@@ -397,6 +399,8 @@ check_kernel_carried() {
 		fail "kernel_carried" "cannot read the stats line: $line"
 	elif [ "$ok" = 0 ]; then
 		skip "kernel_carried" "no session of this shunt instance reached a backend, nothing to carry"
+	elif [ -n "${E2E_EXPECT_PUNTS:-}" ] && [ "${punts#punts }" = "0 (0 bytes)" -o -z "$punts" ]; then
+		fail "kernel_carried" "this test punts commands, but the final stats line counts none: $line"
 	elif [ "$fb" = 0 ] && [ "$kern" = "$ok" ] && [ "$rc2s" = 0 ] && [ "$rs2c" = 0 ] &&
 		[ "${ks2c:-0}" -gt 0 ]; then
 		pass "kernel_carried" "$kern/$ok sessions in the kernel; tunnel counters c2s=$kc2s s2c=$ks2c bytes; user-space relay 0 bytes; $punts"

@@ -13,6 +13,7 @@
 #   - after 1,000 sessions no tunnel entry, fd or CLOSE_WAIT socket is left.
 # Runs only with E2E_FASTPATH=on (the runner's kernel/ pass).
 . "$(dirname "$0")/lib.sh"
+E2E_EXPECT_PUNTS=1   # it punts (a KILL, a prepare): the final stats line must count them
 e2e_init fastpath
 if [ "${E2E_FASTPATH:-}" != on ]; then
 	skip all "kernel tunnels exist only with --fastpath on (this pass: ${E2E_FASTPATH:-unset})"

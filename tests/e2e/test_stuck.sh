@@ -1,16 +1,32 @@
 #!/usr/bin/env bash
-# test_stuck.sh — a client that stops reading while shunt owes it an
-# answer (its KILL's ERR, behind a 12 MiB row it has not read) must not
-# hold up the worker it shares with other sessions, nor the admin port
-# whose listings ask that worker. shunt runs one worker thread, so every
-# other login lands on the stuck client's worker (stuck_client.py says
-# what is sent and checked). Fails on a daemon that waits for a socket
-# inside its event loop: there the others wait until the write gives up,
-# and the stuck client is then disconnected.
+# test_stuck.sh — a peer that stops taking bytes must not hold up the
+# worker it shares with other sessions, nor the admin port whose listings
+# ask that worker. shunt runs one worker thread, so every other login lands
+# on the stuck session's worker.
+#   others_not_held  a client that stops reading, sitting on a 12 MiB answer
+#                    with its KILL behind it (stuck_client.py). Neither
+#                    carrier takes the KILL before the answer has drained:
+#                    the relay waits for the response's end, and the kernel
+#                    queues the punted KILL behind the response's bytes in
+#                    the socket's psock backlog. 20 other sessions and SHOW
+#                    TUNNELS get through; the client then gets everything.
+#   backend_stalled  a backend that stops reading (SIGSTOP) while shunt
+#                    itself must write 24 MiB to it: a punted
+#                    COM_STMT_PREPARE and the commands pipelined behind it
+#                    (stalled_backend.py). The others get through while it
+#                    is stopped, and after it resumes every answer arrives
+#                    on the same connection. Fails on a daemon that waits
+#                    for a socket inside its event loop (the kernel carrier
+#                    did, up to 10 s, and then closed the session).
 . "$(dirname "$0")/lib.sh"
+E2E_EXPECT_PUNTS=1   # it punts (a KILL, a prepare): the final stats line must count them
 e2e_init stuck
 mariadb_ensure
+mariadb_extra stall_b || die "could not start the second MariaDB"
+B_PORT=$EXTRA_MYSQL_PORT
+B_PID=${E2E_EXTRA_MYSQL_PIDS[-1]}
 SHUNT_PORT=$(free_port) || die "no free port"
+STALL_PORT=$(free_port) || die "no free port"
 ADMIN_PORT=$(free_port) || die "no free port"
 CONF=$E2E_TMP/stuck.ini
 cat >"$CONF" <<INI
@@ -25,6 +41,11 @@ listen = 127.0.0.1:$SHUNT_PORT
 pool = main
 [pool main]
 backend = 127.0.0.1:$MYSQL_PORT
+[listener stall]
+listen = 127.0.0.1:$STALL_PORT
+pool = stall
+[pool stall]
+backend = 127.0.0.1:$B_PORT
 [user $E2E_USER]
 password = $E2E_PASS
 INI
@@ -55,5 +76,34 @@ PY
 case $res in
 PASS*) pass others_not_held "${res#PASS }" ;;
 *) fail others_not_held "${res#FAIL }" ;;
+esac
+
+# ---- a backend that stops reading while shunt writes to it
+out=$("$PY" "$(dirname "$0")/stalled_backend.py" "$STALL_PORT" "$SHUNT_PORT" "$E2E_USER" "$E2E_PASS" \
+	"$ADMIN_PORT" adminpw "$B_PID" 2>&1)
+res=$("$PY" - "$out" "${E2E_FASTPATH:-}" <<'PY'
+import json, sys
+try:
+    d = json.loads(sys.argv[1])
+except Exception:
+    print("FAIL client failed: " + sys.argv[1][-400:]); sys.exit()
+want_mode = {"on": "kernel", "off": "user"}.get(sys.argv[2], d["a_mode"])
+p = []
+if d["errors"]: p.append("; ".join(d["errors"])[:400])
+if d["others"] != 200 or not d["others_done_stopped"]: p.append("%d of 200 queries of the other sessions done while the backend was stopped" % d["others"])
+if not d["tunnels_ok"] or not d["a_listed"]: p.append("SHOW TUNNELS did not list the session of the stopped backend")
+if d["a_mode"] != want_mode: p.append("that session carried by %r, expected %r" % (d["a_mode"], want_mode))
+if not d["a_prepare"]: p.append("its COM_STMT_PREPARE was not answered with 1 parameter and 1 column")
+if d["a_oks"] != 24: p.append("%d of its 24 pipelined commands answered" % d["a_oks"])
+if d["a_after"] != "42": p.append("SELECT 42 afterwards gave %r" % d["a_after"])
+msg = ("200 queries on 20 new sessions and SHOW TUNNELS in %.2f s while a %s-carried session's backend "
+       "was stopped for %.1f s with 24 MiB for it in shunt's hands; resumed, it answered the prepare, "
+       "24 commands and SELECT 42" % (d.get("others_s", 0), d["a_mode"], d["stopped_s"]))
+print(("FAIL " + "; ".join(p)) if p else "PASS " + msg)
+PY
+)
+case $res in
+PASS*) pass backend_stalled "${res#PASS }" ;;
+*) fail backend_stalled "${res#FAIL }" ;;
 esac
 e2e_finish

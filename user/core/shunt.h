@@ -103,6 +103,9 @@ struct shunt {
 	struct listener_stats *lstats;   /* one per start-up listener */
 	size_t n_lstats;
 	struct shunt_stats stats;
+	struct worker_stats stopped_wstats; /* what stopped workers counted
+					      (worker_stop_all), so totals
+					      outlive them */
 	struct control *ctl;             /* admin port, HTTP API, health (control.c) */
 	int argc;                        /* the command line, for reloads */
 	char **argv;
@@ -151,10 +154,12 @@ static inline struct worker *worker_of_id(struct shunt *sh, uint32_t id)
 #define STAT_SUB(sh, field, n) atomic_fetch_sub_explicit(&(sh)->stats.field, (n), memory_order_relaxed)
 #define STAT_GET(sh, field) atomic_load_explicit(&(sh)->stats.field, memory_order_relaxed)
 
-/* A struct worker_stats counter, summed over the workers. */
+/* A struct worker_stats counter, summed over the workers (and those that
+ * have stopped). */
 static inline uint64_t worker_stat_sum(const struct shunt *sh, size_t off)
 {
-	uint64_t sum = 0;
+	uint64_t sum = atomic_load_explicit((_Atomic uint64_t *)((char *)&sh->stopped_wstats + off),
+					    memory_order_relaxed);
 
 	for (unsigned i = 0; i < sh->n_workers; i++)
 		sum += atomic_load_explicit((_Atomic uint64_t *)((char *)&sh->workers[i].stats + off),

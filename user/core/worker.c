@@ -262,6 +262,15 @@ void worker_stop_all(struct shunt *sh)
 	for (unsigned i = 0; i < sh->n_workers; i++)
 		if (sh->workers[i].started)
 			pthread_join(sh->workers[i].tid, NULL);
+	/* Their counters outlive them (the final stats line reads them). */
+	for (unsigned i = 0; i < sh->n_workers; i++)
+		for (size_t off = 0; off < sizeof(struct worker_stats); off += sizeof(uint64_t)) {
+			_Atomic uint64_t *from = (_Atomic uint64_t *)((char *)&sh->workers[i].stats + off);
+			_Atomic uint64_t *to = (_Atomic uint64_t *)((char *)&sh->stopped_wstats + off);
+			atomic_store_explicit(to, atomic_load_explicit(to, memory_order_relaxed) +
+					      atomic_load_explicit(from, memory_order_relaxed),
+					      memory_order_relaxed);
+		}
 	for (unsigned i = 0; i < sh->n_workers; i++)
 		worker_free(&sh->workers[i]);
 	free(sh->workers);
