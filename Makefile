@@ -83,6 +83,7 @@ $(BUILD)/tests/test_config: $(BUILD)/user/core/config.o $(BUILD)/user/core/confi
 $(BUILD)/tests/test_admin_sql: $(LIB_OBJ)
 $(BUILD)/tests/test_session: $(LIB_OBJ)
 $(BUILD)/tests/test_xcall: $(BUILD)/user/core/xcall.o $(BUILD)/user/util/log.o
+$(BUILD)/tests/test_sqlconn: $(BUILD)/user/mysql/sql_batch.o $(BUILD)/user/mysql/proto.o
 $(BUILD)/tests/%: tests/unit/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(filter %.o,$^) $(LDFLAGS) $(LDLIBS)
@@ -106,7 +107,12 @@ $(BUILD)/fuzz_proto: tests/unit/fuzz_proto.c user/mysql/proto.c
 	@mkdir -p $(@D)
 	$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -D_GNU_SOURCE -Iinclude -Iuser -o $@ $^
 
-fuzz: $(BUILD)/fuzz_proto
+# libFuzzer target for the row parser of shunt's own SQL client.
+$(BUILD)/fuzz_sqlrow: tests/unit/fuzz_sqlrow.c user/mysql/sql_batch.c user/mysql/proto.c
+	@mkdir -p $(@D)
+	$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -D_GNU_SOURCE -Iinclude -Iuser -o $@ $^
+
+fuzz: $(BUILD)/fuzz_proto $(BUILD)/fuzz_sqlrow
 
 unit: $(UNIT_BIN) $(BPF_TEST_BIN)
 

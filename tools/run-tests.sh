@@ -163,20 +163,25 @@ done
 
 # ---------------------------------------------------------------- fuzz
 
-# The codec under libFuzzer (ASan + UBSan) for a bounded time, seeded with
-# the captured packets in tests/unit/fuzz_corpus. New inputs go to a scratch
-# directory; any crash fails the run and leaves its input in $LOGDIR.
+# Each libFuzzer target (ASan + UBSan) for a bounded time, seeded with its
+# corpus in the tree: the codec (captured packets, tests/unit/fuzz_corpus)
+# and the row parser of shunt's own SQL client (fuzz_corpus_sqlrow). New
+# inputs go to a scratch directory; any crash fails the run and leaves its
+# input in $LOGDIR. `make fuzz` builds them for longer runs by hand.
 section "fuzz"
 FUZZ_SECS=${FUZZ_SECS:-30}
 if build fuzz make-fuzz.log fuzz; then
-	fz=$(mktemp -d /tmp/shunt-fuzz.XXXXXX)
-	if timeout $((FUZZ_SECS + 60)) build/fuzz_proto -max_total_time="$FUZZ_SECS" \
-		-artifact_prefix="$LOGDIR/fuzz-" "$fz" tests/unit/fuzz_corpus >"$LOGDIR/fuzz.log" 2>&1; then
-		pass "fuzz.proto" "$(grep -o 'Done [0-9]* runs in [0-9]* second(s)' "$LOGDIR/fuzz.log"), no crash"
-	else
-		fail "fuzz.proto" "libFuzzer found a crash: $(grep -m1 -E 'ERROR|runtime error|deadly signal' "$LOGDIR/fuzz.log")"
-	fi
-	rm -rf "$fz"
+	for target in proto:fuzz_corpus sqlrow:fuzz_corpus_sqlrow; do
+		name=${target%%:*} corpus=tests/unit/${target#*:}
+		fz=$(mktemp -d /tmp/shunt-fuzz.XXXXXX)
+		if timeout $((FUZZ_SECS + 60)) "build/fuzz_$name" -max_total_time="$FUZZ_SECS" \
+			-artifact_prefix="$LOGDIR/fuzz-$name-" "$fz" "$corpus" >"$LOGDIR/fuzz-$name.log" 2>&1; then
+			pass "fuzz.$name" "$(grep -o 'Done [0-9]* runs in [0-9]* second(s)' "$LOGDIR/fuzz-$name.log"), no crash"
+		else
+			fail "fuzz.$name" "libFuzzer found a crash: $(grep -m1 -E 'ERROR|runtime error|deadly signal' "$LOGDIR/fuzz-$name.log")"
+		fi
+		rm -rf "$fz"
+	done
 fi
 
 # ---------------------------------------------------------------- e2e

@@ -40,10 +40,14 @@ static int start_fastpath(const struct shunt_config *cfg)
 		fp_note_user_space("fast path off (configured)");
 		return 0;
 	}
-	if (fp_init(cfg, why, sizeof(why)) == 0)
+	int rc = fp_init(cfg, why, sizeof(why));
+	if (rc == 0)
 		return 0;
-	if (cfg->fastpath == FASTPATH_ON) {
-		pr_err("fast path required (--fastpath on) but unavailable: %s", why);
+	/* Another daemon's pins: not a kernel limit to fall back from, but a
+	   second shunt configured like a running one. */
+	if (cfg->fastpath == FASTPATH_ON || rc == -EBUSY) {
+		pr_err("%s: %s", rc == -EBUSY ? "cannot start" :
+		       "fast path required (--fastpath on) but unavailable", why);
 		return -1;
 	}
 	pr_warn("fast path unavailable, relaying in user space: %s", why);

@@ -155,6 +155,20 @@ PASS*) pass kill_then_quiet "${res#PASS }" ;;
 *) fail kill_then_quiet "${res#FAIL } (${out:0:400})" ;;
 esac
 
+# ---- a second shunt with the same pin path: refused, the first one's pins
+# and sessions untouched (it used to remove them as a dead run's and start).
+P2=$(free_port) || die "no free port"
+out=$(timeout 20 "$SHUNT_BIN" --listen "127.0.0.1:$P2" --backend "127.0.0.1:$MYSQL_PORT" \
+	--user "$E2E_USER:$E2E_PASS" --http off --admin off --fastpath auto --pin-path "$PIN" 2>&1)
+rc=$?
+v=$("${RAW[@]}" --dump "$SHUNTCTL -p $PIN -j tunnels" "SELECT 7" 2>&1 | "$PY" -c '
+import json, sys
+d = json.loads(sys.stdin.read())
+mine = [x for x in json.loads(d["dump"]) if x["conn_id"] == d["conn_id"]]
+print("listed-and-answered" if len(mine) == 1 and d["rows"][0] == [["7"]] else "bad: %r" % d)' 2>&1)
+check second_daemon_refused "second shunt on pin path $PIN: exit $rc, '$(echo "$out" | grep -m1 'in use' | cut -d' ' -f3-)'; then a session of the first: $v" \
+	eval '[ "$rc" -ne 0 ] && grep -q "pin path $PIN is in use by another running shunt" <<<"$out" && [ -e "$PIN/tunnels" ] && [ "$v" = listed-and-answered ]'
+
 # ---- 1,000 sessions: nothing left behind
 fd0=$(fd_count "$SHUNT_PID")
 "$PY" - "$SHUNT_PORT" "$E2E_USER" "$E2E_PASS" <<'PY' >"$E2E_TMP/many.log" 2>&1

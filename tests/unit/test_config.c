@@ -1001,6 +1001,25 @@ static void test_key_flags(void)
 	config_free(&cfg);
 }
 
+/* An empty admin password would open the admin port to anyone: refused
+ * in the file and in --admin-user (it used to count as set). */
+static void test_empty_admin_password(void)
+{
+	struct shunt_config cfg;
+
+	write_tmp("[global]\nadmin_password =\n[pool default]\nbackend = 127.0.0.1:3306\n"
+		  "[user u]\npassword = p\n");
+	CHECK_EQ(run_args(&cfg, "-c", tmp_path, NULL), -EINVAL);
+	CHECK(has_err_at(tmp_path, 2, "admin_password: an empty password would let anyone in"));
+	CHECK(!cfg.admin_password_set);
+	config_free(&cfg);
+	CHECK_EQ(run_args(&cfg, "--backend", "127.0.0.1:3306", "--user", "u:p", "--admin-user", "boss:",
+			  NULL), -EINVAL);
+	CHECK(strstr(captured, "shunt: --admin-user boss: an empty password would let anyone in") != NULL);
+	CHECK(!cfg.admin_password_set);
+	config_free(&cfg);
+}
+
 static void test_set_user_password_api(void)
 {
 	struct cfg_user u = { .name = "x" };
@@ -1087,6 +1106,7 @@ int main(void)
 	RUN(test_key_table_shapes);
 	RUN(test_key_table_defaults_and_restart);
 	RUN(test_key_flags);
+	RUN(test_empty_admin_password);
 	RUN(test_log_levels);
 	if (tmp_path[0])
 		unlink(tmp_path);

@@ -720,6 +720,10 @@ static int apply_flags(struct shunt_config *cfg, const struct pending *p)
 			cli_err("--admin-user: expected NAME:PASSWORD with a name of 1..63 bytes "
 				"without spaces or ':'");
 			errors++;
+		} else if (!colon[1]) {
+			cli_err("--admin-user %.*s: an empty password would let anyone in",
+				(int)(colon - p->admin_user), p->admin_user);
+			errors++;
 		} else {
 			memcpy(cfg->admin_user.name, p->admin_user, (size_t)(colon - p->admin_user));
 			cfg->admin_user.name[colon - p->admin_user] = '\0';

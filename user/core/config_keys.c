@@ -85,10 +85,14 @@ static int same_http(const struct shunt_config *a, const struct shunt_config *b)
 	return a->http_on == b->http_on && (!a->http_on || strcmp(a->http.text, b->http.text) == 0);
 }
 
+/* The admin port's password: never empty (an empty one would open the
+ * port to anyone who can reach it). */
 static int set_admin_password(void *obj, const char *v, char *err, size_t errsz)
 {
-	(void)err;
-	(void)errsz;
+	if (!v[0]) {
+		snprintf(err, errsz, "an empty password would let anyone in: give one, or admin = off");
+		return -EINVAL;
+	}
 	return config_set_user_password(&((struct shunt_config *)obj)->admin_user, v);
 }
 
@@ -229,7 +233,8 @@ const struct cfg_key cfg_keys[] = {
 	  .syntax = "NAME", .def = "admin", .doc = "The admin port's account name." },
 	{ G(admin_user), .name = "admin_password", .type = CK_CUSTOM, .set = set_admin_password,
 	  .syntax = "PASSWORD", GIVEN(admin_password_set),
-	  .doc = "The admin port's password (plain; `*` + 40 hex digits is taken as a hash)." },
+	  .doc = "The admin port's password (plain; `*` + 40 hex digits is taken as a hash). It "
+		 "may not be empty." },
 	{ G(admin_user), .name = "admin_password_hash", .type = CK_CUSTOM,
 	  .set = set_admin_password_hash, .syntax = "*HEX", GIVEN(admin_password_set),
 	  .doc = "The admin port's password as `*` + 40 hex digits (as in `mysql.user`)." },

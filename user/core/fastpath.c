@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -35,8 +36,10 @@ static struct {
 	int sock_map_fd, tunnels_fd, ctl_fd, stats_fd, xlate_fd;
 	char pin_path[256];
 	int pinned;
+	int pin_lock_fd;               /* the pin directory, flock()ed while we run */
 	char user_reason[300];         /* why sessions are relayed in user space */
-} fp = { .sock_map_fd = -1, .tunnels_fd = -1, .ctl_fd = -1, .stats_fd = -1, .xlate_fd = -1 };
+} fp = { .sock_map_fd = -1, .tunnels_fd = -1, .ctl_fd = -1, .stats_fd = -1, .xlate_fd = -1,
+	  .pin_lock_fd = -1 };
 
 static const char *const pinned_maps[] = { "sock_map", "tunnels", "tunnel_ctl", "fp_stats",
 					   "stmt_xlate" };
@@ -169,6 +172,34 @@ static int ensure_bpffs_dir(const char *dir, char *why, size_t n)
 	return make_dir(dir, why, n);
 }
 
+/* Takes the pin directory for this daemon: an exclusive flock() on the
+ * directory itself, held until fp_fini (the kernel drops it if we die).
+ * Another running shunt with the same pin path holds it: -EBUSY, and
+ * nothing of its pins is touched. 0 or -errno with why filled. */
+static int lock_pin_dir(const char *dir, char *why, size_t n)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0) {
+		int err = errno;
+		snprintf(why, n, "cannot open pin path %s: %s", dir, strerror(err));
+		return -err;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int err = errno;
+		close(fd);
+		if (err == EWOULDBLOCK) {
+			snprintf(why, n, "pin path %s is in use by another running shunt; give this "
+				 "one its own pin_path (or stop the other)", dir);
+			return -EBUSY;
+		}
+		snprintf(why, n, "cannot lock pin path %s: %s", dir, strerror(err));
+		return -err;
+	}
+	fp.pin_lock_fd = fd;
+	return 0;
+}
+
 /* Removes pins a previous run left behind (crash, kill -9). */
 static void remove_stale_pins(const char *dir)
 {
@@ -270,7 +301,10 @@ int fp_init(const struct shunt_config *cfg, char *why, size_t whylen)
 	rc = ensure_bpffs_dir(fp.pin_path, why, whylen);
 	if (rc < 0)
 		return rc;
-	remove_stale_pins(fp.pin_path);
+	rc = lock_pin_dir(fp.pin_path, why, whylen);
+	if (rc < 0)
+		return rc;
+	remove_stale_pins(fp.pin_path);     /* ours alone now: a dead run's */
 
 	fp.skel = shunt_bpf__open();
 	if (!fp.skel) {
@@ -319,6 +353,10 @@ void fp_fini(void)
 	shunt_bpf__destroy(fp.skel);
 	fp.skel = NULL;
 	fp.active = 0;
+	if (fp.pin_lock_fd >= 0) {
+		close(fp.pin_lock_fd);  /* releases the flock */
+		fp.pin_lock_fd = -1;
+	}
 	fp.sock_map_fd = fp.tunnels_fd = fp.ctl_fd = fp.stats_fd = fp.xlate_fd = -1;
 }
 

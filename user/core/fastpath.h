@@ -18,7 +18,9 @@
 /* Probes the kernel, loads and attaches the program, pins the maps under
  * cfg->pin_path (mounting bpffs and removing a previous run's pins first).
  * Returns 0 when the fast path is active; otherwise -errno and one line in
- * why saying exactly what is missing. Never called with fastpath=off. */
+ * why saying exactly what is missing; -EBUSY when another running shunt
+ * holds cfg->pin_path (its pins are left alone). Never called with
+ * fastpath=off. */
 int fp_init(const struct shunt_config *cfg, char *why, size_t whylen);
 /* Detaches, unpins and unloads. Safe when fp_init failed or never ran. */
 void fp_fini(void);

@@ -52,80 +52,6 @@ struct sqlconn {
 	char err[256];
 };
 
-/* ---- batches ---------------------------------------------------------------- */
-
-struct sql_step *sql_batch_add(struct sql_batch *b, uint8_t cmd, const char *text, size_t len)
-{
-	if (b->n == b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 16;
-		struct sql_step *grown = realloc(b->steps, cap * sizeof(*grown));
-		if (!grown) {
-			b->oom = 1;
-			return NULL;
-		}
-		b->steps = grown;
-		b->cap = cap;
-	}
-	struct sql_step *st = &b->steps[b->n];
-	memset(st, 0, sizeof(*st));
-	st->cmd = cmd;
-	st->text = malloc(len + 1);
-	if (!st->text) {
-		b->oom = 1;
-		return NULL;
-	}
-	memcpy(st->text, text, len);
-	st->text[len] = '\0';
-	st->text_len = len;
-	b->n++;
-	return st;
-}
-
-struct sql_step *sql_batch_addf(struct sql_batch *b, const char *fmt, ...)
-{
-	va_list ap;
-	char *q = NULL;
-
-	va_start(ap, fmt);
-	int n = vasprintf(&q, fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		b->oom = 1;
-		return NULL;
-	}
-	struct sql_step *st = sql_batch_add(b, COM_QUERY, q, (size_t)n);
-	free(q);
-	return st;
-}
-
-static void step_free_rows(struct sql_step *st)
-{
-	for (size_t i = 0; i < st->nrows * st->ncols; i++)
-		free(st->cells[i]);
-	free(st->cells);
-	free(st->cell_len);
-	st->cells = NULL;
-	st->cell_len = NULL;
-	st->nrows = 0;
-}
-
-void sql_batch_free(struct sql_batch *b)
-{
-	for (size_t i = 0; i < b->n; i++) {
-		step_free_rows(&b->steps[i]);
-		free(b->steps[i].text);
-	}
-	free(b->steps);
-	memset(b, 0, sizeof(*b));
-}
-
-const char *sql_cell(const struct sql_step *st, size_t row, size_t col)
-{
-	if (row >= st->nrows || col >= st->ncols)
-		return NULL;
-	return st->cells[row * st->ncols + col];
-}
-
 /* ---- the connection ------------------------------------------------------------ */
 
 const char *sqlconn_error(const struct sqlconn *c)
@@ -313,47 +239,6 @@ static uint16_t status_of(const struct sqlconn *c, const uint8_t *p, size_t len)
 	return proto_parse_ok(p, len, c->caps, &ok) == 0 ? ok.status : 0;
 }
 
-/* One text row into the step's cells. 0 or -errno. */
-static int add_row(struct sql_step *st, const uint8_t *p, size_t len)
-{
-	struct proto_cur cur;
-	size_t base = st->nrows * st->ncols;
-	char **cells = realloc(st->cells, (base + st->ncols) * sizeof(*cells));
-	if (!cells)
-		return -ENOMEM;
-	st->cells = cells;
-	size_t *lens = realloc(st->cell_len, (base + st->ncols) * sizeof(*lens));
-	if (!lens)
-		return -ENOMEM;
-	st->cell_len = lens;
-	proto_cur_init(&cur, p, len);
-	for (size_t i = 0; i < st->ncols; i++) {
-		uint64_t n;
-		int is_null = 0;
-		cells[base + i] = NULL;
-		lens[base + i] = 0;
-		if (proto_get_lenenc(&cur, &n, &is_null) < 0)
-			goto bad;
-		if (is_null)
-			continue;
-		if (n > proto_cur_left(&cur))
-			goto bad;
-		cells[base + i] = malloc(n + 1);
-		if (!cells[base + i])
-			goto bad;
-		memcpy(cells[base + i], cur.p + cur.off, n);
-		cells[base + i][n] = '\0';
-		lens[base + i] = n;
-		cur.off += n;
-	}
-	st->nrows++;
-	return 0;
-bad:
-	for (size_t i = 0; i < st->ncols; i++)
-		free(cells[base + i]);
-	return -EPROTO;
-}
-
 /* One packet of the answer to the current step. Returns 1 when the batch
  * ended (c may be gone), 0 to go on. */
 static int on_answer(struct sqlconn *c, const uint8_t *p, size_t len)
@@ -414,7 +299,7 @@ static int on_answer(struct sqlconn *c, const uint8_t *p, size_t len)
 				conn_fail(c, -EPROTO, "malformed result from %s", c->addr_text);
 				return 1;
 			}
-			step_free_rows(st);
+			sql_step_free_rows(st);
 			st->ncols = (size_t)n;
 			c->left = (size_t)n;
 			c->rphase = R_COLDEFS;
@@ -447,7 +332,7 @@ static int on_answer(struct sqlconn *c, const uint8_t *p, size_t len)
 			c->rphase = R_FIRST;
 			return on_answer(c, p, len);
 		}
-		if (add_row(st, p, len) < 0) {
+		if (sql_step_add_row(st, p, len) < 0) {
 			conn_fail(c, -EPROTO, "malformed row from %s", c->addr_text);
 			return 1;
 		}

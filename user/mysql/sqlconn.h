@@ -14,41 +14,10 @@
 #include <stdint.h>
 #include <event2/event.h>
 #include "mysql/auth.h"
+#include "mysql/sql_batch.h"
 #include "util/addr.h"
 
 #define SQLCONN_USER_MAX 64             /* = CFG_NAME_MAX: the longest user name */
-
-/* One step of a batch, and its answer. */
-struct sql_step {
-	uint8_t cmd;                /* COM_QUERY, COM_INIT_DB, COM_STMT_PREPARE, COM_STMT_CLOSE */
-	char *text;                 /* SQL or schema (owned: freed by sql_steps_free) */
-	size_t text_len;
-	uint32_t stmt_id;           /* COM_STMT_CLOSE: the statement; PREPARE: its new id */
-	/* answer */
-	int answered;
-	uint16_t err_code;          /* 0: OK or a result set */
-	char err_state[6];          /* its SQLSTATE */
-	char err_msg[192];
-	uint16_t nparams;           /* PREPARE */
-	size_t ncols, nrows;        /* result set (text rows) */
-	char **cells;               /* nrows * ncols, NULL for SQL NULL (malloc'd) */
-	size_t *cell_len;
-};
-
-struct sql_batch {
-	struct sql_step *steps;
-	size_t n, cap;
-	int oom;
-};
-
-/* Appends a step (text copied). Returns the step, or NULL (batch->oom set). */
-struct sql_step *sql_batch_add(struct sql_batch *b, uint8_t cmd, const char *text, size_t len);
-/* printf into a new COM_QUERY step. */
-struct sql_step *sql_batch_addf(struct sql_batch *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-void sql_batch_free(struct sql_batch *b);
-/* Cell (row, col) of a step's result, or NULL. */
-const char *sql_cell(const struct sql_step *st, size_t row, size_t col);
 
 struct sqlconn;
 /* Called once per sqlconn_login / sqlconn_run: err 0 when every step was
