@@ -83,6 +83,8 @@ $(BUILD)/tests/test_config: $(BUILD)/user/core/config.o $(BUILD)/user/core/confi
 $(BUILD)/tests/test_admin_sql: $(LIB_OBJ)
 $(BUILD)/tests/test_session: $(LIB_OBJ)
 $(BUILD)/tests/test_xcall: $(BUILD)/user/core/xcall.o $(BUILD)/user/util/log.o
+$(BUILD)/tests/test_http_access: $(BUILD)/user/ctl/http_access.o
+$(BUILD)/tests/test_log: $(BUILD)/user/util/log.o
 $(BUILD)/tests/test_sqlconn: $(BUILD)/user/mysql/sql_batch.o $(BUILD)/user/mysql/proto.o
 $(BUILD)/tests/%: tests/unit/%.c
 	@mkdir -p $(@D)

@@ -29,6 +29,7 @@
 #define SHUNTCTL_VERSION "0.1.0"
 #define DEFAULT_PIN_PATH "/sys/fs/bpf/shunt"
 #define DEFAULT_HTTP_ADDR "127.0.0.1:6080"
+#define DEFAULT_TOKEN_FILE "/run/shunt/http-token"   /* shunt's http_token_file */
 
 enum cmd_section { SEC_MAPS, SEC_HTTP, SEC_OTHER };
 
@@ -46,6 +47,8 @@ static const char *pin_path = DEFAULT_PIN_PATH;
 static int json_output;
 static const char *http_addr = DEFAULT_HTTP_ADDR;   /* -H, $SHUNT_HTTP */
 static const char *http_token;                      /* -T, $SHUNT_HTTP_TOKEN */
+static const char *token_file = DEFAULT_TOKEN_FILE; /* --token-file, $SHUNT_HTTP_TOKEN_FILE */
+static char file_token[130];                        /* read from token_file */
 
 static int do_help(int argc, char **argv);
 
@@ -1156,6 +1159,23 @@ static void error_message(const struct http_response *r, char *buf, size_t n)
 	json_decref(root);
 }
 
+
+/* The token shunt keeps in its http_token_file, when no -T or
+ * $SHUNT_HTTP_TOKEN was given and the file can be read (first line).
+ * NULL otherwise: the request goes without one. */
+static const char *token_from_file(void)
+{
+	FILE *f = fopen(token_file, "r");
+
+	if (!f)
+		return NULL;
+	if (!fgets(file_token, sizeof(file_token), f))
+		file_token[0] = '\0';
+	fclose(f);
+	file_token[strcspn(file_token, "\r\n")] = '\0';
+	return file_token[0] ? file_token : NULL;
+}
+
 /* Sends method path (req, when non-NULL, as the JSON body) to the HTTP API
  * and checks the answer. On a 2xx status returns 0 with *out set to the
  * parsed body, or to NULL when the body is empty or (only if !need_json)
@@ -1181,6 +1201,8 @@ static int api_call_ex(const char *method, const char *path, const json_t *req, 
 			return 1;
 		}
 	}
+	if (!(http_token && *http_token))
+		http_token = token_from_file();
 	rc = http_request(http_addr, method, path, http_token, body, body ? strlen(body) : 0,
 			  &r, err, sizeof(err));
 	free(body);
@@ -1204,9 +1226,9 @@ static int api_call_ex(const char *method, const char *path, const json_t *req, 
 		json_decref(doc);
 		error_message(&r, msg, sizeof(msg));
 		fprintf(stderr, "shuntctl: HTTP %d: %s\n", r.status, msg);
-		if (r.status == 401 && !(http_token && *http_token))
-			fprintf(stderr, "shuntctl: the API wants a token: -T TOKEN or "
-					"SHUNT_HTTP_TOKEN\n");
+		if (r.status == 401)
+			fprintf(stderr, "shuntctl: the API wants its token: -T TOKEN, "
+					"SHUNT_HTTP_TOKEN, or read access to %s (--token-file)\n", token_file);
 		http_response_free(&r);
 		return 1;
 	}
@@ -1759,8 +1781,10 @@ static int do_help(int argc, char **argv)
 	       "  -H HOST:PORT  HTTP API address, [IPV6]:PORT for IPv6 (default $SHUNT_HTTP,\n"
 	       "                else %s)\n"
 	       "  -T TOKEN      HTTP API bearer token (default $SHUNT_HTTP_TOKEN; the variable\n"
-	       "                keeps it out of ps)\n",
-	       DEFAULT_PIN_PATH, DEFAULT_HTTP_ADDR);
+	       "                keeps it out of ps), else the first line of:\n"
+	       "  --token-file FILE  shunt's http_token_file (default $SHUNT_HTTP_TOKEN_FILE,\n"
+	       "                else %s)\n",
+	       DEFAULT_PIN_PATH, DEFAULT_HTTP_ADDR, DEFAULT_TOKEN_FILE);
 	printf("\nexit status: 0 ok, 1 error (no such tunnel, no pinned maps, HTTP API\n"
 	       "unreachable or answering an error), 2 usage\n");
 	return 0;
@@ -1777,6 +1801,9 @@ int main(int argc, char **argv)
 	env = getenv("SHUNT_HTTP_TOKEN");
 	if (env && *env)
 		http_token = env;
+	env = getenv("SHUNT_HTTP_TOKEN_FILE");
+	if (env && *env)
+		token_file = env;
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "-j") == 0 || strcmp(argv[i], "--json") == 0) {
 			json_output = 1;
@@ -1789,13 +1816,16 @@ int main(int argc, char **argv)
 		} else if ((strcmp(argv[i], "-T") == 0 || strcmp(argv[i], "--token") == 0) &&
 			   i + 1 < argc) {
 			http_token = argv[++i];
+		} else if (strcmp(argv[i], "--token-file") == 0 && i + 1 < argc) {
+			token_file = argv[++i];
 		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
 			return do_help(0, NULL);
 		} else if (i + 1 == argc && (strcmp(argv[i], "-p") == 0 || strcmp(argv[i], "-H") == 0 ||
 					     strcmp(argv[i], "-T") == 0 ||
 					     strcmp(argv[i], "--pin-path") == 0 ||
 					     strcmp(argv[i], "--http") == 0 ||
-					     strcmp(argv[i], "--token") == 0)) {
+					     strcmp(argv[i], "--token") == 0 ||
+					     strcmp(argv[i], "--token-file") == 0)) {
 			fprintf(stderr, "shuntctl: option %s needs an argument\n", argv[i]);
 			return 2;
 		} else {

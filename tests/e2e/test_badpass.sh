@@ -2,12 +2,15 @@
 # test_badpass.sh — authentication failures with the mariadb CLI: wrong
 # password, unknown user and no password give "ERROR 1045 (28000)" and exit
 # status 1; the right password still works; a user given to shunt as the
-# mysql.user hash (NAME:*HEX) logs in too.
+# mysql.user hash (NAME:*HEX) logs in too. A user name that carries a
+# newline and a fake log line is refused like any other, and shunt's log
+# shows it escaped on the refusal's own line: no forged line.
 . "$(dirname "$0")/lib.sh"
 e2e_init badpass
 mariadb_ensure
 shunt_start
 P=$SHUNT_PORT
+P_LOG=$SHUNT_LOG
 
 denied() {  # denied NAME USER PASS-ARGS...
 	local name=$1 user=$2 out rc; shift 2
@@ -50,4 +53,26 @@ else
 	*) fail hashed_user_wrong "expected ERROR 1045 (28000), got '$out'" ;;
 	esac
 fi
+# Log injection: the name is the client's, the log line is shunt's.
+FORGED="2026-12-02T10:00:00.000Z INFO conn=1 user=root"   # fits a 63-byte name
+got=$("$PY" - "$P" "$FORGED" <<'PY' 2>&1
+import sys
+sys.path.insert(0, "tests/e2e")
+import rawclient
+c = rawclient.Conn("127.0.0.1", int(sys.argv[1]))
+try:
+    rawclient.login(c, "evil\n" + sys.argv[2] + "\r", "x", False)
+    print("logged in")
+except RuntimeError as e:
+    print("refused" if "\\xff" in repr(e) or "login failed" in str(e) else "other: %s" % e)
+PY
+)
+for _ in $(seq 1 20); do          # the refusal's line, once written
+	escaped=$(grep -cF "evil\\x0a$FORGED\\x0d'" "$P_LOG")
+	[ "$escaped" -ge 1 ] && break
+	sleep 0.1
+done
+forged=$(grep -c "^$FORGED" "$P_LOG")
+check log_injection "a user name with a newline and a fake line -> $got; forged lines in the log: $forged, the name escaped on the refusal's line: $escaped" \
+	[ "$got" = refused -a "$forged" = 0 -a "$escaped" -ge 1 ]
 e2e_finish

@@ -1,7 +1,14 @@
 #!/usr/bin/env bash
 # test_http.sh — the HTTP API (user/ctl/http.c) and build/shuntctl against it.
 #
-# Instance A (shunt_start --http, writes on, no token):
+# Instance A (shunt_start --http, writes on, no http_token):
+#   - access: shunt makes the token file (0600, 64 hex digits) at start;
+#     without the token every /api/ endpoint answers 401 (reads included:
+#     they list users and client addresses) and nothing changes; /metrics,
+#     /healthz and /readyz need none; a Host header that is a name answers
+#     403 (DNS rebinding), addresses and localhost pass; shuntctl reads the
+#     token file by itself;
+#   - with the token from here on:
 #   - /healthz, /readyz, /api/backends, /api/stats, /api/tunnels answer
 #     JSON; /metrics passes the strict promcheck.py with every family the
 #     dashboards use, and its counters move: 5 logins -> sessions_total +5
@@ -22,11 +29,11 @@
 #     statement); without query the session is closed; unknown id -> 404;
 #   - shuntctl -H: backends (table and -j), backend add/set/remove, stats,
 #     kill, reload; exit 1 with the API's message on an HTTP error.
-# Instance B (-c FILE with http_token): reads need no token; writes get
-# 401 + WWW-Authenticate without / with a wrong token and work with it
-# (curl, shuntctl -T, SHUNT_HTTP_TOKEN); POST /api/reload applies a new
-# backend and a new token from the file, refuses a listener change (409)
-# and an invalid file (400).
+# Instance B (-c FILE with http_token): reads and writes get 401 +
+# WWW-Authenticate without / with a wrong token and work with it (curl,
+# shuntctl -T, SHUNT_HTTP_TOKEN); POST /api/reload applies a new backend
+# and a new token from the file, refuses a listener change (409) and an
+# invalid file (400).
 # Instance C (http_write = off): every write endpoint answers 403.
 . "$(dirname "$0")/lib.sh"
 e2e_init http
@@ -52,15 +59,19 @@ API=http://127.0.0.1:$HTTP_PORT
 
 short() { tr '\n' ' ' <<<"$1" | cut -c1-"${2:-220}"; }
 
-# api METHOD PATH [BODY [CURL ARGS...]]: one request to $API. Sets CODE,
-# RESP (the body) and HDRS (the headers, CR stripped). BODY "@FILE" sends
-# the file.
+# api METHOD PATH [BODY [CURL ARGS...]]: one request to $API, with
+# $API_TOKEN as its bearer token unless CURL ARGS give an Authorization.
+# Sets CODE, RESP (the body) and HDRS (the headers, CR stripped). BODY
+# "@FILE" sends the file.
 api() {
 	local m=$1 p=$2 body=${3-} args
 	shift 2
 	[ $# -gt 0 ] && shift
 	args=(-sS -m 10 -X "$m" -D "$E2E_TMP/hdr" -o "$E2E_TMP/resp" -w '%{http_code}' -H 'Expect:')
 	[ -n "$body" ] && args+=(-H 'Content-Type: application/json' --data-binary "$body")
+	# The instance's token, unless the call brings its own Authorization.
+	[ -n "${API_TOKEN:-}" ] && [[ " $* " != *"Authorization:"* ]] &&
+		args+=(-H "Authorization: Bearer $API_TOKEN")
 	: >"$E2E_TMP/hdr"
 	: >"$E2E_TMP/resp"
 	CODE=$(curl "${args[@]}" "$@" "$API$p" 2>"$E2E_TMP/curl.err") ||
@@ -165,6 +176,42 @@ sleep_running() { [ "$(backend_sessions "$E2E_USER" "SLEEP($1)")" -ge 1 ]; }
 sleep_gone() { [ "$(backend_sessions "$E2E_USER" "SLEEP(2")" = 0 ]; }
 
 FASTPATH=${E2E_FASTPATH:-auto}
+
+# ---------------------------------------------------------------- access (instance A)
+
+A_TOKEN_FILE=$SHUNT_TOKEN_FILE
+tok=$(cat "$A_TOKEN_FILE" 2>/dev/null)
+mode=$(stat -c %a "$A_TOKEN_FILE" 2>/dev/null)
+check token_file_made "instance A made $A_TOKEN_FILE: mode $mode, ${#tok} characters" \
+	eval '[ "$mode" = 600 ] && [[ $tok =~ ^[0-9a-f]{64}$ ]]'
+API_TOKEN=
+n=0
+for ep in "GET /api/backends" "GET /api/tunnels" "GET /api/stats"; do
+	n=$((n + 1))
+	api ${ep% *} "${ep#* }"
+	expect_error "no_token_read_$n" "$ep without the token" 401 "Authorization: Bearer"
+done
+api POST /api/backends '{"address":"127.0.0.1:9"}'
+expect_error no_token_write "POST /api/backends without the token" 401 "Authorization: Bearer"
+api GET /api/backends "" -H "Authorization: Bearer ${tok}0"
+expect_error wrong_token_read "GET /api/backends with a wrong token" 401 "Authorization: Bearer"
+API_TOKEN=$tok
+api GET /api/backends
+expect no_token_nothing_added "GET /api/backends with the token: the refused POST added nothing" 200 \
+	"[b['address'] for b in d['backends']] == ['$MYSQL_ADDR']"
+open_code() { curl -s -m 10 -o /dev/null -w '%{http_code}' "$@"; }
+c1=$(open_code "$API/metrics") c2=$(open_code "$API/healthz") c3=$(open_code "$API/readyz")
+check open_without_token "without the token: /metrics $c1, /healthz $c2, /readyz $c3" [ "$c1$c2$c3" = 200200200 ]
+h1=$(open_code -H "Authorization: Bearer $tok" -H "Host: evil.example:$HTTP_PORT" "$API/api/tunnels")
+h2=$(open_code -H "Host: rebind.127.0.0.1.nip.io" "$API/metrics")
+h3=$(open_code -H "Authorization: Bearer $tok" -H "Host: localhost:$HTTP_PORT" "$API/api/tunnels")
+h4=$(open_code -H "Authorization: Bearer $tok" -H "Host: [::1]:$HTTP_PORT" "$API/api/tunnels")
+check host_checked "Host evil.example -> $h1, a rebinding name on /metrics -> $h2; localhost -> $h3, [::1] -> $h4" \
+	[ "$h1$h2$h3$h4" = 403403200200 ]
+CTL_OUT=$(SHUNT_HTTP_TOKEN_FILE=$A_TOKEN_FILE "$SHUNTCTL" -H "127.0.0.1:$HTTP_PORT" backends 2>&1); CTL_RC=$?
+check shuntctl_reads_token_file "shuntctl with SHUNT_HTTP_TOKEN_FILE and no -T -> rc $CTL_RC" \
+	eval '[ "$CTL_RC" = 0 ] && grep -q "$MYSQL_ADDR" <<<"$CTL_OUT"'
+export SHUNT_HTTP_TOKEN_FILE=$A_TOKEN_FILE    # shuntctl for instance A from here on
 
 # ---------------------------------------------------------------- basics
 
@@ -608,10 +655,10 @@ promcheck_required metrics_valid_end
 
 # A web page could POST to the loopback API without a CORS preflight; the
 # browser sends Origin, which shunt's own clients never do.
-n_before=$(curl -s "$API/api/backends" | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)["backends"]))')
+n_before=$(curl -s -H "Authorization: Bearer $API_TOKEN" "$API/api/backends" | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)["backends"]))')
 api POST /api/backends '{"address":"127.0.0.1:1"}' -H 'Origin: http://evil.example'
 expect_error cross_origin_write "POST /api/backends with an Origin header" 403 "cross-origin"
-n_after=$(curl -s "$API/api/backends" | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)["backends"]))')
+n_after=$(curl -s -H "Authorization: Bearer $API_TOKEN" "$API/api/backends" | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)["backends"]))')
 check cross_origin_no_effect "backends before $n_before, after $n_after" [ "$n_before" = "$n_after" ]
 
 # ---------------------------------------------------------------- token (instance B)
@@ -648,12 +695,16 @@ shunt_spawn "$B_PORT" -c "$E2E_TMP/b.ini" --http "127.0.0.1:$B_HTTP" ||
 wait_port "$B_HTTP" 5 "$SHUNT_PID" || die "instance B's HTTP API is not up" token_start
 info "shunt -c b.ini (pid $SHUNT_PID) on $B_PORT, HTTP $B_HTTP with a token"
 API=http://127.0.0.1:$B_HTTP
+API_TOKEN=
+export SHUNT_HTTP_TOKEN_FILE=/nonexistent/http-token  # shuntctl: no token but -T
 
 check token_login "a login through instance B" [ "$(login_select "$B_PORT")" = 1 ]
+check token_file_unused "with http_token set, instance B made no token file" [ ! -e "$SHUNT_TOKEN_FILE" ]
 api GET /api/backends
-expect token_read_backends "GET /api/backends without a token" 200 "[b['address'] for b in d['backends']] == ['$MYSQL_ADDR']"
-api GET /api/stats
-expect token_read_stats "GET /api/stats without a token" 200 "d['stats']['logins_ok'] == 1"
+unauth_early=$CODE
+api GET /api/stats "" -H "Authorization: Bearer $TOKEN"
+expect token_read_stats "GET /api/stats with the token" 200 "d['stats']['logins_ok'] == 1"
+check token_read_needs_token "GET /api/backends without a token -> $unauth_early" [ "$unauth_early" = 401 ]
 metrics_get
 check token_read_metrics "GET /metrics without a token -> $MCODE" [ "$MCODE" = 200 ]
 unauth() {  # unauth NAME WHAT: a 401 with WWW-Authenticate after api
@@ -682,7 +733,7 @@ api POST /api/tunnels/999999/kill
 unauth token_kill_none "POST kill without a token"
 api POST /api/reload
 unauth token_reload_none "POST /api/reload without a token"
-api GET /api/backends
+api GET /api/backends "" -H "Authorization: Bearer $TOKEN"
 expect token_nothing_changed "GET /api/backends after the refused writes" 200 \
 	"[(b['address'], b['weight']) for b in d['backends']] == [('$MYSQL_ADDR', 1)]"
 AUTH=(-H "Authorization: Bearer $TOKEN")
@@ -696,7 +747,7 @@ api POST /api/tunnels/999999/kill "" "${AUTH[@]}"
 expect_error token_kill_ok "POST kill 999999 with the token (past auth: unknown id)" 404 "Unknown thread id: 999999"
 ctl -H "127.0.0.1:$B_HTTP" backend add "$B_DEAD"
 check token_shuntctl_none "shuntctl backend add without a token -> rc $CTL_RC, '$(short "$CTL_ERR")'" \
-	eval '[ "$CTL_RC" = 1 ] && grep -q "HTTP 401" <<<"$CTL_ERR" && grep -q "wants a token" <<<"$CTL_ERR"'
+	eval '[ "$CTL_RC" = 1 ] && grep -q "HTTP 401" <<<"$CTL_ERR" && grep -q "wants its token" <<<"$CTL_ERR"'
 ctl -H "127.0.0.1:$B_HTTP" -T wrong-token backend add "$B_DEAD"
 check token_shuntctl_wrong "shuntctl -T wrong-token backend add -> rc $CTL_RC, '$(short "$CTL_ERR")'" \
 	eval '[ "$CTL_RC" = 1 ] && grep -q "HTTP 401" <<<"$CTL_ERR"'
@@ -707,14 +758,16 @@ CTL_OUT=$(SHUNT_HTTP=127.0.0.1:$B_HTTP SHUNT_HTTP_TOKEN=$TOKEN "$SHUNTCTL" backe
 check token_shuntctl_env "SHUNT_HTTP=... SHUNT_HTTP_TOKEN=TOKEN shuntctl backend remove -> rc $CTL_RC '$CTL_OUT'" \
 	[ "$CTL_RC" = 0 -a "$CTL_OUT" = "backend $B_DEAD removed" ]
 ctl -H "127.0.0.1:$B_HTTP" backends
-check token_shuntctl_read "shuntctl backends without a token -> rc $CTL_RC" [ "$CTL_RC" = 0 ]
+check token_shuntctl_read "shuntctl backends without a token -> rc $CTL_RC" [ "$CTL_RC" = 1 ]
+ctl -H "127.0.0.1:$B_HTTP" -T "$TOKEN" backends
+check token_shuntctl_read_ok "shuntctl -T TOKEN backends -> rc $CTL_RC" [ "$CTL_RC" = 0 ]
 
 # Reload: the file gains a backend and changes the token.
 write_b_ini "$TOKEN2" "$B_PORT" "backend = $B_DEAD weight=5"
 api POST /api/reload "" "${AUTH[@]}"
 expect token_reload "POST /api/reload (file: + $B_DEAD weight=5, new token)" 200 "d == {'reloaded': True}"
-api GET /api/backends
-expect token_reload_backend "GET /api/backends after the reload" 200 \
+api GET /api/backends "" -H "Authorization: Bearer $TOKEN2"
+expect token_reload_backend "GET /api/backends after the reload (the new token)" 200 \
 	"sorted((b['address'], b['weight']) for b in d['backends']) == sorted([('$MYSQL_ADDR', 1), ('$B_DEAD', 5)])"
 api PATCH "/api/backends/$B_DEAD" '{"weight":6}' "${AUTH[@]}"
 unauth token_old_refused "PATCH with the old token after the reload"
@@ -725,7 +778,7 @@ AUTH=(-H "Authorization: Bearer $TOKEN2")
 write_b_ini "$TOKEN2" "$(free_port)"
 api POST /api/reload "" "${AUTH[@]}"
 expect_error token_reload_restart "POST /api/reload with another listen port" 409 "listeners changed, which needs a restart"
-api GET /api/backends
+api GET /api/backends "" "${AUTH[@]}"
 expect token_reload_kept "GET /api/backends after the refused reload (B_DEAD gone from the file, kept)" 200 \
 	"sorted(b['address'] for b in d['backends']) == sorted(['$MYSQL_ADDR', '$B_DEAD'])"
 sed -i 's/^log_level = info$/log_level = loud/' "$E2E_TMP/b.ini"
@@ -761,13 +814,15 @@ shunt_spawn "$C_PORT" -c "$E2E_TMP/c.ini" --http "127.0.0.1:$C_HTTP" ||
 wait_port "$C_HTTP" 5 "$SHUNT_PID" || die "instance C's HTTP API is not up" readonly_start
 info "shunt -c c.ini (pid $SHUNT_PID) on $C_PORT, HTTP $C_HTTP with http_write = off"
 API=http://127.0.0.1:$C_HTTP
+API_TOKEN=$(cat "$SHUNT_TOKEN_FILE")
+export SHUNT_HTTP_TOKEN_FILE=$SHUNT_TOKEN_FILE
 check readonly_login "a login through instance C" [ "$(login_select "$C_PORT")" = 1 ]
 api GET /api/backends
 expect readonly_read "GET /api/backends (http_write = off)" 200 "[b['address'] for b in d['backends']] == ['$MYSQL_ADDR']"
 api GET /readyz
 expect readonly_readyz "GET /readyz (http_write = off)" 200 "d['ready'] is True"
 while read -r m p body; do
-	api "$m" "$p" "$body" -H "Authorization: Bearer anything"
+	api "$m" "$p" "$body"
 	expect_error "readonly_$(tr 'A-Z' 'a-z' <<<"$m")_$(tr -dc 'a-z' <<<"$p" | head -c 16)" "$m $p" 403 "http_write = off"
 done <<LIST
 POST /api/backends {"address":"127.0.0.1:9"}

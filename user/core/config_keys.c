@@ -239,8 +239,15 @@ const struct cfg_key cfg_keys[] = {
 	  .set = set_admin_password_hash, .syntax = "*HEX", GIVEN(admin_password_set),
 	  .doc = "The admin port's password as `*` + 40 hex digits (as in `mysql.user`)." },
 	{ G(http_token), .name = "http_token", .type = CK_TEXT, .check = check_token, .syntax = "TOKEN",
-	  .doc = "When set, the HTTP write endpoints (POST, PATCH, DELETE) need "
-		 "`Authorization: Bearer TOKEN`. Up to 127 characters, no spaces or quotes." },
+	  .doc = "The token every `/api/` request needs, as `Authorization: Bearer TOKEN`. Unset: "
+		 "the one in `http_token_file`. Up to 127 characters, no spaces or quotes. "
+		 "`/metrics`, `/healthz` and `/readyz` need none. See [admin.md](admin.md#http-api)." },
+	{ G(http_token_file), .name = "http_token_file", .type = CK_TEXT, .check = check_abs_path,
+	  .syntax = "PATH", .def = "/run/shunt/http-token", .apply = CK_RESTART,
+	  .flag = "http-token-file", .help = "where the HTTP API token is kept (made at first start)",
+	  .doc = "Where the API token is kept when `http_token` is not set: read at start, or made "
+		 "there (64 random hex digits, mode 0600, its directory 0700) when the file does not "
+		 "exist. A file others may read is refused. `shuntctl` reads the same file." },
 	{ G(http_write), .name = "http_write", .type = CK_ON_OFF, .def = "on",
 	  .doc = "`off` refuses every HTTP write endpoint with 403." },
 	{ G(health_interval_ms), .name = "health_interval_ms", MS(100), .def = "2000",

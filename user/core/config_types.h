@@ -74,7 +74,8 @@ struct shunt_config {
 	int admin_password_set;
 	int http_on;                       /* HTTP API; default on */
 	struct cfg_addr http;              /* default 127.0.0.1:6080 */
-	char http_token[128];              /* required on write endpoints when set */
+	char http_token[128];              /* the API token; "" = the one in http_token_file */
+	char http_token_file[256];         /* made at first start; default /run/shunt/http-token */
 	int http_write;                    /* write endpoints enabled; default 1 */
 	unsigned health_interval_ms;       /* probe of down backends; default 2000 */
 	unsigned health_fail_threshold;    /* consecutive failures that mark a backend

@@ -14,9 +14,13 @@
  *   POST   /api/reload                  ctl_reload()
  *
  * Every answer but /metrics is JSON; errors are {"error": "..."} with a
- * 4xx/5xx status. Write endpoints (POST, PATCH, DELETE) are refused with
- * 403 when http_write = off, and need "Authorization: Bearer TOKEN" when
- * http_token is set (401 otherwise). docs/admin.md has examples. */
+ * 4xx/5xx status. Every /api/ request needs "Authorization: Bearer TOKEN"
+ * (401 otherwise): http_token, or the token shunt keeps in
+ * http_token_file (made at first start, 0600; shuntctl reads it). Write
+ * endpoints (POST, PATCH, DELETE) are refused with 403 when http_write =
+ * off or when a browser sends them (Origin). A Host header that names
+ * anything but an address or localhost is refused with 403 (DNS
+ * rebinding). docs/admin.md has examples. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -27,6 +31,7 @@
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
 #include "ctl/http.h"
+#include "ctl/http_access.h"
 #include "ctl/metrics.h"
 #include "ctl/control.h"
 #include "util/log.h"
@@ -37,7 +42,18 @@
 static struct {
 	struct shunt *sh;
 	struct evhttp *http;
+	char file_token[HTTP_TOKEN_MAX];   /* from http_token_file ("" when
+					      http_token was set at start) */
 } api;
+
+/* The token /api/ requests need now: http_token (reloadable), else the
+ * file's. "" when neither: then nothing under /api/ is answered. */
+static const char *api_token(void)
+{
+	const struct shunt_config *cfg = shunt_cfg(api.sh);
+
+	return cfg->http_token[0] ? cfg->http_token : api.file_token;
+}
 
 /* Sends a JSON document (stolen) with the status. */
 static void reply_json(struct evhttp_request *req, int status, json_t *doc)
@@ -137,11 +153,25 @@ static json_t *body_object(struct evhttp_request *req)
 	return doc;
 }
 
-/* Checks that a write is allowed; replies 403/401 otherwise. */
+/* Checks the request's bearer token; replies 401 otherwise. */
+static int token_allowed(struct evhttp_request *req)
+{
+	const char *auth = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+
+	if (http_bearer_ok(auth, api_token()))
+		return 1;
+	evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
+			  "Bearer realm=\"shunt\"");
+	reply_error(req, 401, "this endpoint needs 'Authorization: Bearer <token>' (http_token, or "
+		    "the token in http_token_file; shuntctl reads that file)");
+	return 0;
+}
+
+/* Checks that a write is allowed; replies 403 otherwise (the token was
+ * checked for every /api/ request already). */
 static int write_allowed(struct evhttp_request *req)
 {
 	const struct shunt_config *cfg = shunt_cfg(api.sh);
-	const char *auth;
 
 	if (!cfg->http_write) {
 		reply_error(req, 403, "write endpoints are disabled (http_write = off)");
@@ -152,20 +182,6 @@ static int write_allowed(struct evhttp_request *req)
 	 * always send Origin on those, and shunt's clients never do. */
 	if (evhttp_find_header(evhttp_request_get_input_headers(req), "Origin")) {
 		reply_error(req, 403, "cross-origin requests to write endpoints are refused");
-		return 0;
-	}
-	if (!cfg->http_token[0])
-		return 1;
-	auth = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
-	size_t tl = strlen(cfg->http_token);
-	int ok = auth && strncmp(auth, "Bearer ", 7) == 0 && strlen(auth + 7) == tl;
-	unsigned char diff = 0;
-	for (size_t i = 0; ok && i < tl; i++)      /* constant time */
-		diff |= (unsigned char)(auth[7 + i] ^ cfg->http_token[i]);
-	if (!ok || diff) {
-		evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
-				  "Bearer realm=\"shunt\"");
-		reply_error(req, 401, "this endpoint needs 'Authorization: Bearer <http_token>'");
 		return 0;
 	}
 	return 1;
@@ -511,6 +527,14 @@ static void route(struct evhttp_request *req, void *arg)
 		reply_error(req, 400, "bad request URI");
 		return;
 	}
+	const char *host = evhttp_find_header(evhttp_request_get_input_headers(req), "Host");
+	if (!http_host_ok(host)) {
+		reply_error(req, 403, "Host must be an address of this API or localhost (a name "
+			    "is what a DNS-rebinding page sends)");
+		return;
+	}
+	if (strncmp(path, "/api/", 5) == 0 && !token_allowed(req))
+		return;
 	if (strcmp(path, "/metrics") == 0) {
 		if (m != EVHTTP_REQ_GET) {
 			not_allowed(req, "GET");
@@ -652,6 +676,16 @@ int http_start(struct shunt *sh, struct event_base *base)
 	api.sh = sh;
 	if (!cfg->http_on)
 		return 0;
+	if (!cfg->http_token[0]) {
+		char why[700];
+		int rc = http_token_load(cfg->http_token_file, api.file_token, sizeof(api.file_token),
+					 why, sizeof(why));
+		if (rc < 0) {
+			pr_err("HTTP API: %s (set http_token, or http = off)", why);
+			return rc;
+		}
+		pr_info("HTTP API: token %s %s", rc == 1 ? "made in" : "read from", cfg->http_token_file);
+	}
 	api.http = evhttp_new(base);
 	if (!api.http)
 		return -ENOMEM;
@@ -679,8 +713,8 @@ int http_start(struct shunt *sh, struct event_base *base)
 		api.http = NULL;
 		return -EADDRINUSE;
 	}
-	pr_info("HTTP API listening on %s (writes %s%s)", cfg->http.text,
-		cfg->http_write ? "on" : "off", cfg->http_write && cfg->http_token[0] ? ", token required" : "");
+	pr_info("HTTP API listening on %s (/api/ needs the token; writes %s)", cfg->http.text,
+		cfg->http_write ? "on" : "off");
 	return 0;
 }
 

@@ -48,16 +48,46 @@ void log_set_level(enum log_level l)
 		__atomic_store_n(&log_threshold, l, __ATOMIC_RELAXED);   /* reloads: read by every thread */
 }
 
+/* Copies msg (len bytes) into out (room bytes), each control byte (below
+ * 0x20, and 0x7f) written as \xNN, so that bytes from a client, a backend
+ * or a file can never start a line of their own or drive a terminal.
+ * A message that does not fit is cut and ends in "...". Returns the bytes
+ * written. */
+static size_t put_escaped(char *out, size_t room, const char *msg, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)msg[i];
+		size_t need = c < 0x20 || c == 0x7f ? 4 : 1;
+		if (n + need + 3 > room) {
+			memcpy(out + n, "...", 3);
+			return n + 3;
+		}
+		if (need == 1) {
+			out[n++] = (char)c;
+		} else {
+			out[n++] = '\\';
+			out[n++] = 'x';
+			out[n++] = hex[c >> 4];
+			out[n++] = hex[c & 15];
+		}
+	}
+	return n;
+}
+
 /* Formats "TIMESTAMP LEVEL message\n" and writes it with one write(2).
- * A message longer than the buffer is cut and ends in "...". One trailing
- * newline in the message (libraries add them) is dropped. Never fails:
- * a logger has nowhere to report its own errors. */
+ * The message is escaped (put_escaped): one log line per call, whatever
+ * its arguments hold. A message longer than the buffer is cut and ends in
+ * "...". One trailing newline in the message (libraries add them) is
+ * dropped. Never fails: a logger has nowhere to report its own errors. */
 void log_vmsg(enum log_level l, const char *fmt, va_list ap)
 {
-	char line[LOG_LINE_MAX];
+	char line[LOG_LINE_MAX], msg[LOG_LINE_MAX];
 	struct timespec ts;
 	struct tm tm;
-	size_t n;
+	size_t n, mlen;
 	int r;
 
 	if ((unsigned)l > LOG_DEBUG)
@@ -70,18 +100,14 @@ void log_vmsg(enum log_level l, const char *fmt, va_list ap)
 	if (r > 0)
 		n += (size_t)r;
 
+	r = vsnprintf(msg, sizeof(msg), fmt, ap);
+	mlen = r < 0 ? 0 : (size_t)r < sizeof(msg) ? (size_t)r : sizeof(msg) - 1;
+	if (mlen > 0 && msg[mlen - 1] == '\n')
+		mlen--;
 	/* keep 1 byte for '\n' after the message */
-	r = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
-	if (r < 0) {
-		r = 0;
-	} else if ((size_t)r >= sizeof(line) - n - 1) {
-		n = sizeof(line) - 1;
-		memcpy(line + n - 3, "...", 3);
-		r = 0;
-	}
-	n += (size_t)r;
-	if (n > 0 && line[n - 1] == '\n')
-		n--;
+	n += put_escaped(line + n, sizeof(line) - n - 1, msg, mlen);
+	if ((size_t)r >= sizeof(msg) && memcmp(line + n - 3, "...", 3) != 0 && n + 3 < sizeof(line))
+		memcpy(line + n, "...", 3), n += 3;
 	line[n++] = '\n';
 
 	for (size_t off = 0; off < n;) {
@@ -134,7 +160,17 @@ static int log_libbpf_cb(enum libbpf_print_level level, const char *fmt, va_list
 	if (!log_enabled(l))
 		return 0;
 	vsnprintf(buf, sizeof(buf), fmt, ap);
-	log_msg(l, "[libbpf] %s", buf);
+	/* The verifier's log comes as one multi-line message: a log line per
+	   line of it (each escaped like any other). */
+	for (char *line = buf, *nl; *line; line = nl + 1) {
+		nl = strchr(line, '\n');
+		if (nl)
+			*nl = '\0';
+		if (*line)
+			log_msg(l, "[libbpf] %s", line);
+		if (!nl)
+			break;
+	}
 	return 0;
 }
 

@@ -4,7 +4,10 @@
  * Session lines use log_sess(), which prefixes the shunt connection id, the
  * client address and the backend ("conn=12 client=127.0.0.1:5500
  * backend=127.0.0.1:3306"). libevent and libbpf messages are routed here
- * too (log_route_libs()). Thread-safe: one write(2) per line. */
+ * too (log_route_libs()). Thread-safe: one write(2) per line. Every
+ * message is escaped: control bytes (a newline in a user name, a terminal
+ * escape in a backend's error) are written as \xNN, so a line is always
+ * one line. */
 #ifndef SHUNT_LOG_H
 #define SHUNT_LOG_H
 
