@@ -127,7 +127,8 @@ struct tunnel {
 				    the backend (backend entry); IPv4 in the first 4 */
 	__u16 port;              /* its port, host order */
 	__u16 family;            /* AF_INET or AF_INET6 */
-	__u32 _pad1;
+	__u32 answered_seen;     /* tunnel_ctl.answered the program has applied
+				    (client entry) */
 	struct mt_frame frame;   /* framing of the bytes arriving on this socket */
 	__u64 packets;           /* MySQL packets that arrived on this socket */
 	__u64 bytes;             /* bytes redirected to the peer by the kernel */
@@ -180,10 +181,12 @@ struct tunnel_ctl {
 				    bytes in all (== tunnel.passed_bytes): bytes
 				    passed after its last read keep the tunnel held,
 				    so nothing can overtake them */
-	__u32 answered_gen;      /* == held_gen at the re-arm: user space answered
-				    the held command itself (a KILL) instead of
-				    forwarding it, so the program ends that
-				    command's response in the conversation */
+	__u32 answered;          /* commands user space answered itself (KILLs)
+				    instead of forwarding them, in all: at the
+				    re-arm the program ends a response for each
+				    one since tunnel.answered_seen (more than one
+				    when the client's next KILL came while the
+				    tunnel was still held for the last) */
 	__u32 _pad;
 	__u64 backend_cookie;    /* where client bytes go: the session's backend
 				    socket (0: tunnel.peer_cookie). A migration
@@ -196,9 +199,10 @@ struct tunnel_ctl {
 
 /* Applies user space's re-arm to a client entry: when user space has
  * named the held generation (rearm_gen == held_gen) and read every passed
- * byte (passed_seen == passed_bytes), the tunnel forwards again, and a held
- * command user space answered itself (a KILL: answered_gen == held_gen)
- * gets its response ended, since none will come from the backend.
+ * byte (passed_seen == passed_bytes), the tunnel forwards again, and each
+ * command user space answered itself since the last re-arm (KILLs:
+ * tunnel_ctl.answered - answered_seen) gets its response ended, since none
+ * will come from the backend.
  *
  * The program calls this on the live entry at the start of every run, on
  * either socket. Until such a run (a KILL answered by shunt is followed by
@@ -216,10 +220,14 @@ MT_INLINE int tun_apply_rearm(struct tunnel *ct, const struct tunnel_ctl *ctl)
 	    ctl->passed_seen != ct->passed_bytes)
 		return 0;
 	ct->state = TUN_ST_FORWARD;
-	if (ctl->answered_gen == ct->held_gen && !mt_idle(&ct->conv)) {
+	__u32 owed = ctl->answered - ct->answered_seen;
+	for (__u32 i = 0; i < MT_RING_LEN; i++) {
+		if (i >= owed || mt_idle(&ct->conv))
+			break;
 		mt_resp_end(&ct->conv);
 		ct->cmd_start_ns = 0;
 	}
+	ct->answered_seen = ctl->answered;
 	return 1;
 }
 #endif

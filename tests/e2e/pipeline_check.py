@@ -22,6 +22,12 @@ CASE:
   kill_comment        "KILL" behind 200 bytes of comment (beyond the
                       kernel program's 64-byte scan), alone.
   kill_versioned      "/*!50000 KILL <own backend id> */", alone.
+  after_login         "SELECT 42" and "SELECT 'two'" in the same write as
+                      the login packet, before shunt's OK: both answered
+                      in order after the OK (they used to be dropped).
+  after_login_change_user SNEAK
+                      the change-user to SNEAK in the same write as the
+                      login packet: refused (ERR 1045), session closed.
 
 Prints one JSON object: {"answers": [...], "closed": bool, ...}.
 """
@@ -85,6 +91,23 @@ def closed_after(c, caps):
 def main():
     port, user, password, case = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
     arg = sys.argv[5] if len(sys.argv) > 5 else ""
+    if case.startswith("after_login"):
+        c = raw.Conn("127.0.0.1", port)
+        if case == "after_login":
+            more, n = pkt(0, b"\x03SELECT 42") + pkt(0, b"\x03SELECT 'two'"), 2
+        else:
+            more, n = change_user_packet(arg, b""), 1
+        conn_id, caps, _ = raw.login(c, user, password, False, pipelined=more)
+        out = {"conn_id": conn_id, "answers": []}
+        c.s.settimeout(10)
+        try:
+            for _ in range(n):
+                out["answers"].append(answer(c, caps))
+        except (EOFError, ConnectionError, OSError) as e:
+            out["answers"].append(["closed", str(e)])
+        out["closed"] = closed_after(c, caps)
+        print(json.dumps(out))
+        return
     spare = []
     for _ in range(8):
         c = raw.Conn("127.0.0.1", port)

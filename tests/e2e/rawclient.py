@@ -88,7 +88,9 @@ def ok_status(p):
     return struct.unpack_from("<H", p, i)[0]
 
 
-def login(c, user, password, deprecate_eof):
+def login(c, user, password, deprecate_eof, pipelined=b""):
+    """Logs in; pipelined (wire bytes) goes out in the same write as the
+    login packet, before the server's answer to it."""
     _, g = c.read_packet()
     if g[0] == 0xFF:
         raise RuntimeError("server refused: %r" % g)
@@ -115,7 +117,10 @@ def login(c, user, password, deprecate_eof):
     mine &= caps | CLIENT_LONG_PASSWORD
     resp = struct.pack("<IIB23x", mine, 1 << 24, 45) + user.encode() + b"\0"
     resp += bytes([len(token)]) + token + b"mysql_native_password\0"
-    c.send_packet(1, resp)
+    if pipelined:
+        c.s.sendall(struct.pack("<I", len(resp))[:3] + b"\x01" + resp + pipelined)
+    else:
+        c.send_packet(1, resp)
     _, r = c.read_packet()
     if r[0] != 0:
         raise RuntimeError("login failed: %r" % r)

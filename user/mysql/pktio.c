@@ -54,21 +54,37 @@ int pktio_take(struct evbuffer *in, size_t max, uint8_t **payload, size_t *len, 
 	return 1;
 }
 
-int pktio_steal_fd(struct bufferevent **bevp, struct proto_buf *unsent)
+/* Appends what evbuffer b holds to out (NULL: b must be empty). 0 or
+ * -errno; b is not drained (the bufferevent is freed with it). */
+static int take_queued(struct evbuffer *b, struct proto_buf *out)
+{
+	size_t n = evbuffer_get_length(b);
+
+	if (n == 0)
+		return 0;
+	if (!out)
+		return -EBUSY;
+	const uint8_t *p = evbuffer_pullup(b, -1);
+	if (!p)
+		return -ENOMEM;
+	proto_put_bytes(out, p, n);
+	return out->err ? out->err : 0;
+}
+
+int pktio_steal_fd(struct bufferevent **bevp, struct proto_buf *unsent, struct proto_buf *unread)
 {
 	struct bufferevent *bev = *bevp;
-	struct evbuffer *out = bufferevent_get_output(bev);
-	size_t left = evbuffer_get_length(out);
-	int fd = bufferevent_getfd(bev);
+	int fd = bufferevent_getfd(bev), rc;
 
-	if (left) {
-		const uint8_t *p = unsent ? evbuffer_pullup(out, -1) : NULL;
-		if (!p)
-			return unsent ? -ENOMEM : -EBUSY;
-		proto_put_bytes(unsent, p, left);
-		if (unsent->err)
-			return unsent->err;
-	}
+	/* Both are checked before either is taken: nothing changes on -EBUSY. */
+	if ((!unsent && evbuffer_get_length(bufferevent_get_output(bev))) ||
+	    (!unread && evbuffer_get_length(bufferevent_get_input(bev))))
+		return -EBUSY;
+	rc = take_queued(bufferevent_get_output(bev), unsent);
+	if (rc == 0)
+		rc = take_queued(bufferevent_get_input(bev), unread);
+	if (rc < 0)
+		return rc;
 	bufferevent_disable(bev, EV_READ | EV_WRITE);
 	bufferevent_setfd(bev, -1);
 	bufferevent_free(bev);

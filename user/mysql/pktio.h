@@ -30,9 +30,10 @@ int pktio_take(struct evbuffer *in, size_t max, uint8_t **payload, size_t *len, 
 /* Takes the socket out of a bufferevent, frees the bufferevent (*bevp
  * becomes NULL) and returns the fd, now owned by the caller. Whatever the
  * bufferevent still had queued for the socket is appended to unsent (the
- * caller sends it before anything else; NULL: it must be empty, else
- * -EBUSY and nothing changes). Bytes it had read and not handed out stay
- * unread only if the caller checked there were none. Never writes. */
-int pktio_steal_fd(struct bufferevent **bevp, struct proto_buf *unsent);
+ * caller sends it before anything else), and whatever it had read and not
+ * handed out to unread (the caller takes it as the first bytes from the
+ * peer). A NULL unsent or unread means that side must be empty: -EBUSY
+ * otherwise, and nothing changes. Never writes to the socket. */
+int pktio_steal_fd(struct bufferevent **bevp, struct proto_buf *unsent, struct proto_buf *unread);
 
 #endif

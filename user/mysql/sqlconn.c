@@ -515,11 +515,9 @@ int sqlconn_take_fd(struct sqlconn *c)
 {
 	if (!c || !c->bev)
 		return -1;
-	if (evbuffer_get_length(bufferevent_get_input(c->bev))) {
-		sqlconn_free(c);
-		return -1;
-	}
-	int fd = pktio_steal_fd(&c->bev, NULL);     /* -EBUSY: bytes still unsent */
+	/* -EBUSY: bytes still unsent, or more from the server than it was
+	   asked for. */
+	int fd = pktio_steal_fd(&c->bev, NULL, NULL);
 	sqlconn_free(c);
 	return fd < 0 ? -1 : fd;
 }

@@ -202,8 +202,10 @@ static void on_auth_reply(struct session *s, const uint8_t *payload, size_t len)
 			snprintf(fallback_why, sizeof(fallback_why), "kernel refused: %s", why);
 			user_why = fallback_why;
 		}
-		if (relay_start(s, payload, len, ok.status, user_why) < 0) {
-			sess_log(s, LOG_WARN, "cannot start relaying: out of memory");
+		int rrc = relay_start(s, payload, len, ok.status, user_why);
+		if (rrc < 0) {
+			if (rrc != -EPROTO)
+				sess_log(s, LOG_WARN, "cannot start relaying: %s", strerror(-rrc));
 			sess_free(s);
 			return;
 		}

@@ -798,22 +798,35 @@ int relay_start(struct session *s, const uint8_t *ok, size_t oklen, uint16_t sta
 	s->carrier_data = r;
 	STAT_ADD(s->sh, user_now, 1);
 	/* What the login left queued for the client, then the OK: the first
-	 * bytes the client gets from the relay. */
+	 * bytes the client gets from the relay. What the client sent after
+	 * its login packet (pipelined before the OK, read with it) is its
+	 * first command: it goes into the hold, which serve_hold works
+	 * through as if just read. */
 	proto_buf_init(&first);
-	s->cfd = pktio_steal_fd(&s->cbev, &first);
-	s->bfd = pktio_steal_fd(&s->bbev, NULL);
+	s->cfd = pktio_steal_fd(&s->cbev, &first, &r->hold);
+	s->bfd = pktio_steal_fd(&s->bbev, NULL, NULL);
+	if (s->bfd == -EBUSY) {
+		sess_log(s, LOG_WARN, "the backend sent bytes after its login OK, before any command");
+		proto_buf_free(&first);
+		return -EPROTO;
+	}
 	proto_put_packet(&first, &s->client_seq, ok, oklen);
 	int rc = (s->cfd < 0 || s->bfd < 0 || first.err) ? -ENOMEM
 		: outq_append(&r->s2c, first.data, first.len);
 	proto_buf_free(&first);
 	if (rc < 0)
 		return rc;
+	if (r->hold.len)
+		sess_log(s, LOG_DEBUG, "%zu bytes the client sent right after its login go first",
+			 r->hold.len);
 	r->crd = event_new(base, s->cfd, EV_READ | EV_PERSIST, client_readable_cb, s);
 	r->brd = event_new(base, s->bfd, EV_READ | EV_PERSIST, backend_readable_cb, s);
 	r->cwr = event_new(base, s->cfd, EV_WRITE | EV_PERSIST, client_writable_cb, s);
 	r->bwr = event_new(base, s->bfd, EV_WRITE | EV_PERSIST, backend_writable_cb, s);
 	if (!r->crd || !r->brd || !r->cwr || !r->bwr || event_add(r->crd, NULL) < 0)
 		return -ENOMEM;
+	if (r->hold.len)
+		event_active(r->crd, EV_READ, 1);       /* serve_hold takes them first */
 	/* The backend is read once the client has its OK (else relay_writable
 	 * sends the rest first). */
 	rc = outq_flush(&r->s2c, s->cfd, NULL);

@@ -51,7 +51,8 @@ struct relay {
  * sockets out of the session's bufferevents (which are freed), queues the
  * login OK (ok/oklen: the backend's OK payload) for the client and arms
  * the events. status: the OK's status flags; why: why user space carries
- * it (views). 0, or -ENOMEM (free the session). */
+ * it (views). 0; -EPROTO when the backend broke the protocol (logged);
+ * -ENOMEM. On failure the caller frees the session. */
 int relay_start(struct session *s, const uint8_t *ok, size_t oklen, uint16_t status,
 		const char *why);
 

@@ -73,9 +73,14 @@ struct tunnel_state {
 	size_t xl_n;
 	uint64_t xl_synced;              /* stmts->gen when they were written */
 	/* after the queued client answer is out: re-arm a KILL punt
-	   (answered_gen = rearm_gen = this), 0 = nothing */
+	   (rearm_gen = this), 0 = nothing */
 	uint32_t rearm_after_answer;
 	int kill_rearm;                  /* rearm_after_answer is set */
+	uint32_t answered;               /* KILLs answered in all (tunnel_ctl.answered) */
+	/* A KILL was answered: the next bytes passed start a command even in
+	   the same held generation (the client sent it after the answer, before
+	   the re-arm reached the program), and are looked at as a punt is. */
+	int fresh_after_answer;
 	int closing;                     /* end the session once to_client is empty */
 	int lingering;                   /* the backend closed: ending shortly */
 };
@@ -298,8 +303,9 @@ static void kill_rearm(struct session *s, const struct tunnel_ctl *pre)
 		ctl = *pre;
 	else if (fp_ctl_get(ts->ccookie, &ctl) < 0)
 		goto fail;
-	ctl.answered_gen = ts->rearm_after_answer;
+	ctl.answered = ++ts->answered;
 	ctl.rearm_gen = ts->rearm_after_answer;
+	ts->fresh_after_answer = 1;
 	ctl.passed_seen = ts->passed_read;
 	if (fp_ctl_set(ts->ccookie, &ctl) < 0)
 		goto fail;
@@ -454,7 +460,7 @@ static ssize_t forward_held(struct session *s, int fd)
 	 * packet the kernel forwarded the start of (tunnel.xl_start says
 	 * where the next header is). */
 	int held = n > 0 && fp_tunnel_get(ts->ccookie, &t) == 0 && t.state == TUN_ST_HELD;
-	int at_punt = held && ts->held_gen_seen != t.held_gen;
+	int at_punt = held && (ts->held_gen_seen != t.held_gen || ts->fresh_after_answer);
 	int rewritten = 0;
 	if (held && t.xl_gen != ts->xl_gen_seen) {
 		uint64_t skip = t.xl_start > before ? t.xl_start - before : 0;
@@ -464,6 +470,7 @@ static ssize_t forward_held(struct session *s, int fd)
 	}
 	if (n > 0) {
 		ts->passed_read += (uint64_t)n;
+		ts->fresh_after_answer = 0;
 		if (held)
 			ts->held_gen_seen = t.held_gen;
 		if (at_punt && take_punted_kill(s, &t, &in)) {
@@ -967,8 +974,8 @@ int tunnel_start(struct session *s, const uint8_t *ok, size_t oklen, uint16_t st
 	s->carrier = &tunnel_ops;
 	s->carrier_data = ts;
 	STAT_ADD(s->sh, kernel_now, 1);
-	s->cfd = pktio_steal_fd(&s->cbev, NULL);
-	s->bfd = pktio_steal_fd(&s->bbev, NULL);
+	s->cfd = pktio_steal_fd(&s->cbev, NULL, NULL);  /* checked empty above */
+	s->bfd = pktio_steal_fd(&s->bbev, NULL, NULL);
 	ts->cev = event_new(s->w->base, s->cfd, EV_READ | EV_PERSIST, tunnel_client_cb, s);
 	ts->bev_ev = event_new(s->w->base, s->bfd, EV_READ | EV_PERSIST, tunnel_backend_cb, s);
 	ts->cwr = event_new(s->w->base, s->cfd, EV_WRITE | EV_PERSIST, client_writable_cb, s);
