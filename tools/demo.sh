@@ -75,7 +75,8 @@ Operate it (docs/admin.md):
 
     mariadb -h127.0.0.1 -P$ADMIN_PORT -uadmin -padmin -e 'SHOW BACKENDS; SHOW TUNNELS'
     curl -s http://127.0.0.1:$HTTP_PORT/metrics
-    build/shuntctl -H 127.0.0.1:$HTTP_PORT backends
+    curl -s -H "Authorization: Bearer \$(cat /run/shunt/http-token)" http://127.0.0.1:$HTTP_PORT/api/tunnels
+    build/shuntctl -H 127.0.0.1:$HTTP_PORT backends   # the API token: /run/shunt/http-token
     build/shuntctl tunnels          # straight from the pinned BPF maps
 
 shunt's log follows. Press Ctrl-C to stop.
