@@ -79,6 +79,16 @@ def answer(c, caps):
         rows.append(p[1:].decode(errors="replace"))
 
 
+def read_answers(c, caps, n, out):
+    """n answers into out["answers"]; a close ends them with ["closed", why]."""
+    c.s.settimeout(10)
+    try:
+        for _ in range(n):
+            out["answers"].append(answer(c, caps))
+    except (EOFError, ConnectionError, OSError) as e:
+        out["answers"].append(["closed", str(e)])
+
+
 def closed_after(c, caps):
     try:
         c.send_packet(0, b"\x03SELECT 1")
@@ -99,12 +109,7 @@ def main():
             more, n = change_user_packet(arg, b""), 1
         conn_id, caps, _ = raw.login(c, user, password, False, pipelined=more)
         out = {"conn_id": conn_id, "answers": []}
-        c.s.settimeout(10)
-        try:
-            for _ in range(n):
-                out["answers"].append(answer(c, caps))
-        except (EOFError, ConnectionError, OSError) as e:
-            out["answers"].append(["closed", str(e)])
+        read_answers(c, caps, n, out)
         out["closed"] = closed_after(c, caps)
         print(json.dumps(out))
         return
@@ -144,12 +149,7 @@ def main():
         n = 1
     else:
         raise SystemExit("unknown case " + case)
-    c.s.settimeout(10)
-    try:
-        for _ in range(n):
-            out["answers"].append(answer(c, caps))
-    except (EOFError, ConnectionError, OSError) as e:
-        out["answers"].append(["closed", str(e)])
+    read_answers(c, caps, n, out)
     if case.startswith("change_user") and out["answers"][-1][0] == "ok":
         try:
             rows, _ = raw.query(c, "SELECT CURRENT_USER()", caps)

@@ -29,10 +29,9 @@ import struct
 import sys
 import time
 
-import pymysql
-
 sys.path.insert(0, os.path.dirname(__file__))
 import rawclient  # noqa: E402
+import stuck_client  # noqa: E402
 
 STOP_S = 12.0
 PIPELINED = 24
@@ -69,35 +68,7 @@ def main():
             finally:
                 os._exit(0)
 
-        for i in range(20):
-            try:
-                c = pymysql.connect(host="127.0.0.1", port=main_port, user=user, password=pw,
-                                    connect_timeout=30, read_timeout=30)
-                cur = c.cursor()
-                for j in range(10):
-                    cur.execute("SELECT %s + %s", (i, j))
-                    if cur.fetchone()[0] != i + j:
-                        out["errors"].append("session %d query %d: wrong answer" % (i, j))
-                    out["others"] += 1
-                c.close()
-            except Exception as e:
-                out["errors"].append("session %d: %s" % (i, e))
-        try:
-            adm = pymysql.connect(host="127.0.0.1", port=admin_port, user="admin",
-                                  password=admin_pw, connect_timeout=30, read_timeout=30,
-                                  autocommit=None)
-            cur = adm.cursor()
-            cur.execute("SHOW TUNNELS")
-            cols = [d[0] for d in cur.description]
-            for r in cur.fetchall():
-                row = dict(zip(cols, r))
-                if int(row["id"]) == a_id:
-                    out["a_listed"] = True
-                    out["a_mode"] = row["mode"]
-            out["tunnels_ok"] = True
-            adm.close()
-        except Exception as e:
-            out["errors"].append("admin SHOW TUNNELS: %s" % e)
+        stuck_client.neighbours(main_port, user, pw, admin_port, admin_pw, a_id, out)
         out["others_s"] = round(time.time() - t_stop, 2)
         out["others_done_stopped"] = True        # B has not been resumed yet
         while time.time() - t_stop < STOP_S:

@@ -32,6 +32,42 @@ import rawclient  # noqa: E402
 ROW = 12 * 1024 * 1024
 
 
+def neighbours(port, user, pw, admin_port, admin_pw, a_id, out, db=None):
+    """While session a_id is stuck: 20 new sessions run 10 queries each
+    (out["others"] counts the right answers), then the admin port's SHOW
+    TUNNELS must list a_id (out["tunnels_ok"], "a_listed", "a_mode").
+    Problems go to out["errors"]. Shared with stalled_backend.py."""
+    for i in range(20):
+        try:
+            c = pymysql.connect(host="127.0.0.1", port=port, user=user, password=pw,
+                                database=db, connect_timeout=30, read_timeout=30)
+            cur = c.cursor()
+            for j in range(10):
+                cur.execute("SELECT %s + %s", (i, j))
+                if cur.fetchone()[0] != i + j:
+                    out["errors"].append("session %d query %d: wrong answer" % (i, j))
+                out["others"] += 1
+            c.close()
+        except Exception as e:
+            out["errors"].append("session %d: %s" % (i, e))
+    try:
+        adm = pymysql.connect(host="127.0.0.1", port=admin_port, user="admin",
+                              password=admin_pw, connect_timeout=30, read_timeout=30,
+                              autocommit=None)
+        cur = adm.cursor()
+        cur.execute("SHOW TUNNELS")
+        cols = [d[0] for d in cur.description]
+        for r in cur.fetchall():
+            row = dict(zip(cols, r))
+            if int(row["id"]) == a_id:
+                out["a_listed"] = True
+                out["a_mode"] = row["mode"]
+        out["tunnels_ok"] = True
+        adm.close()
+    except Exception as e:
+        out["errors"].append("admin SHOW TUNNELS: %s" % e)
+
+
 def main():
     port, user, pw, admin_port, admin_pw, db = sys.argv[1:7]
     port, admin_port = int(port), int(admin_port)
@@ -55,36 +91,8 @@ def main():
         time.sleep(1.0)
 
     t0 = time.time()
-    for i in range(20):
-        try:
-            c = pymysql.connect(host="127.0.0.1", port=port, user=user, password=pw,
-                                database=db, connect_timeout=30, read_timeout=30)
-            cur = c.cursor()
-            for j in range(10):
-                cur.execute("SELECT %s + %s", (i, j))
-                if cur.fetchone()[0] != i + j:
-                    out["errors"].append("session %d query %d: wrong answer" % (i, j))
-                out["others"] += 1
-            c.close()
-        except Exception as e:
-            out["errors"].append("session %d: %s" % (i, e))
+    neighbours(port, user, pw, admin_port, admin_pw, a_id, out, db)
     out["others_s"] = round(time.time() - t0, 2)
-    try:
-        adm = pymysql.connect(host="127.0.0.1", port=admin_port, user="admin",
-                              password=admin_pw, connect_timeout=30, read_timeout=30,
-                              autocommit=None)
-        cur = adm.cursor()
-        cur.execute("SHOW TUNNELS")
-        cols = [d[0] for d in cur.description]
-        for r in cur.fetchall():
-            row = dict(zip(cols, r))
-            if int(row["id"]) == a_id:
-                out["a_listed"] = True
-                out["a_mode"] = row["mode"]
-        out["tunnels_ok"] = True
-        adm.close()
-    except Exception as e:
-        out["errors"].append("admin SHOW TUNNELS: %s" % e)
 
     # Now A reads: the row, its KILL's answer, and one more query.
     try:

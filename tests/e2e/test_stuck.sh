@@ -50,9 +50,14 @@ backend = 127.0.0.1:$B_PORT
 password = $E2E_PASS
 INI
 shunt_config "$CONF" "$SHUNT_PORT"
-out=$("$PY" "$(dirname "$0")/stuck_client.py" "$SHUNT_PORT" "$E2E_USER" "$E2E_PASS" \
-	"$ADMIN_PORT" adminpw "$E2E_DB" 2>&1)
-res=$("$PY" - "$out" "${E2E_FASTPATH:-}" <<'PY'
+
+# judge NAME JSON CHECKS: what both cases check (no client error, the 200
+# queries of the others, SHOW TUNNELS listing the stuck session and its
+# carrier, SELECT 42 on it afterwards), then CHECKS, Python that appends
+# to p and sets msg (the PASS detail).
+judge() {
+	local res
+	res=$("$PY" - "$2" "${E2E_FASTPATH:-}" "$3" <<'PY'
 import json, sys
 try:
     d = json.loads(sys.argv[1])
@@ -64,46 +69,34 @@ if d["errors"]: p.append("; ".join(d["errors"])[:400])
 if d["others"] != 200: p.append("%d of 200 queries of the other sessions done" % d["others"])
 if not d["tunnels_ok"] or not d["a_listed"]: p.append("SHOW TUNNELS did not list the stuck session")
 if d["a_mode"] != want_mode: p.append("stuck session carried by %r, expected %r" % (d["a_mode"], want_mode))
-if d["a_row"] != 12 * 1024 * 1024: p.append("stuck client got a row of %r bytes" % d["a_row"])
-if d["a_kill"] != -1094: p.append("stuck client's KILL answered %r, expected ERR 1094" % d["a_kill"])
 if d["a_after"] != "42": p.append("SELECT 42 afterwards gave %r" % d["a_after"])
-msg = ("200 queries on 20 new sessions in %.2f s and SHOW TUNNELS while one %s-carried client "
-       "sat on a 12 MiB answer and its KILL's ERR; it then got all of it, ERR 1094 and SELECT 42"
-       % (d.get("others_s", 0), d["a_mode"]))
+msg = ""
+exec(sys.argv[3])
 print(("FAIL " + "; ".join(p)) if p else "PASS " + msg)
 PY
 )
-case $res in
-PASS*) pass others_not_held "${res#PASS }" ;;
-*) fail others_not_held "${res#FAIL }" ;;
-esac
+	case $res in
+	PASS*) pass "$1" "${res#PASS }" ;;
+	*) fail "$1" "${res#FAIL }" ;;
+	esac
+}
+out=$("$PY" "$(dirname "$0")/stuck_client.py" "$SHUNT_PORT" "$E2E_USER" "$E2E_PASS" \
+	"$ADMIN_PORT" adminpw "$E2E_DB" 2>&1)
+judge others_not_held "$out" '
+if d["a_row"] != 12 * 1024 * 1024: p.append("stuck client got a row of %r bytes" % d["a_row"])
+if d["a_kill"] != -1094: p.append("stuck client\x27s KILL answered %r, expected ERR 1094" % d["a_kill"])
+msg = ("200 queries on 20 new sessions in %.2f s and SHOW TUNNELS while one %s-carried client "
+       "sat on a 12 MiB answer and its KILL\x27s ERR; it then got all of it, ERR 1094 and SELECT 42"
+       % (d.get("others_s", 0), d["a_mode"]))'
 
 # ---- a backend that stops reading while shunt writes to it
 out=$("$PY" "$(dirname "$0")/stalled_backend.py" "$STALL_PORT" "$SHUNT_PORT" "$E2E_USER" "$E2E_PASS" \
 	"$ADMIN_PORT" adminpw "$B_PID" 2>&1)
-res=$("$PY" - "$out" "${E2E_FASTPATH:-}" <<'PY'
-import json, sys
-try:
-    d = json.loads(sys.argv[1])
-except Exception:
-    print("FAIL client failed: " + sys.argv[1][-400:]); sys.exit()
-want_mode = {"on": "kernel", "off": "user"}.get(sys.argv[2], d["a_mode"])
-p = []
-if d["errors"]: p.append("; ".join(d["errors"])[:400])
-if d["others"] != 200 or not d["others_done_stopped"]: p.append("%d of 200 queries of the other sessions done while the backend was stopped" % d["others"])
-if not d["tunnels_ok"] or not d["a_listed"]: p.append("SHOW TUNNELS did not list the session of the stopped backend")
-if d["a_mode"] != want_mode: p.append("that session carried by %r, expected %r" % (d["a_mode"], want_mode))
+judge backend_stalled "$out" '
+if not d["others_done_stopped"]: p.append("the other sessions were not done while the backend was stopped")
 if not d["a_prepare"]: p.append("its COM_STMT_PREPARE was not answered with 1 parameter and 1 column")
 if d["a_oks"] != 24: p.append("%d of its 24 pipelined commands answered" % d["a_oks"])
-if d["a_after"] != "42": p.append("SELECT 42 afterwards gave %r" % d["a_after"])
-msg = ("200 queries on 20 new sessions and SHOW TUNNELS in %.2f s while a %s-carried session's backend "
-       "was stopped for %.1f s with 24 MiB for it in shunt's hands; resumed, it answered the prepare, "
-       "24 commands and SELECT 42" % (d.get("others_s", 0), d["a_mode"], d["stopped_s"]))
-print(("FAIL " + "; ".join(p)) if p else "PASS " + msg)
-PY
-)
-case $res in
-PASS*) pass backend_stalled "${res#PASS }" ;;
-*) fail backend_stalled "${res#FAIL }" ;;
-esac
+msg = ("200 queries on 20 new sessions and SHOW TUNNELS in %.2f s while a %s-carried session\x27s backend "
+       "was stopped for %.1f s with 24 MiB for it in shunt\x27s hands; resumed, it answered the prepare, "
+       "24 commands and SELECT 42" % (d.get("others_s", 0), d["a_mode"], d["stopped_s"]))'
 e2e_finish
