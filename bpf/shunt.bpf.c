@@ -27,6 +27,11 @@ char LICENSE[] SEC("license") = "GPL";
 #define WALK_MAX_STEPS (1 << 16)
 #define NO_START 0xffffffffu
 
+/* tunnel.walk_marks */
+#define WALK_LATER 0x1u         /* another command that may need user space starts
+				   after the candidate */
+#define WALK_LATE  0x2u         /* one whose header began in an earlier skb */
+
 struct {
 	__uint(type, BPF_MAP_TYPE_SOCKHASH);
 	__uint(max_entries, SHUNT_MAX_TUNNELS);
@@ -162,7 +167,7 @@ static __always_inline int may_punt(struct walk *w, __u8 cmd)
 	if (w->ctl && (w->ctl->flags & TUN_CTL_PUNT_ALL))
 		return 1;
 	see = mt_see_command(cmd, stmt_tracking(w), cmd == COM_STMT_EXECUTE && exec_watched(w));
-	return see != MT_SEE_NONE && see != MT_SEE_OPAQUE;
+	return see != MT_SEE_NONE;
 }
 
 /* Decides whether the walk's candidate command goes to user space.
@@ -188,9 +193,9 @@ static __always_inline __u32 punt_reason(struct walk *w)
 			avail = qlen;
 		return query_is_kill(w->skb, text, avail, whole) ? TUN_PUNT_KILL_QUERY : TUN_PUNT_NONE;
 	}
-	/* the tracker follows no command after a binlog dump: not punted yet
-	 * (the kernel path carries it as before) */
-	return see == MT_SEE_OPAQUE ? TUN_PUNT_NONE : see;
+	/* MT_SEE_OPAQUE too: the tracker follows no command after a binlog
+	 * dump, so user space takes every client byte after it */
+	return see;
 }
 
 /* log2 bucket of a latency in nanoseconds, by microseconds. */
@@ -242,22 +247,24 @@ static long walk_client(__u32 i, void *data)
 	ev = mt_client_packet(&ct->conv, &w->t->frame);
 	if ((ev & MT_EV_CMD_START) && was_idle && !(ev & MT_EV_RESP_END))
 		ct->cmd_start_ns = w->now;
-	/* Remember the first command that starts in this skb at a boundary
-	 * and could need user space; the decision (which may scan the query
-	 * text) is made once, after the walk. */
-	if ((ev & MT_EV_CMD_START) && !w->cand_valid && was_idle && w->pkt_start != NO_START &&
-	    may_punt(w, w->t->frame.pfx[0])) {
-		w->cand_valid = 1;
-		w->cand_off = w->pkt_start;
-		w->cand_cmd = w->t->frame.pfx[0];
-		w->cand_len = w->t->frame.payload_len;
-		w->cand_movable = was_movable;
-		w->cand_watched = w->t->frame.pfx[0] == COM_STMT_EXECUTE && exec_watched(w);
-	} else if ((ev & MT_EV_CMD_START) && w->t->frame.pfx[0] != COM_QUERY &&
-		   may_punt(w, w->t->frame.pfx[0])) {
-		/* pipelined behind another command, or its header began in an
-		 * skb already forwarded: no safe point to punt at */
-		ct->punt_missed++;
+	/* Remember the first command that starts in this skb and could need
+	 * user space; the decision (which may scan the query text) is made
+	 * once, after the walk. Any such command behind it, pipelined, makes
+	 * the program hold the skb too: user space frames every held packet
+	 * (a KILL or a change-user must never be forwarded unlooked-at). */
+	if ((ev & MT_EV_CMD_START) && may_punt(w, w->t->frame.pfx[0])) {
+		if (w->pkt_start == NO_START) {
+			w->t->walk_marks |= WALK_LATE;
+		} else if (!w->cand_valid) {
+			w->cand_valid = 1;
+			w->cand_off = w->pkt_start;
+			w->cand_cmd = w->t->frame.pfx[0];
+			w->cand_len = w->t->frame.payload_len;
+			w->cand_movable = was_movable;
+			w->cand_watched = w->t->frame.pfx[0] == COM_STMT_EXECUTE && exec_watched(w);
+		} else {
+			w->t->walk_marks |= WALK_LATER;
+		}
 	}
 	if (w->t->frame.hdr_have == 0)
 		w->pkt_start = NO_START;
@@ -341,11 +348,24 @@ static __always_inline int inside_id_prefix(const struct mt_frame *f)
 	       f->pfx_have < 5 && (f->pfx_have == 0 || MYSQL_STMT_ID_CMD(f->pfx[0]));
 }
 
+/* Whether client framing f stopped where what comes next cannot be told
+ * yet: inside a packet header (unless the packet continues a 16 MB+
+ * one), or inside the prefix of a packet that
+ * starts a command (sequence id 0; the server refuses a command with any
+ * other). Forwarding such an skb would send the start of a command user
+ * space may have to see. */
+static __always_inline int inside_command_start(const struct mt_frame *f)
+{
+	if (f->hdr_have > 0 && f->hdr_have < MYSQL_HDR_LEN)
+		return !f->next_cont;   /* not the header of a 16 MB+ packet's next part */
+	return f->hdr_have == MYSQL_HDR_LEN && !f->cont && f->seq == 0 && f->pfx_have < f->pfx_need;
+}
+
 /* A hold begins (the tunnel forwarded until this skb): records where user
  * space starts translating statement ids, from the framing as the skb
  * began (start): nothing in a held skb is rewritten by the program. */
 static __always_inline void note_hold_start(struct tunnel *ct, const struct mt_frame *start,
-					    struct walk *w)
+					    struct walk *w, __u64 cmds_before)
 {
 	__u64 at = 0;
 	__u8 cont = start->next_cont;
@@ -360,9 +380,10 @@ static __always_inline void note_hold_start(struct tunnel *ct, const struct mt_f
 		if (!w->cand_valid)
 			ct->xl_missed++;
 	}
-	ct->xl_start = ct->passed_bytes + at;
-	ct->xl_gen = ct->held_gen;
-	ct->xl_cont = cont;
+	ct->hold_start = ct->passed_bytes + at;
+	ct->hold_gen = ct->held_gen;
+	ct->hold_cont = cont;
+	ct->hold_cmds = cmds_before;
 }
 
 SEC("sk_skb")
@@ -403,8 +424,10 @@ int shunt_verdict(struct __sk_buff *skb)
 	 * the rewrite walk. Kept in the entry (map memory), and nothing that
 	 * differs between paths is kept on the stack across the walks: the
 	 * verifier would go through a walk once more for each such value. */
-	if (t->dir == TUN_DIR_CLIENT)
+	if (t->dir == TUN_DIR_CLIENT) {
 		t->xl_frame = t->frame;
+		t->walk_marks = 0;
+	}
 	w.st = bpf_map_lookup_elem(&fp_stats, &zero);
 	w.skb = skb;
 	w.t = t;
@@ -429,15 +452,29 @@ int shunt_verdict(struct __sk_buff *skb)
 	if (w.client) {
 		__u32 why = punt_reason(&w);
 
+		__u8 marks = t->walk_marks;
+
+		if (why == TUN_PUNT_NONE && (marks & WALK_LATER))
+			why = TUN_PUNT_PIPELINED;
+		/* Cannot happen while forwarding (an skb that ends inside a
+		 * command's start is held): counted, and user space ends the
+		 * session. */
+		if ((marks & WALK_LATE) && forwarding) {
+			ct->punt_missed++;
+			if (why == TUN_PUNT_NONE)
+				why = TUN_PUNT_SPLIT;
+		}
 		/* An id cut in two by the skb's end could not be rewritten:
 		 * user space takes the bytes from there. */
 		if (why == TUN_PUNT_NONE && xlate && inside_id_prefix(&t->frame))
 			why = TUN_PUNT_XLATE;
+		if (why == TUN_PUNT_NONE && forwarding && inside_command_start(&t->frame))
+			why = TUN_PUNT_SPLIT;
 		if (why != TUN_PUNT_NONE) {
 			ct->state = TUN_ST_HELD;
 			ct->held_gen++;
 			if (forwarding)
-				note_hold_start(ct, &ct->xl_frame, &w);
+				note_hold_start(ct, &ct->xl_frame, &w, cmds_before);
 			ct->punt_reason = (__u8)why;
 			ct->punt_cmd = (__u8)w.cand_cmd;
 			ct->punts++;

@@ -91,8 +91,18 @@
 #define TUN_PUNT_XLATE        MT_SEE_XLATE        /* the skb ended inside the id of a
 						     statement command that may need
 						     translating: user space translates
-						     from tunnel.xl_start on */
-#define TUN_PUNT__COUNT       9
+						     from tunnel.hold_start on */
+#define TUN_PUNT_OPAQUE       MT_SEE_OPAQUE       /* COM_BINLOG_DUMP and the like: the
+						     tracker cannot tell commands apart
+						     after it, so user space takes every
+						     later client byte */
+/* Reasons of the program's own, past the classifier's. */
+#define TUN_PUNT_PIPELINED    10  /* a command that may need user space came behind
+				     another one in the skb (the first one decides
+				     nothing about the rest): user space frames them */
+#define TUN_PUNT_SPLIT        11  /* the skb ended inside a command's header or
+				     prefix: what it is cannot be told yet */
+#define TUN_PUNT__COUNT       12
 
 #ifndef __bpf__
 /* The words the daemon's log, shuntctl and the docs use for them. */
@@ -106,6 +116,9 @@ static const char *const tun_punt_names[TUN_PUNT__COUNT] __attribute__((unused))
 	[TUN_PUNT_STMT] = "statement",
 	[TUN_PUNT_EXECUTE] = "execute",
 	[TUN_PUNT_XLATE] = "statement-id",
+	[TUN_PUNT_OPAQUE] = "opaque",
+	[TUN_PUNT_PIPELINED] = "pipelined",
+	[TUN_PUNT_SPLIT] = "split",
 };
 #endif
 
@@ -120,8 +133,10 @@ struct tunnel {
 	__u8 punt_cmd;           /* command byte of the last punt */
 	__u32 held_gen;          /* incremented at each punt; user space echoes it
 				    in tunnel_ctl.rearm_gen to re-arm */
-	__u32 punt_missed;       /* punt-worthy commands that could not be punted
-				    (pipelined behind another command) */
+	__u32 punt_missed;       /* commands that may need user space and were
+				    forwarded (their header went out in an skb the
+				    program forwarded). Never happens by design:
+				    user space ends a session whose count moves */
 	__u32 mode;              /* TUN_MODE_*: how the program is attached */
 	__u8 addr[16];           /* this socket's peer: the client (client entry) or
 				    the backend (backend entry); IPv4 in the first 4 */
@@ -141,23 +156,31 @@ struct tunnel {
 	__u64 last_latency_ns;   /* command start -> response end, last command */
 	__u64 lat_hist[TUN_LAT_BUCKETS]; /* bucket i: latency in [2^i, 2^(i+1)) us
 					    (bucket 0 also holds < 1 us) */
-	/* Where user space's statement-id translation starts in the bytes
-	 * of the hold that began at punt generation xl_gen (client entry):
-	 * the program rewrote nothing in a held skb, so user space frames
-	 * and translates the passed stream from xl_start (a position in
-	 * the passed bytes, counted like passed_bytes) on, a packet header
-	 * being there (a continuation one when xl_cont). */
-	__u64 xl_start;
-	__u32 xl_gen;
+	/* Where a hold begins in the passed bytes (client entry), set when the
+	 * program stops forwarding at punt generation hold_gen: the program
+	 * passed the bytes of the skb that began the hold from hold_start on
+	 * (a position counted like passed_bytes), a packet header being there
+	 * (a continuation one when hold_cont); the bytes before it are the
+	 * rest of a packet whose start was forwarded. hold_cmds is
+	 * conv.cmds_started before that header: user space frames the held
+	 * stream from there, finds every command in it, and knows which
+	 * response each one waits for (resps_done). Statement ids in held
+	 * bytes are translated by user space too (nothing in a held skb is
+	 * rewritten by the program). */
+	__u64 hold_start;
+	__u32 hold_gen;
 	__u16 xl_missed;         /* statement ids the program could not rewrite
 				    (the packet began in an skb forwarded before
 				    TUN_CTL_XLATE was set) */
-	__u8 xl_cont;
-	__u8 _pad3;
+	__u8 hold_cont;
+	__u8 walk_marks;         /* program scratch: WALK_* marks of the skb being
+				    walked (kept in the map, not on the stack, so
+				    the verifier does not walk each combination) */
 	__u64 xl_rewrites;       /* statement ids the program rewrote (client entry) */
 	struct mt_frame xl_frame; /* program scratch: this socket's framing as the
 				    skb being handled began (a per-socket place, as
 				    skbs of one socket are handled one at a time) */
+	__u64 hold_cmds;         /* see hold_start */
 };
 
 /* A statement id translation (key of `stmt_xlate`). */
@@ -182,11 +205,9 @@ struct tunnel_ctl {
 				    passed after its last read keep the tunnel held,
 				    so nothing can overtake them */
 	__u32 answered;          /* commands user space answered itself (KILLs)
-				    instead of forwarding them, in all: at the
-				    re-arm the program ends a response for each
-				    one since tunnel.answered_seen (more than one
-				    when the client's next KILL came while the
-				    tunnel was still held for the last) */
+				    instead of forwarding them, in all: at its
+				    next run the program ends a response for each
+				    one since tunnel.answered_seen (tun_apply_rearm) */
 	__u32 _pad;
 	__u64 backend_cookie;    /* where client bytes go: the session's backend
 				    socket (0: tunnel.peer_cookie). A migration
@@ -197,17 +218,22 @@ struct tunnel_ctl {
 				    back, after a migration) its parameter types */
 };
 
-/* Applies user space's re-arm to a client entry: when user space has
- * named the held generation (rearm_gen == held_gen) and read every passed
- * byte (passed_seen == passed_bytes), the tunnel forwards again, and each
- * command user space answered itself since the last re-arm (KILLs:
- * tunnel_ctl.answered - answered_seen) gets its response ended, since none
- * will come from the backend.
+/* Applies what user space told the program in the control entry to a
+ * client entry:
+ *  - each command user space answered itself (KILLs: tunnel_ctl.answered
+ *    - answered_seen) gets its response ended, since none will come from
+ *    the backend. User space answers one only when every response ahead
+ *    of it has ended, and forwards nothing behind it before it has
+ *    written the new count, so the answered command is the one the
+ *    conversation waits on whenever the program applies this;
+ *  - when user space names the held generation (rearm_gen == held_gen)
+ *    and has read every passed byte (passed_seen == passed_bytes), the
+ *    tunnel forwards again.
  *
  * The program calls this on the live entry at the start of every run, on
  * either socket. Until such a run (a KILL answered by shunt is followed by
- * no backend bytes, and the client may stay quiet), the entry still says
- * TUN_ST_HELD with the answered command open; user space and shuntctl
+ * no backend bytes, and the client may stay quiet), the entry still shows
+ * the answered command open and the tunnel held; user space and shuntctl
  * call this on their copy of the entry, with the control entry read after
  * it, to see the session as the program will at its next run (a control
  * entry read after the tunnel entry is never older than what that copy
@@ -216,19 +242,27 @@ struct tunnel_ctl {
 #ifdef MT_LOAD
 MT_INLINE int tun_apply_rearm(struct tunnel *ct, const struct tunnel_ctl *ctl)
 {
-	if (ct->state != TUN_ST_HELD || !ctl || ctl->rearm_gen != ct->held_gen ||
-	    ctl->passed_seen != ct->passed_bytes)
+	int changed = 0;
+
+	if (!ctl)
 		return 0;
-	ct->state = TUN_ST_FORWARD;
 	__u32 owed = ctl->answered - ct->answered_seen;
-	for (__u32 i = 0; i < MT_RING_LEN; i++) {
-		if (i >= owed || mt_idle(&ct->conv))
-			break;
-		mt_resp_end(&ct->conv);
-		ct->cmd_start_ns = 0;
+	if (owed) {
+		for (__u32 i = 0; i < MT_RING_LEN; i++) {
+			if (i >= owed || mt_idle(&ct->conv))
+				break;
+			mt_resp_end(&ct->conv);
+			ct->cmd_start_ns = 0;
+		}
+		ct->answered_seen = ctl->answered;
+		changed = 1;
 	}
-	ct->answered_seen = ctl->answered;
-	return 1;
+	if (ct->state == TUN_ST_HELD && ctl->rearm_gen == ct->held_gen &&
+	    ctl->passed_seen == ct->passed_bytes) {
+		ct->state = TUN_ST_FORWARD;
+		changed = 1;
+	}
+	return changed;
 }
 #endif
 
@@ -246,9 +280,9 @@ struct fp_stats {
 };
 
 #ifndef __bpf__
-_Static_assert(sizeof(struct tunnel) == 592, "struct tunnel is map ABI");
-_Static_assert(TUN_PUNT__COUNT == MT_SEE_OPAQUE,
-	       "the punt reasons are the classifier's MT_SEE_* values below MT_SEE_OPAQUE");
+_Static_assert(sizeof(struct tunnel) == 600, "struct tunnel is map ABI");
+_Static_assert(TUN_PUNT_PIPELINED == MT_SEE_OPAQUE + 1,
+	       "the punt reasons are the classifier's MT_SEE_* values, then the program's own");
 _Static_assert(sizeof(struct tunnel_ctl) == 40, "struct tunnel_ctl is map ABI");
 #endif
 

@@ -511,7 +511,8 @@ static uint64_t lat_total(const struct tunnel *ct)
 
 /* A command and its OK, each cut into separate segments: the header split
  * 1+3, the prefix split, the payload split. Then a result set whose
- * segments end in the middle of headers (7-byte pieces). */
+ * segments end in the middle of headers (7-byte pieces). (A client
+ * command cut that way is held for user space: test_split_command_held.) */
 static void test_split_segments(void)
 {
 	struct tun t;
@@ -521,24 +522,19 @@ static void test_split_segments(void)
 	uint8_t seq = 1;
 
 	OPEN_OR_RETURN(&t, CAPS_DEPRECATE, SERVER_STATUS_AUTOCOMMIT);
-	ql = put_query(q, "SELECT 1 /* this query is sent in six segments */");
-	{
-		/* header 1+3, command byte alone, prefix split, payload split */
-		size_t cuts[] = { 1, 4, 5, 4 + 10, 4 + 30 };
-		CHECK(send_pieces(t.c, q, ql, cuts, 5) == 0);
-	}
-	CHECK(expect_bytes(t.s, q, ql, "S <- split query"));
-	CHECK(quiet(t.s, QUIET_MS / 2, "S after the query"));
+	ql = put_query(q, "SELECT 1 /* this query is sent in one segment */");
+	CHECK(send_all(t.c, q, ql) == 0);
+	CHECK(expect_bytes(t.s, q, ql, "S <- query"));
 	CHECK(quiet(t.p1, 1, "P1 (nothing punted)"));
 	CHECK(tun_get(&t, &ct, &bt) == 0);
 	CHECK_EQ(ct.bytes, ql);
 	CHECK_EQ(ct.passed_bytes, 0);
+	CHECK_EQ(ct.state, TUN_ST_FORWARD);
 	CHECK_EQ(ct.packets, 1);
 	CHECK_EQ(ct.conv.cmds_started, 1);
 	CHECK_EQ(ct.conv.resps_done, 0);
 	CHECK_EQ(ct.conv.last_cmd, COM_QUERY);
 	CHECK_EQ(ct.conv.rstate, MT_R_FIRST);
-	CHECK_EQ(ct.state, TUN_ST_FORWARD);
 	CHECK_EQ(ct.mode, strcmp(mode_name, "verdict") ? TUN_MODE_STREAM_PARSER : TUN_MODE_VERDICT);
 
 	okl = put_ok(ok, 1, SERVER_STATUS_AUTOCOMMIT | SERVER_SESSION_STATE_CHANGED);
@@ -587,6 +583,35 @@ static void test_split_segments(void)
 	CHECK_EQ(ct.conv.rstate, MT_R_IDLE);
 	CHECK_EQ(ct.conv.unexpected, 0);
 	CHECK_EQ(lat_total(&ct), 2);
+	tun_close(&t);
+}
+
+/* A client command cut into six segments, the first ending inside its
+ * header: what it is cannot be told from that segment, so the program
+ * forwards none of it and holds it all for user space (split). */
+static void test_split_command_held(void)
+{
+	struct tun t;
+	struct tunnel ct;
+	uint8_t q[128];
+	size_t ql;
+	size_t cuts[] = { 1, 4, 5, 4 + 10, 4 + 30 };
+
+	OPEN_OR_RETURN(&t, CAPS_DEPRECATE, SERVER_STATUS_AUTOCOMMIT);
+	ql = put_query(q, "SELECT 1 /* this query is sent in six segments */");
+	CHECK(send_pieces(t.c, q, ql, cuts, 5) == 0);
+	CHECK(expect_bytes(t.p1, q, ql, "P1 <- split query (held)"));
+	CHECK(quiet(t.s, QUIET_MS / 2, "S (the split query was held)"));
+	CHECK(tun_get(&t, &ct, NULL) == 0);
+	CHECK_EQ(ct.state, TUN_ST_HELD);
+	CHECK_EQ(ct.punt_reason, TUN_PUNT_SPLIT);
+	CHECK_EQ(ct.punt_missed, 0);
+	CHECK_EQ(ct.hold_start, 0);
+	CHECK_EQ(ct.hold_cmds, 0);
+	CHECK_EQ(ct.passed_bytes, ql);
+	CHECK_EQ(ct.bytes, 0);
+	CHECK_EQ(ct.conv.cmds_started, 1);
+	CHECK_EQ(ct.conv.last_cmd, COM_QUERY);
 	tun_close(&t);
 }
 
@@ -841,9 +866,11 @@ static void test_punt_at_boundary(void)
 	}
 }
 
-/* A punt-worthy command pipelined behind a command in progress cannot be
- * punted (no boundary): it is forwarded and counted in punt_missed. */
-static void test_punt_pipelined_is_missed(void)
+/* A command that needs user space, pipelined behind a command in
+ * progress (in its own skb), is held there, not forwarded: the held
+ * stream starts at its header, and hold_cmds says one command is ahead
+ * of it. */
+static void test_punt_pipelined_is_held(void)
 {
 	struct tun t;
 	struct tunnel ct;
@@ -856,14 +883,21 @@ static void test_punt_pipelined_is_missed(void)
 	CHECK(send_all(t.c, q, ql) == 0);
 	CHECK(expect_bytes(t.s, q, ql, "S <- first command"));
 	CHECK(send_all(t.c, p, pl) == 0);
-	CHECK(expect_bytes(t.s, p, pl, "S <- pipelined prepare (forwarded)"));
-	CHECK(quiet(t.p1, QUIET_MS / 3, "P1 (nothing punted)"));
+	CHECK(expect_bytes(t.p1, p, pl, "P1 <- pipelined prepare (held)"));
+	CHECK(quiet(t.s, QUIET_MS / 3, "S (the prepare was held)"));
 	CHECK(tun_get(&t, &ct, NULL) == 0);
-	CHECK_EQ(ct.state, TUN_ST_FORWARD);
-	CHECK_EQ(ct.punts, 0);
-	CHECK_EQ(ct.punt_missed, 1);
+	CHECK_EQ(ct.state, TUN_ST_HELD);
+	CHECK_EQ(ct.punt_reason, TUN_PUNT_PREPARE);
+	CHECK_EQ(ct.punts, 1);
+	CHECK_EQ(ct.punt_missed, 0);
+	CHECK_EQ(ct.hold_gen, ct.held_gen);
+	CHECK_EQ(ct.hold_start, 0);
+	CHECK_EQ(ct.hold_cmds, 1);              /* the DO ahead of it */
 	CHECK_EQ(ct.conv.cmds_started, 2);
 	CHECK_EQ(ct.conv.ring_len, 1);
+	/* user space forwards it (as the daemon does once the DO is answered) */
+	CHECK(send_all(t.p2, p, pl) == 0);
+	CHECK(expect_bytes(t.s, p, pl, "S <- the prepare, from user space"));
 	/* OK, then the prepare OK (no params, no columns) */
 	okl = put_ok(ok, 1, SERVER_STATUS_AUTOCOMMIT);
 	{
@@ -875,6 +909,53 @@ static void test_punt_pipelined_is_missed(void)
 	CHECK(tun_get(&t, &ct, NULL) == 0);
 	CHECK_EQ(ct.conv.resps_done, 2);
 	CHECK_EQ(ct.conv.rstate, MT_R_IDLE);
+	tun_close(&t);
+}
+
+/* A change-user behind a SELECT in one skb: the program cannot forward
+ * the SELECT and hold the rest, so it holds the skb (pipelined); a
+ * binlog dump is held (opaque): after it, the tracker cannot tell
+ * commands from data. Neither reaches the server. */
+static void test_punt_behind_in_one_skb(void)
+{
+	struct tun t;
+	struct tunnel ct;
+	uint8_t buf[256];
+	size_t n;
+
+	OPEN_OR_RETURN(&t, CAPS_DEPRECATE, SERVER_STATUS_AUTOCOMMIT);
+	n = put_query(buf, "SELECT 1");
+	n += put_cmd(buf + n, COM_CHANGE_USER, "bob\0\0test\0\x21\0mysql_native_password", 33);
+	CHECK(send_all(t.c, buf, n) == 0);
+	CHECK(expect_bytes(t.p1, buf, n, "P1 <- SELECT + change-user (held)"));
+	CHECK(quiet(t.s, QUIET_MS / 3, "S (nothing forwarded)"));
+	CHECK(tun_get(&t, &ct, NULL) == 0);
+	CHECK_EQ(ct.state, TUN_ST_HELD);
+	CHECK_EQ(ct.punt_reason, TUN_PUNT_PIPELINED);
+	CHECK_EQ(ct.punt_missed, 0);
+	CHECK_EQ(ct.hold_cmds, 0);
+	CHECK_EQ(ct.conv.cmds_started, 2);
+	tun_close(&t);
+
+	OPEN_OR_RETURN(&t, CAPS_DEPRECATE, SERVER_STATUS_AUTOCOMMIT);
+	n = put_cmd(buf, COM_BINLOG_DUMP, "\x04\0\0\0\0\0\x01\0\0\0", 10);
+	CHECK(send_all(t.c, buf, n) == 0);
+	CHECK(expect_bytes(t.p1, buf, n, "P1 <- binlog dump (held)"));
+	CHECK(quiet(t.s, QUIET_MS / 3, "S (nothing forwarded)"));
+	CHECK(tun_get(&t, &ct, NULL) == 0);
+	CHECK_EQ(ct.punt_reason, TUN_PUNT_OPAQUE);
+	tun_close(&t);
+
+	/* Only the first two bytes of a header: held (split). */
+	OPEN_OR_RETURN(&t, CAPS_DEPRECATE, SERVER_STATUS_AUTOCOMMIT);
+	n = put_cmd(buf, COM_CHANGE_USER, "bob\0\0test\0\x21\0mysql_native_password", 33);
+	CHECK(send_all(t.c, buf, 2) == 0);
+	CHECK(expect_bytes(t.p1, buf, 2, "P1 <- half a header (held)"));
+	CHECK(tun_get(&t, &ct, NULL) == 0);
+	CHECK_EQ(ct.punt_reason, TUN_PUNT_SPLIT);
+	CHECK(send_all(t.c, buf + 2, n - 2) == 0);
+	CHECK(expect_bytes(t.p1, buf + 2, n - 2, "P1 <- the rest of the change-user"));
+	CHECK(quiet(t.s, QUIET_MS / 3, "S (nothing forwarded)"));
 	tun_close(&t);
 }
 
@@ -1275,7 +1356,8 @@ static void probe_split_punts(void)
  * read when user space re-arms), C (sent after the re-arm). The program
  * must keep the tunnel held while passed bytes are unread
  * (tunnel_ctl.passed_seen < passed_bytes), so C is passed too and the
- * backend reads A B C; once user space has read everything, D is
+ * backend reads A B C; once user space has read everything, D (a ping,
+ * which needs no look while the prepare's answer is pending) is
  * redirected again. */
 static void test_rearm_window_keeps_order(void)
 {
@@ -1291,7 +1373,7 @@ static void test_rearm_window_keeps_order(void)
 	al = put_cmd(a, COM_STMT_PREPARE, "SELECT ?", 8);
 	bl = put_cmd(b, COM_STMT_CLOSE, "\x01\0\0\0", 4);
 	cl = put_cmd(c, COM_STMT_CLOSE, "\x02\0\0\0", 4);
-	dl = put_cmd(d, COM_STMT_CLOSE, "\x03\0\0\0", 4);
+	dl = put_cmd(d, COM_PING, "", 0);     /* needs no look, answer pending or not */
 	memcpy(want, a, al);
 	memcpy(want + al, b, bl);
 	memcpy(want + al + bl, c, cl);
@@ -1475,9 +1557,9 @@ static void test_stmt_id_rewrite(void)
 	CHECK(tun_get(&t, &ct, NULL) == 0);
 	CHECK_EQ(ct.state, TUN_ST_HELD);
 	CHECK_EQ(ct.punt_reason, TUN_PUNT_XLATE);
-	CHECK_EQ(ct.xl_gen, ct.held_gen);
-	CHECK_EQ(ct.xl_start, 0);               /* the held bytes start at its header */
-	CHECK_EQ(ct.xl_cont, 0);
+	CHECK_EQ(ct.hold_gen, ct.held_gen);
+	CHECK_EQ(ct.hold_start, 0);               /* the held bytes start at its header */
+	CHECK_EQ(ct.hold_cont, 0);
 	/* the rest follows it to user space (still held) */
 	CHECK(send_all(t.c, in + 7, n - 7) == 0);
 	CHECK(expect_bytes(t.p1, in + 7, n - 7, "P1 <- the rest of the cut execute"));
@@ -1521,10 +1603,12 @@ static void test_maps_empty_after_close(void)
 static void run_suite(void)
 {
 	RUN_M(test_split_segments);
+	RUN_M(test_split_command_held);
 	RUN_M(test_many_packets_per_segment);
 	RUN_M(test_big_packets);
 	RUN_M(test_punt_at_boundary);
-	RUN_M(test_punt_pipelined_is_missed);
+	RUN_M(test_punt_pipelined_is_held);
+	RUN_M(test_punt_behind_in_one_skb);
 	RUN_M(test_rearm_resumes_redirect);
 	RUN_M(test_rearm_window_keeps_order);
 	RUN_M(test_punt_order_after_redirect);

@@ -22,6 +22,19 @@ CASE:
   kill_comment        "KILL" behind 200 bytes of comment (beyond the
                       kernel program's 64-byte scan), alone.
   kill_versioned      "/*!50000 KILL <own backend id> */", alone.
+  kill_behind_slow    "DO SLEEP(0.3)" and the KILL in one write: the KILL
+                      waits for the DO's answer, then shunt answers it.
+  kill_after_forwarded
+                      "DO SLEEP(0.3)" alone, the KILL 50 ms later (while
+                      the DO runs on the backend): the same.
+  kill_twice          "DO 1", the KILL, and the KILL again in one write:
+                      three answers in order.
+  change_user_behind_slow SNEAK
+                      "DO SLEEP(0.3)", the change-user to SNEAK 50 ms
+                      later: OK, then ERR 1045, session closed.
+  big_prepare         a COM_STMT_PREPARE of 2.5 MB (a long comment) and
+                      a COM_QUERY of 2.5 MB that starts with a comment:
+                      both answered as MariaDB answers them directly.
   after_login         "SELECT 42" and "SELECT 'two'" in the same write as
                       the login packet, before shunt's OK: both answered
                       in order after the OK (they used to be dropped).
@@ -77,6 +90,20 @@ def answer(c, caps):
         if p[0] == 0xFE and len(p) < 9:
             return ["rows", rows]
         rows.append(p[1:].decode(errors="replace"))
+
+
+def prepare_answer(c, caps):
+    """The answer to a COM_STMT_PREPARE: ["prepared", columns, params]."""
+    _, p = c.read_packet()
+    if p[0] != 0x00:
+        return ["err", struct.unpack_from("<H", p, 1)[0], p[9:].decode(errors="replace")]
+    ncols, nparams = struct.unpack_from("<HH", p, 5)
+    for n in (nparams, ncols):
+        for _ in range(n):
+            c.read_packet()
+        if n and not caps & raw.CLIENT_DEPRECATE_EOF:
+            c.read_packet()
+    return ["prepared", ncols, nparams]
 
 
 def read_answers(c, caps, n, out):
@@ -146,6 +173,30 @@ def main():
         n = 1
     elif case == "kill_versioned":
         c.s.sendall(pkt(0, b"\x03/*!50000 KILL %d */" % backend_id))
+        n = 1
+    elif case == "kill_behind_slow":
+        c.s.sendall(pkt(0, b"\x03DO SLEEP(0.3)") + pkt(0, b"\x03KILL %d" % backend_id))
+        n = 2
+    elif case == "kill_after_forwarded":
+        c.s.sendall(pkt(0, b"\x03DO SLEEP(0.3)"))
+        time.sleep(0.05)
+        c.s.sendall(pkt(0, b"\x03KILL %d" % backend_id))
+        n = 2
+    elif case == "kill_twice":
+        k = pkt(0, b"\x03KILL %d" % backend_id)
+        c.s.sendall(first + k + k)
+        n = 3
+    elif case == "change_user_behind_slow":
+        c.s.sendall(pkt(0, b"\x03DO SLEEP(0.3)"))
+        time.sleep(0.05)
+        c.s.sendall(change_user_packet(arg, scramble))
+        n = 2
+    elif case == "big_prepare":
+        filler = b"x" * (2500 * 1024)
+        c.s.sendall(pkt(0, b"\x16SELECT ? /*" + filler + b"*/"))
+        c.s.settimeout(20)
+        out["answers"].append(prepare_answer(c, caps))
+        c.s.sendall(pkt(0, b"\x03/*" + filler + b"*/ SELECT 'big'"))
         n = 1
     else:
         raise SystemExit("unknown case " + case)

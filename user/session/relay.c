@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <event2/event.h>
+#include "mysql/must_see.h"
 #include "mysql/pktio.h"
 #include "mysql/stmt.h"
 #include "session/change_user.h"
@@ -27,8 +28,8 @@
 /* Reads per readiness event before going back to the loop: enough to
  * stream a large result in big steps, few enough to stay fair. */
 #define RELAY_READS_PER_EVENT 4
-/* A COM_CHANGE_USER larger than this is refused. */
-#define RELAY_HOLD_MAX (1 << 20)
+/* A command the relay must see whole and cannot hold is refused. */
+#define RELAY_HOLD_MAX MUST_SEE_HOLD_MAX
 
 uint32_t relay_track(struct relay *r, int to_server, const uint8_t *p, size_t len)
 {
@@ -177,10 +178,6 @@ static void relay_kill_resume(struct session *s, const struct kill_result *res)
  * for the responses ahead of it) and the whole packet is in. A command
  * user space must see is never forwarded unlooked-at. */
 
-/* Most query text scanned to tell whether a COM_QUERY is a KILL; a scan
- * still undecided there counts as one (the whole text is parsed). */
-#define RELAY_KILL_SCAN 4096
-
 /* Whether the conversation takes the client's next packet as a command
  * (mt_client_packet): not inside a LOCAL INFILE upload or an auth
  * exchange, and the tracker still follows it. */
@@ -188,48 +185,6 @@ static int expects_command(const struct mt_conv *c)
 {
 	return !(c->flags & MT_F_OPAQUE) && c->rstate != MT_R_OPAQUE && c->rstate != MT_R_INFILE &&
 	       c->rstate != MT_R_AUTH_CLIENT;
-}
-
-/* Classifies the command whose packet starts at p (avail bytes of it and
- * what follows are here). Returns 1 with *see set to MT_SEE_*, or 0 when
- * more bytes are needed to tell. */
-static int classify_at(const struct session *s, const uint8_t *p, size_t avail, uint32_t *see)
-{
-	uint32_t plen, watched = 0;
-	size_t have, tlen;
-
-	if (avail < MYSQL_HDR_LEN)
-		return 0;
-	plen = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16;
-	if (plen == 0) {
-		*see = MT_SEE_NONE;     /* an empty packet is no command */
-		return 1;
-	}
-	if (avail < MYSQL_HDR_LEN + 1)
-		return 0;
-	if (p[MYSQL_HDR_LEN] == COM_STMT_EXECUTE && plen >= 5) {
-		if (avail < MYSQL_HDR_LEN + 5)
-			return 0;
-		watched = stmt_watches(s->stmts, (uint32_t)p[5] | (uint32_t)p[6] << 8 |
-						 (uint32_t)p[7] << 16 | (uint32_t)p[8] << 24);
-	}
-	*see = mt_see_command(p[MYSQL_HDR_LEN], 1, (int)watched);
-	if (*see != MT_SEE_QUERY_TEXT)
-		return 1;
-	struct mt_kill_scan k = { 0 };
-	tlen = plen - 1;
-	have = avail - MYSQL_HDR_LEN - 1;
-	if (have > tlen)
-		have = tlen;
-	if (have > RELAY_KILL_SCAN)
-		have = RELAY_KILL_SCAN;
-	for (size_t i = 0; i < have && !mt_kill_step(&k, p[MYSQL_HDR_LEN + 1 + i]); i++)
-		;
-	uint32_t v = mt_kill_verdict(&k, have == tlen && plen < MYSQL_MAX_PAYLOAD);
-	if (v == MT_KILL_MAYBE && have < tlen && have < RELAY_KILL_SCAN)
-		return 0;
-	*see = v == MT_KILL_NO ? MT_SEE_NONE : MT_SEE_KILL_QUERY;
-	return 1;
 }
 
 /* At the start of a client packet (p, avail bytes from there): 1 when
@@ -247,13 +202,13 @@ static int stop_at_packet(const struct session *s, const uint8_t *p, size_t avai
 	if (r->cf.next_cont)
 		return 0;                       /* the rest of a 16 MB+ packet */
 	if (expects_command(&r->conv)) {
-		known = classify_at(s, p, avail, &cls);
+		known = must_see_classify(s->stmts, p, avail, &cls);
 		*see = known ? cls : MT_SEE_NONE;
 		return !known || cls != MT_SEE_NONE;
 	}
 	if (!(r->conv.flags & MT_F_OPAQUE) || avail < MYSQL_HDR_LEN || p[3] != 0)
 		return 0;                       /* file or auth data; not a command start */
-	known = classify_at(s, p, avail, &cls);
+	known = must_see_classify(s->stmts, p, avail, &cls);
 	return !known || (cls != MT_SEE_NONE && cls != MT_SEE_OPAQUE) ? -1 : 0;
 }
 

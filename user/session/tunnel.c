@@ -36,6 +36,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include "core/fastpath.h"
+#include "mysql/must_see.h"
 #include "mysql/pktio.h"
 #include "mysql/stmt.h"
 #include "session/change_user.h"
@@ -50,6 +51,14 @@
 #define TUNNEL_REDIRECT_WAITS 20
 /* How long a closing session waits for the client to take its last answer. */
 #define TUNNEL_CLOSE_FLUSH_MS 5000
+/* Most held bytes kept while a command waits (its whole packet, or the
+ * responses ahead of it); past this the client is not read, and the
+ * kernel keeps its bytes in the socket, where TCP flow control holds
+ * them. A command user space must see whole may not be larger. */
+#define TUNNEL_HOLD_MAX MUST_SEE_HOLD_MAX
+/* Looks for the boundary before a pipelined command start at 1 ms and
+ * back off to this. */
+#define TUNNEL_BOUNDARY_WAIT_MAX_MS 64
 
 /* The carrier's own state (s->carrier_data). */
 struct tunnel_state {
@@ -62,6 +71,25 @@ struct tunnel_state {
 	struct outq to_backend;          /* held client bytes */
 	uint64_t passed_read;            /* passed client bytes user space has read */
 	uint32_t held_gen_seen;          /* tunnel.held_gen of the last punt read */
+	/* The held stream: every client byte the program passed is framed
+	   here, and every command in it classified (must_see.h). */
+	struct proto_buf hold;           /* read, not carried yet: starts at a packet
+					    header (body_left == 0) or inside a packet
+					    whose start was carried */
+	uint32_t body_left;              /* bytes of the current packet to pass as they are */
+	uint8_t next_cont;               /* the next packet continues a 0xFFFFFF one */
+	int hold_reset;                  /* hold_gen_seen is set */
+	uint32_t hold_gen_seen;          /* tunnel.hold_gen the walk starts from */
+	uint64_t cmd_base;               /* tunnel.hold_cmds of that hold */
+	uint64_t cmds_walked;            /* commands walked since: a held command is at
+					    its boundary once resps_done reaches
+					    cmd_base + cmds_walked */
+	unsigned boundary_wait_ms;       /* next look for that boundary (0: not waiting) */
+	struct event *boundary_timer;
+	int opaque;                      /* a binlog dump went to the backend: the
+					    tracker cannot tell commands apart any
+					    more, so the tunnel is never re-armed */
+	int kill_busy;                   /* kill.c has the client's KILL */
 	uint64_t user_written;           /* bytes user space wrote to the backend socket */
 	uint64_t bfd_base;               /* backend send-queue total at hand-over */
 	uint64_t redirected_base;        /* client tunnel bytes when the backend socket
@@ -72,15 +100,9 @@ struct tunnel_state {
 	uint32_t *xl_ids;
 	size_t xl_n;
 	uint64_t xl_synced;              /* stmts->gen when they were written */
-	/* after the queued client answer is out: re-arm a KILL punt
-	   (rearm_gen = this), 0 = nothing */
-	uint32_t rearm_after_answer;
-	int kill_rearm;                  /* rearm_after_answer is set */
+	int kill_answer_queued;          /* a KILL's answer waits in to_client: once it
+					    is out, kill_answered() */
 	uint32_t answered;               /* KILLs answered in all (tunnel_ctl.answered) */
-	/* A KILL was answered: the next bytes passed start a command even in
-	   the same held generation (the client sent it after the answer, before
-	   the re-arm reached the program), and are looked at as a punt is. */
-	int fresh_after_answer;
 	int closing;                     /* end the session once to_client is empty */
 	int lingering;                   /* the backend closed: ending shortly */
 };
@@ -263,7 +285,7 @@ static int client_quit(struct session *s)
 
 static void tunnel_client_cb(evutil_socket_t fd, short what, void *arg);
 static void serve_client(struct session *s);
-static void kill_rearm(struct session *s, const struct tunnel_ctl *pre);
+static void kill_answered(struct session *s);
 
 /* ---- writing: the two queues --------------------------------------------- */
 
@@ -289,32 +311,26 @@ static void close_after_flush(struct session *s)
 	sess_arm_timer(s, TUNNEL_CLOSE_FLUSH_MS, close_flush_timeout);
 }
 
-/* The client has the answer to its KILL: tell the program the held
- * command was answered by user space (so its conversation does not wait
- * for a backend response), re-arm, and serve what was passed meanwhile.
- * pre: the control entry read just before the answer was written (NULL:
- * read it now). May free s. */
-static void kill_rearm(struct session *s, const struct tunnel_ctl *pre)
+/* The client has the answer to its KILL: tell the program that user
+ * space answered that command (so its conversation does not wait for a
+ * backend response; tun_apply_rearm), then serve what was held behind it.
+ * Nothing behind the KILL went to the backend before this. May free s. */
+static void kill_answered(struct session *s)
 {
 	struct tunnel_state *ts = ts_of(s);
 	struct tunnel_ctl ctl;
 
-	if (pre)
-		ctl = *pre;
-	else if (fp_ctl_get(ts->ccookie, &ctl) < 0)
+	if (fp_ctl_get(ts->ccookie, &ctl) < 0)
 		goto fail;
 	ctl.answered = ++ts->answered;
-	ctl.rearm_gen = ts->rearm_after_answer;
-	ts->fresh_after_answer = 1;
-	ctl.passed_seen = ts->passed_read;
 	if (fp_ctl_set(ts->ccookie, &ctl) < 0)
 		goto fail;
+	ts->kill_busy = 0;
 	WSTAT_ADD(s->w, punts, 1);
-	/* Bytes passed while the KILL ran (or the strparser's nudge). */
 	serve_client(s);
 	return;
 fail:
-	sess_log(s, LOG_ERROR, "cannot re-arm the tunnel after a KILL: %s", strerror(errno));
+	sess_log(s, LOG_ERROR, "cannot tell the program a KILL was answered: %s", strerror(errno));
 	sess_free(s);
 }
 
@@ -327,9 +343,9 @@ static void client_flushed(struct session *s)
 		sess_free(s);
 		return;
 	}
-	if (ts->kill_rearm) {
-		ts->kill_rearm = 0;
-		kill_rearm(s, NULL);
+	if (ts->kill_answer_queued) {
+		ts->kill_answer_queued = 0;
+		kill_answered(s);
 		return;
 	}
 	if (!ts->lingering)
@@ -427,104 +443,248 @@ static void backend_writable_cb(evutil_socket_t fd, short what, void *arg)
 	backend_push_step(arg);
 }
 
-/* ---- punted client bytes ------------------------------------------------- */
+/* ---- held client bytes ------------------------------------------------- *
+ *
+ * What the program passes is the held stream: the client's bytes from the
+ * packet header where a hold began (tunnel.hold_start) on, until user
+ * space re-arms. User space frames all of it, classifies every command
+ * start (must_see.h: a packet with sequence id 0, which is the only kind
+ * the server takes as a command), and carries each one:
+ *  - what needs no look is queued for the backend as it is (streamed:
+ *    only its header must be here);
+ *  - a command user space must see waits until its whole packet is here
+ *    and every response ahead of it has ended (the kernel's conversation:
+ *    resps_done reaches cmd_base + cmds_walked), and then goes as
+ *    rewritten (a change-user), noted (statements), or is answered by
+ *    shunt (a KILL);
+ *  - after a binlog dump (opaque), commands cannot be told from data
+ *    any more: the tunnel stays held for good, and a possible command the
+ *    client sends after it ends the session, as in the relay.
+ * The tunnel is re-armed only when nothing held is left unwalked, so
+ * nothing the kernel forwards later can overtake it. */
 
-static int take_punted_kill(struct session *s, const struct tunnel *t, const struct proto_buf *in);
+/* walk_held() results besides -errno */
+#define HW_DONE     0   /* every held byte carried (or streaming a packet's body) */
+#define HW_MORE     1   /* the packet at the front must be complete first: read more */
+#define HW_AGAIN    2   /* bytes before a held command must reach the backend first */
+#define HW_WAIT     3   /* the held command waits for the responses ahead of it */
+#define HW_KILL     4   /* kill.c took a KILL; resumed by tunnel_kill_resume */
+#define HW_CLOSING  5   /* the session is closing (a refused change-user) */
 
-/* Result of forward_held() besides a byte count. */
-#define HELD_KILL     (-EINPROGRESS)   /* a KILL shunt carries out; resumed later */
-#define HELD_CLOSING  (-ESHUTDOWN)     /* refused: the session is closing (or gone) */
-
-/* Takes the held client bytes and queues them for the backend: as they
- * are, except that a COM_CHANGE_USER gets a token for the backend's
- * scramble (change_user.c) and an execute may get its parameter types
- * back (stmt.c). Returns the bytes taken from the client (0: none),
- * HELD_KILL, HELD_CLOSING, or -errno (the session ends). */
-static ssize_t forward_held(struct session *s, int fd)
+/* Reads what the program passed into ts->hold. A new hold (a generation
+ * the walk was not reset for) restarts the walk where the program says it
+ * begins. Returns the bytes read, -ECONNRESET at EOF with nothing read,
+ * -EPROTO when the kernel forwarded a command it had to hold (it never
+ * should), or -errno. */
+static ssize_t read_held(struct session *s)
 {
 	struct tunnel_state *ts = ts_of(s);
-	struct proto_buf in, out, err, xo;
 	struct tunnel t;
-	ssize_t n;
 	uint64_t before = ts->passed_read;
-	size_t skip0 = 0;
 
-	proto_buf_init(&in);
-	proto_buf_init(&out);
-	proto_buf_init(&err);
-	proto_buf_init(&xo);
-	n = read_available(fd, &in);
-	/* The punt these bytes belong to: the entry stays HELD (same reason)
-	 * until the caller re-arms, so one read serves both. The first read
-	 * after a punt starts with the punted command, or with the rest of a
-	 * packet the kernel forwarded the start of (tunnel.xl_start says
-	 * where the next header is). */
-	int held = n > 0 && fp_tunnel_get(ts->ccookie, &t) == 0 && t.state == TUN_ST_HELD;
-	int at_punt = held && (ts->held_gen_seen != t.held_gen || ts->fresh_after_answer);
-	int rewritten = 0;
-	if (held && t.xl_gen != ts->xl_gen_seen) {
-		uint64_t skip = t.xl_start > before ? t.xl_start - before : 0;
-		ts->xl_gen_seen = t.xl_gen;
-		stmt_xlate_reset(&s->xl, skip, t.xl_cont);
-		skip0 = skip < (uint64_t)n ? (size_t)skip : (size_t)n;
+	if (ts->hold.len >= TUNNEL_HOLD_MAX)
+		return 0;               /* the walk takes some first */
+	ssize_t n = read_available(s->cfd, &ts->hold);
+	if (n <= 0)
+		return n;
+	ts->passed_read += (uint64_t)n;
+	if (fp_tunnel_get(ts->ccookie, &t) < 0)
+		return -errno;
+	if (t.punt_missed) {
+		sess_log(s, LOG_ERROR, "the kernel forwarded %u command start(s) shunt must look at; "
+			 "closing", t.punt_missed);
+		return -EPROTO;
 	}
-	if (n > 0) {
-		ts->passed_read += (uint64_t)n;
-		ts->fresh_after_answer = 0;
-		if (held)
-			ts->held_gen_seen = t.held_gen;
-		if (at_punt && take_punted_kill(s, &t, &in)) {
-			proto_buf_free(&in);
-			return HELD_KILL;
+	if (t.state == TUN_ST_HELD)
+		ts->held_gen_seen = t.held_gen;
+	if (!ts->hold_reset || t.hold_gen != ts->hold_gen_seen) {
+		if (ts->hold.len != (size_t)n) {
+			sess_log(s, LOG_ERROR, "a new hold began while %zu held bytes were unwalked; closing",
+				 ts->hold.len - (size_t)n);
+			return -EPROTO;
 		}
-		if (at_punt)
-			rewritten = stmt_note_commands(&s->stmts, &t.conv, in.data, skip0, in.len, &out);
+		uint64_t skip = t.hold_start > before ? t.hold_start - before : 0;
+		ts->hold_reset = 1;
+		ts->hold_gen_seen = t.hold_gen;
+		ts->body_left = skip > UINT32_MAX ? UINT32_MAX : (uint32_t)skip;
+		ts->next_cont = t.hold_cont;
+		ts->cmd_base = t.hold_cmds;
+		ts->cmds_walked = 0;
+		stmt_xlate_reset(&s->xl, skip, t.hold_cont);
 	}
-	if (at_punt && in.len > MYSQL_HDR_LEN && in.data[MYSQL_HDR_LEN] == COM_CHANGE_USER) {
-		proto_buf_reset(&out);
-		int rc = sess_split_change_users(s, in.data, in.len, &out, &err);
-		if (rc < 0) {
-			struct proto_buf pkt;
-			proto_buf_init(&pkt);
-			change_user_refusal(&err, &pkt);
-			if (answer_client(s, &pkt) < 0)
-				n = rc;
-			else
-				n = HELD_CLOSING;
-			proto_buf_free(&pkt);
-		} else if (outq_append(&ts->to_backend, out.data, out.len) < 0) {
-			n = -ENOMEM;
-		}
-	} else if (n > 0) {
-		const struct proto_buf *w = rewritten ? &out : &in;
-		size_t wlen = w->len;
-		const uint8_t *wdata = stmt_xlate_pass(&s->xl, s->stmts, w->data, &wlen, &xo);
-		if (!wdata || outq_append(&ts->to_backend, wdata, wlen) < 0)
-			n = -ENOMEM;
-	}
-	proto_buf_free(&in);
-	proto_buf_free(&out);
-	proto_buf_free(&err);
-	proto_buf_free(&xo);
 	return n;
 }
 
-/* kill.c is done with the client's punted KILL: answer it on the client
- * socket; once the answer is out, tell the program the held command was
- * answered by user space (so its conversation does not wait for a
- * backend response), re-arm, and read the client again. */
+/* Whether every response ahead of the held command at the front of the
+ * walk has ended (the kernel's conversation, as the program will see it
+ * at its next run). Fills *conv. 1, 0, or -errno. */
+static int held_at_boundary(struct session *s, struct mt_conv *conv)
+{
+	struct tunnel_state *ts = ts_of(s);
+	struct tunnel t;
+
+	if (fp_tunnel_get_current(ts->ccookie, &t) < 0)
+		return -errno;
+	*conv = t.conv;
+	return t.conv.resps_done >= ts->cmd_base + ts->cmds_walked;
+}
+
+static void tunnel_kill_resume(struct session *s, const struct kill_result *res);
+
+/* Carries out the held command user space must see (see: its class),
+ * whose whole packet is p[0..wire), at its boundary (conv: the
+ * conversation there). Appends what goes to the backend to out. Returns
+ * HW_DONE, HW_KILL or HW_CLOSING. */
+static int carry_held(struct session *s, uint32_t see, const uint8_t *p, size_t wire,
+		      const struct mt_conv *conv, struct proto_buf *out)
+{
+	struct tunnel_state *ts = ts_of(s);
+	struct proto_buf err;
+
+	if ((see == MT_SEE_KILL_CMD || see == MT_SEE_KILL_QUERY) &&
+	    kill_from_client(s, p, wire, tunnel_kill_resume)) {
+		ts->kill_busy = 1;
+		return HW_KILL;
+	}
+	if (see == MT_SEE_CHANGE_USER) {
+		stmt_on_client_command(s->stmts, p + MYSQL_HDR_LEN, wire - MYSQL_HDR_LEN);
+		proto_buf_init(&err);
+		if (sess_split_change_users(s, p, wire, out, &err) < 0) {
+			struct proto_buf pkt;
+			proto_buf_init(&pkt);
+			change_user_refusal(&err, &pkt);
+			answer_client(s, &pkt);
+			proto_buf_free(&pkt);
+			proto_buf_free(&err);
+			return HW_CLOSING;
+		}
+		proto_buf_free(&err);
+		return HW_DONE;
+	}
+	if (see == MT_SEE_PREPARE || see == MT_SEE_STMT || see == MT_SEE_EXECUTE) {
+		if (!stmt_note_commands(&s->stmts, conv, p, 0, wire, out))
+			proto_put_bytes(out, p, wire);
+		return HW_DONE;
+	}
+	if (see == MT_SEE_OPAQUE) {
+		sess_log(s, LOG_INFO, "command 0x%02x: the kernel cannot follow the conversation past "
+			 "it; user space takes every client byte from here on", p[MYSQL_HDR_LEN]);
+		ts->opaque = 1;
+	}
+	proto_put_bytes(out, p, wire);  /* a KILL shunt does not take, a binlog dump */
+	return HW_DONE;
+}
+
+/* Walks ts->hold from the front: queues for the backend what may go, up
+ * to the first packet that must wait (HW_MORE, HW_AGAIN, HW_WAIT) or a
+ * command shunt carries out otherwise (HW_KILL, HW_CLOSING). Returns
+ * HW_* or -errno (the session ends). */
+static int walk_held(struct session *s)
+{
+	struct tunnel_state *ts = ts_of(s);
+	struct proto_buf out, xo;
+	size_t off = 0;
+	int rc = HW_DONE;
+
+	proto_buf_init(&out);
+	while (off < ts->hold.len && rc == HW_DONE) {
+		const uint8_t *p = ts->hold.data + off;
+		size_t avail = ts->hold.len - off;
+
+		if (ts->body_left) {
+			size_t n = avail < ts->body_left ? avail : ts->body_left;
+			proto_put_bytes(&out, p, n);
+			ts->body_left -= (uint32_t)n;
+			off += n;
+			continue;
+		}
+		if (avail < MYSQL_HDR_LEN) {
+			rc = HW_MORE;
+			break;
+		}
+		uint32_t plen = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16;
+		int is_cmd = !ts->next_cont && p[3] == 0 && plen > 0;
+		uint32_t see = MT_SEE_NONE;
+		if (is_cmd && !must_see_classify(s->stmts, p, avail, &see)) {
+			rc = avail >= TUNNEL_HOLD_MAX ? -EMSGSIZE : HW_MORE;
+			break;
+		}
+		if (ts->opaque && is_cmd && see != MT_SEE_NONE && see != MT_SEE_OPAQUE) {
+			sess_log(s, LOG_WARN, "client sent a possible command after one shunt cannot "
+				 "follow past (a binlog dump); closing");
+			rc = -EPROTO;
+			break;
+		}
+		size_t wire = MYSQL_HDR_LEN + (size_t)plen;
+		int whole_needed = is_cmd && see != MT_SEE_NONE && see != MT_SEE_ALL && !ts->opaque;
+		/* A prepare or execute too large to hold goes as it is: the
+		 * statement table then counts the prepare as unaccounted
+		 * (the session cannot migrate), and an execute's types are
+		 * not learnt from it. */
+		if (whole_needed && (plen == MYSQL_MAX_PAYLOAD || wire > TUNNEL_HOLD_MAX) &&
+		    (see == MT_SEE_PREPARE || see == MT_SEE_EXECUTE)) {
+			sess_log(s, LOG_INFO, "command 0x%02x of %u bytes goes to the backend unlooked-at",
+				 p[MYSQL_HDR_LEN], plen);
+			whole_needed = 0;
+		}
+		if (!whole_needed) {
+			proto_put_bytes(&out, p, MYSQL_HDR_LEN);
+			ts->next_cont = plen == MYSQL_MAX_PAYLOAD;
+			ts->body_left = plen;
+			ts->cmds_walked += is_cmd;
+			off += MYSQL_HDR_LEN;
+			continue;
+		}
+		if (plen == MYSQL_MAX_PAYLOAD || wire > TUNNEL_HOLD_MAX) {
+			sess_log(s, LOG_WARN, "a command shunt must look at (0x%02x) is larger than %d "
+				 "bytes; closing", p[MYSQL_HDR_LEN], TUNNEL_HOLD_MAX);
+			rc = -EMSGSIZE;
+			break;
+		}
+		if (avail < wire) {
+			rc = HW_MORE;
+			break;
+		}
+		if (out.len) {
+			rc = HW_AGAIN;          /* what is before it goes first */
+			break;
+		}
+		struct mt_conv conv;
+		int at = held_at_boundary(s, &conv);
+		if (at <= 0) {
+			rc = at < 0 ? at : HW_WAIT;
+			break;
+		}
+		rc = carry_held(s, see, p, wire, &conv, &out);
+		if (rc == HW_CLOSING)
+			break;
+		ts->cmds_walked++;
+		off += wire;
+	}
+	memmove(ts->hold.data, ts->hold.data + off, ts->hold.len - off);
+	ts->hold.len -= off;
+	if (out.len && rc >= 0 && rc != HW_CLOSING) {
+		size_t wlen = out.len;
+		proto_buf_init(&xo);
+		const uint8_t *wdata = stmt_xlate_pass(&s->xl, s->stmts, out.data, &wlen, &xo);
+		if (out.err || !wdata || outq_append(&ts->to_backend, wdata, wlen) < 0)
+			rc = -ENOMEM;
+		proto_buf_free(&xo);
+	}
+	proto_buf_free(&out);
+	return rc;
+}
+
+/* kill.c is done with the client's held KILL: answer it on the client
+ * socket; once the answer is out, tell the program that user space
+ * answered that command (kill_answered) and walk on. */
 static void tunnel_kill_resume(struct session *s, const struct kill_result *res)
 {
 	struct tunnel_state *ts = ts_of(s);
 	struct tunnel t;
-	struct tunnel_ctl ctl;
 	struct proto_buf pkt;
 
-	/* Everything the re-arm needs is read before the answer goes out, so
-	 * that the re-arm follows it at once: a client that sends its next
-	 * command as soon as it has the answer then seldom finds the tunnel
-	 * still held (it would be served correctly, through user space). */
-	if (fp_tunnel_get(ts->ccookie, &t) < 0 || fp_ctl_get(ts->ccookie, &ctl) < 0) {
+	if (fp_tunnel_get(ts->ccookie, &t) < 0) {
 		sess_log(s, LOG_WARN, "tunnel entry gone while answering a KILL; closing");
 		sess_free(s);
 		return;
@@ -543,48 +703,50 @@ static void tunnel_kill_resume(struct session *s, const struct kill_result *res)
 		close_after_flush(s);
 		return;
 	}
-	ts->rearm_after_answer = t.held_gen;
 	if (rc == 1)
-		kill_rearm(s, &ctl);
+		kill_answered(s);
 	else
-		ts->kill_rearm = 1;     /* client_flushed() re-arms */
+		ts->kill_answer_queued = 1;     /* client_flushed() goes on */
 }
 
-/* The held bytes (t: the held client entry, read after them) are
- * exactly one KILL that shunt handles: take them.
- * Returns 1 when kill.c took it (the client socket is not watched until
- * the answer), 0 to forward them as they are. */
-static int take_punted_kill(struct session *s, const struct tunnel *t, const struct proto_buf *in)
+static void boundary_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
-	if ((t->punt_reason != TUN_PUNT_KILL_QUERY && t->punt_reason != TUN_PUNT_KILL_CMD &&
-	     t->punt_reason != TUN_PUNT_ALL) ||
-	    t->passed_bytes != ts_of(s)->passed_read ||
-	    !kill_from_client(s, in->data, in->len, tunnel_kill_resume))
-		return 0;
-	event_del(ts_of(s)->cev);
-	return 1;
+	struct session *s = arg;
+	(void)fd;
+	(void)what;
+	serve_client(s);
 }
 
-/* Forwards what the program passed (a punted command and whatever
- * followed it while held), re-arms, and reads again until nothing is
- * left. Bytes passed after a read keep the tunnel held (passed_seen), so
- * the next round takes them in order. The read after the re-arm matters
- * in stream-parser mode too: a recv() on the socket is what lets the
- * kernel's strparser go on with a segment that arrived while the tunnel
- * was held (measured; verdict mode does not need it). May free s. */
+/* A held command waits for the responses ahead of it: look again soon
+ * (1 ms, backing off to TUNNEL_BOUNDARY_WAIT_MAX_MS). */
+static int wait_for_boundary(struct session *s)
+{
+	struct tunnel_state *ts = ts_of(s);
+	unsigned ms = ts->boundary_wait_ms ? ts->boundary_wait_ms : 1;
+	struct timeval tv = { 0, (suseconds_t)ms * 1000 };
+
+	ts->boundary_wait_ms = ms * 2 < TUNNEL_BOUNDARY_WAIT_MAX_MS ? ms * 2 : TUNNEL_BOUNDARY_WAIT_MAX_MS;
+	return evtimer_add(ts->boundary_timer, &tv);
+}
+
+/* Reads and walks what the program passed (a held command and whatever
+ * followed it), queues it for the backend, re-arms once nothing held is
+ * left, and goes on until the socket is empty. Bytes passed after a read
+ * keep the tunnel held (passed_seen), so the next round takes them in
+ * order. The read after the re-arm matters in stream-parser mode too: a
+ * recv() on the socket is what lets the kernel's strparser go on with a
+ * segment that arrived while the tunnel was held (measured; verdict mode
+ * does not need it). May free s. */
 static void serve_client(struct session *s)
 {
 	struct tunnel_state *ts = ts_of(s);
 	ssize_t n = 0;
 
-	if (ts->closing || !outq_empty(&ts->to_backend) || ts->kill_rearm)
-		return;         /* resumed when the queue is empty */
-	if (event_add(ts->cev, NULL) < 0) {
-		sess_log(s, LOG_ERROR, "cannot watch the client socket; closing");
-		sess_free(s);
-		return;
-	}
-	if (s->borrower) {
+	if (ts->closing || !outq_empty(&ts->to_backend) || ts->kill_busy)
+		return;         /* resumed when the queue is empty or the KILL answered */
+	if (evtimer_pending(ts->boundary_timer, NULL))
+		return;         /* boundary_timer_cb() goes on */
+	if (s->borrower && ts->hold.len == 0 && ts->body_left == 0) {
 		/* A command held for a borrower (a migration) waits in the
 		 * socket until it gives the session back. */
 		struct tunnel t;
@@ -594,24 +756,55 @@ static void serve_client(struct session *s)
 			return;
 	}
 	for (int round = 0; round < 64; round++) {
-		n = forward_held(s, s->cfd);
-		if (n == HELD_KILL)
-			return;
-		if (n == HELD_CLOSING) {
-			close_after_flush(s);
-			return;
-		}
-		if (n < 0)
+		n = read_held(s);
+		if (n < 0 && n != -ECONNRESET)
 			break;
-		WSTAT_ADD(s->w, punted_bytes, (uint64_t)n);
-		int rc = push_backend(s);
-		if (rc == 0)
-			return;         /* backend_push_step() goes on */
+		int eof = n == -ECONNRESET;
+		int rc = walk_held(s);
 		if (rc < 0) {
 			n = rc;
 			break;
 		}
-		rearm_if_held(s);
+		if (rc == HW_KILL) {
+			event_del(ts->cev);
+			return;
+		}
+		if (rc == HW_CLOSING) {
+			close_after_flush(s);
+			return;
+		}
+		WSTAT_ADD(s->w, punted_bytes, n > 0 ? (uint64_t)n : 0);
+		int pushed = push_backend(s);
+		if (pushed == 0)
+			return;         /* backend_push_step() goes on */
+		if (pushed < 0) {
+			n = pushed;
+			break;
+		}
+		if (eof) {
+			n = -ECONNRESET;
+			break;
+		}
+		if (rc == HW_AGAIN)
+			continue;
+		if (rc == HW_WAIT) {
+			/* Read on meanwhile, up to TUNNEL_HOLD_MAX (read_held). */
+			if (ts->hold.len >= TUNNEL_HOLD_MAX)
+				event_del(ts->cev);
+			else if (event_add(ts->cev, NULL) < 0)
+				n = -ENOMEM;
+			if (n >= 0 && wait_for_boundary(s) == 0)
+				return;
+			n = -ENOMEM;
+			break;
+		}
+		ts->boundary_wait_ms = 0;
+		if (rc == HW_DONE && !ts->opaque)
+			rearm_if_held(s);
+		if (event_add(ts->cev, NULL) < 0) {
+			n = -ENOMEM;
+			break;
+		}
 		if (n == 0)
 			return;
 	}
@@ -707,8 +900,8 @@ static int tunnel_safe_point(struct session *s, int *held)
 	struct tunnel t;
 
 	*held = 0;
-	if (!outq_empty(&ts->to_client) || !outq_empty(&ts->to_backend) || ts->kill_rearm ||
-	    ts->closing || ts->lingering || fp_tunnel_get_current(ts->ccookie, &t) < 0)
+	if (!outq_empty(&ts->to_client) || !outq_empty(&ts->to_backend) || ts->kill_busy ||
+	    ts->hold.len || ts->body_left || evtimer_pending(ts->boundary_timer, NULL) || ts->closing || ts->lingering || fp_tunnel_get_current(ts->ccookie, &t) < 0)
 		return 0;
 	if (t.state == TUN_ST_HELD && t.punt_reason == TUN_PUNT_ALL &&
 	    t.passed_bytes > ts->passed_read) {
@@ -875,7 +1068,8 @@ static void tunnel_view(struct session *s, struct carrier_view *v)
 static void tunnel_free(struct session *s)
 {
 	struct tunnel_state *ts = ts_of(s);
-	struct event **evs[] = { &ts->cev, &ts->bev_ev, &ts->cwr, &ts->bwr, &ts->timer };
+	struct event **evs[] = { &ts->cev, &ts->bev_ev, &ts->cwr, &ts->bwr, &ts->timer,
+				 &ts->boundary_timer };
 	uint64_t c2s = 0, s2c = 0;
 
 	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++) {
@@ -898,6 +1092,7 @@ static void tunnel_free(struct session *s)
 	free(ts->xl_ids);
 	outq_free(&ts->to_client);
 	outq_free(&ts->to_backend);
+	proto_buf_free(&ts->hold);
 	/* Closing the sockets takes them out of the sockhash (and drops any
 	 * unread passed bytes with them); then the entries go. */
 	if (s->cfd >= 0)
@@ -981,7 +1176,9 @@ int tunnel_start(struct session *s, const uint8_t *ok, size_t oklen, uint16_t st
 	ts->cwr = event_new(s->w->base, s->cfd, EV_WRITE | EV_PERSIST, client_writable_cb, s);
 	ts->bwr = event_new(s->w->base, s->bfd, EV_WRITE | EV_PERSIST, backend_writable_cb, s);
 	ts->timer = evtimer_new(s->w->base, tunnel_timer_cb, s);
-	if (!ts->cev || !ts->bev_ev || !ts->cwr || !ts->bwr || !ts->timer ||
+	ts->boundary_timer = evtimer_new(s->w->base, boundary_timer_cb, s);
+	proto_buf_init(&ts->hold);
+	if (!ts->cev || !ts->bev_ev || !ts->cwr || !ts->bwr || !ts->timer || !ts->boundary_timer ||
 	    event_add(ts->cev, NULL) < 0 || event_add(ts->bev_ev, NULL) < 0) {
 		snprintf(why, whylen, "out of memory");
 		return -EPIPE;
