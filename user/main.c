@@ -1,6 +1,7 @@
 /* main.c — shunt's entry point: configuration, start-up, signals, shutdown. */
 #include <errno.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,6 +101,36 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(arg);
 }
 
+/* Raises the soft descriptor limit to the hard one, and warns when even
+ * that cannot hold max_connections sessions (two sockets each, plus the
+ * listeners, the control ports and side connections). */
+static void raise_fd_limit(const struct shunt_config *cfg)
+{
+	struct rlimit rl;
+	uint64_t want = 2 * (uint64_t)cfg->max_connections + 64 + 4 * cfg->n_listeners;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		pr_warn("cannot read the descriptor limit: %s", strerror(errno));
+		return;
+	}
+	if (rl.rlim_cur < rl.rlim_max) {
+		rlim_t was = rl.rlim_cur;
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+			pr_warn("cannot raise the descriptor limit from %llu to %llu: %s",
+				(unsigned long long)was, (unsigned long long)rl.rlim_max, strerror(errno));
+			rl.rlim_cur = was;
+		} else {
+			pr_info("descriptor limit raised from %llu to %llu", (unsigned long long)was,
+				(unsigned long long)rl.rlim_cur);
+		}
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want)
+		pr_warn("the descriptor limit (%llu) cannot hold max_connections = %u (about %llu "
+			"descriptors); past it new connections wait (raise LimitNOFILE / ulimit -n)",
+			(unsigned long long)rl.rlim_cur, cfg->max_connections, (unsigned long long)want);
+}
+
 int main(int argc, char **argv)
 {
 	struct shunt_config cfg;
@@ -131,6 +162,7 @@ int main(int argc, char **argv)
 		goto out_cfg;
 	}
 	log_route_libs();
+	raise_fd_limit(&cfg);
 
 	if (start_fastpath(&cfg) < 0)
 		goto out_cfg;

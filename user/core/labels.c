@@ -10,6 +10,7 @@ const char *const login_fail_names[LOGIN_FAIL__COUNT] = {
 	[LOGIN_FAIL_BACKEND_DENIED] = "backend_denied",
 	[LOGIN_FAIL_NO_BACKEND] = "no_backend",
 	[LOGIN_FAIL_TOO_MANY] = "too_many_connections",
+	[LOGIN_FAIL_LOCAL_RESOURCES] = "local_resources",
 };
 
 const char *const fallback_names[FALLBACK__COUNT] = {

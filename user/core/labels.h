@@ -14,6 +14,7 @@ enum login_fail {
 	LOGIN_FAIL_BACKEND_DENIED,     /* the backend refused the login */
 	LOGIN_FAIL_NO_BACKEND,         /* no backend could be reached */
 	LOGIN_FAIL_TOO_MANY,           /* max_connections */
+	LOGIN_FAIL_LOCAL_RESOURCES,    /* shunt ran out of descriptors or memory */
 	LOGIN_FAIL__COUNT
 };
 extern const char *const login_fail_names[LOGIN_FAIL__COUNT];

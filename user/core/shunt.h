@@ -16,6 +16,7 @@
 #include "core/config.h"
 #include "core/labels.h"
 #include "core/pool.h"
+#include "util/listen_guard.h"
 
 struct shunt;
 
@@ -32,6 +33,7 @@ struct listener_ctx {
 	const struct cfg_listener *cl;
 	struct pool *pool;
 	struct evconnlistener *evl;
+	struct listen_guard guard;       /* pauses evl when accept runs out of descriptors */
 	struct listener_stats *stats;
 };
 

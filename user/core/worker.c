@@ -1,6 +1,7 @@
 /* worker.c — worker threads, listening sockets and accept. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -22,10 +23,8 @@ static void accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct soc
 static void accept_error_cb(struct evconnlistener *evl, void *arg)
 {
 	struct listener_ctx *lc = arg;
-	int err = EVUTIL_SOCKET_ERROR();
 	(void)evl;
-	pr_warn("listener %s (%s): accept failed: %s", lc->cl->name, lc->cl->addr.text,
-		evutil_socket_error_to_string(err));
+	listen_guard_on_error(&lc->guard, EVUTIL_SOCKET_ERROR());
 }
 
 /* Fails with -EADDRINUSE when another process already listens on addr.
@@ -69,9 +68,11 @@ static void worker_free(struct worker *w)
 {
 	if (w->sh && w->sh->close_sessions)
 		w->sh->close_sessions(w);
-	for (size_t i = 0; i < w->n_lis; i++)
+	for (size_t i = 0; i < w->n_lis; i++) {
+		listen_guard_free(&w->lis[i].guard);
 		if (w->lis[i].evl)
 			evconnlistener_free(w->lis[i].evl);
+	}
 	free(w->lis);
 	if (w->base)
 		event_base_free(w->base);
@@ -127,6 +128,12 @@ int worker_create_all(struct shunt *sh)
 			lc->evl = evconnlistener_new(w->base, accept_cb, lc, LEV_OPT_CLOSE_ON_FREE, -1, fd);
 			if (!lc->evl) {
 				close(fd);
+				err = -ENOMEM;
+				goto fail;
+			}
+			char what[sizeof(lc->guard.what)];
+			snprintf(what, sizeof(what), "listener %.32s (%.40s)", lc->cl->name, lc->cl->addr.text);
+			if (listen_guard_init(&lc->guard, w->base, lc->evl, what) < 0) {
 				err = -ENOMEM;
 				goto fail;
 			}

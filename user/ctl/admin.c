@@ -26,6 +26,8 @@
 #include "mysql/auth.h"
 #include "ctl/control.h"
 #include "util/log.h"
+#include "util/listen_guard.h"
+#include "util/clock.h"
 #include "mysql_defs.h"
 #include "mysql/proto.h"
 #include "session/session.h"
@@ -36,9 +38,27 @@
 		    CLIENT_SECURE_CONNECTION | CLIENT_MULTI_RESULTS | CLIENT_PLUGIN_AUTH | \
 		    CLIENT_CONNECT_ATTRS | CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA | \
 		    CLIENT_DEPRECATE_EOF)
+/* Before login: the whole login must be done within this (an absolute
+ * deadline, not reset by each byte), its packets may be this large, and
+ * this many connections may be logging in at once (ADMIN_MAX_CONNS in
+ * all). A failed login's answer comes after a delay that doubles with
+ * each failure in a row (from any source), up to ADMIN_BACKOFF_MAX_MS;
+ * the streak ends after ADMIN_BACKOFF_RESET_S without a failure. */
 #define ADMIN_AUTH_TIMEOUT_S 10
+#define ADMIN_PREAUTH_MAX_PACKET 4096
+#define ADMIN_MAX_PREAUTH 8
+#define ADMIN_MAX_CONNS 32
+#define ADMIN_BACKOFF_MAX_MS 5000
+#define ADMIN_BACKOFF_RESET_S 60
 
-enum admin_state { ADMIN_LOGIN, ADMIN_AUTH_SWITCH, ADMIN_READY, ADMIN_BUSY };
+enum admin_state {
+	ADMIN_LOGIN, ADMIN_AUTH_SWITCH,  /* logging in */
+	ADMIN_REFUSED,                   /* the login failed: its answer waits (back-off) */
+	ADMIN_READY, ADMIN_BUSY
+};
+
+/* Not logged in (yet): counted in adm.n_preauth. */
+#define ADMIN_PREAUTH(st) ((st) == ADMIN_LOGIN || (st) == ADMIN_AUTH_SWITCH || (st) == ADMIN_REFUSED)
 
 struct admin_conn {
 	LIST_ENTRY(admin_conn) link;
@@ -52,6 +72,8 @@ struct admin_conn {
 	struct kill_req *kill;          /* a KILL waiting for its result */
 	struct mig_req *mig;            /* a MIGRATE waiting for its result */
 	int closing;                    /* close once the output is flushed */
+	struct event *deadline;         /* the login deadline, then a refusal's delay */
+	struct proto_buf refusal;       /* a refused login's ERR, sent after the delay */
 };
 
 static struct {
@@ -59,6 +81,11 @@ static struct {
 	struct evconnlistener *evl;
 	LIST_HEAD(, admin_conn) conns;
 	unsigned next_id;
+	unsigned n_conns, n_preauth;    /* open, and not logged in yet */
+	struct listen_guard guard;
+	unsigned fail_streak;           /* failed logins in a row */
+	uint64_t last_fail_us;
+	uint64_t refused_log_us;        /* last "connection refused" line */
 } adm;
 
 #define admin_log(c, lvl, fmt, ...) do { if (log_enabled(lvl)) \
@@ -67,6 +94,12 @@ static struct {
 static void conn_free(struct admin_conn *c)
 {
 	LIST_REMOVE(c, link);
+	adm.n_conns--;
+	if (ADMIN_PREAUTH(c->state))
+		adm.n_preauth--;
+	if (c->deadline)
+		event_free(c->deadline);
+	proto_buf_free(&c->refusal);
 	kill_cancel(c->kill);
 	if (c->mig)
 		migrate_cancel(c->mig);
@@ -343,18 +376,51 @@ static void exec_query(struct admin_conn *c, const char *q, size_t len)
 	}
 }
 
+/* The refusal's delay is over: send it and close. */
+static void send_refusal(struct admin_conn *c)
+{
+	if (c->refusal.len)
+		send_payload(c, &c->refusal);
+	proto_buf_reset(&c->refusal);
+	c->closing = 1;
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+		admin_log(c, LOG_DEBUG, "closed");
+		conn_free(c);
+	}
+}
+
+/* Refuses the login: the ERR goes out after the back-off delay. */
 static void access_denied(struct admin_conn *c, const char *user, int used_password)
 {
 	char msg[256], host[64];
 	const char *colon = strrchr(c->peer, ':');
 	size_t hl = colon ? (size_t)(colon - c->peer) : strlen(c->peer);
+	uint64_t now = clock_mono_us();
 
 	snprintf(host, sizeof(host), "%.*s", (int)hl, c->peer);
 	snprintf(msg, sizeof(msg), "Access denied for user '%.64s'@'%s' (using password: %s)",
 		 user, host, used_password ? "YES" : "NO");
-	admin_log(c, LOG_WARN, "login refused: %s", msg);
-	send_err(c, ER_ACCESS_DENIED_ERROR, "28000", msg);
-	c->closing = 1;
+	if (adm.last_fail_us && now - adm.last_fail_us > (uint64_t)ADMIN_BACKOFF_RESET_S * 1000000)
+		adm.fail_streak = 0;
+	adm.last_fail_us = now;
+	unsigned ms = adm.fail_streak >= 16 ? ADMIN_BACKOFF_MAX_MS : 100u << adm.fail_streak;
+	if (adm.fail_streak < 16)
+		adm.fail_streak++;
+	if (ms > ADMIN_BACKOFF_MAX_MS)
+		ms = ADMIN_BACKOFF_MAX_MS;
+	admin_log(c, LOG_WARN, "login refused: %s (answered in %u ms: %u failure%s in a row)", msg,
+		  ms, adm.fail_streak, adm.fail_streak == 1 ? "" : "s");
+	proto_buf_reset(&c->refusal);
+	proto_build_err(&c->refusal, ER_ACCESS_DENIED_ERROR, "28000", msg);
+	/* Read nothing more; the connection keeps its pre-login slot until
+	 * the answer, so parallel guessing is bounded by ADMIN_MAX_PREAUTH. */
+	bufferevent_disable(c->bev, EV_READ);
+	struct timeval tv = { ms / 1000, (suseconds_t)(ms % 1000) * 1000 };
+	c->state = ADMIN_REFUSED;
+	if (evtimer_del(c->deadline) < 0 || evtimer_add(c->deadline, &tv) < 0) {
+		send_payload(c, &c->refusal);   /* no delay then; admin_read_cb closes */
+		c->closing = 1;
+	}
 }
 
 /* Checks a token (for c's scramble) against the admin account. */
@@ -375,7 +441,9 @@ static void login_done(struct admin_conn *c, int ok, const char *user, int used_
 		return;
 	}
 	c->state = ADMIN_READY;
-	bufferevent_set_timeouts(c->bev, NULL, NULL);   /* the login deadline only */
+	adm.n_preauth--;
+	adm.fail_streak = 0;
+	evtimer_del(c->deadline);
 	admin_log(c, LOG_INFO, "admin logged in as %s", user);
 	send_ok(c, 0, NULL);
 }
@@ -459,12 +527,14 @@ static void admin_read_cb(struct bufferevent *bev, void *arg)
 	uint8_t seq;
 	int rc;
 
-	while (!c->closing && c->state != ADMIN_BUSY &&
-	       (rc = pktio_take(bufferevent_get_input(bev), ADMIN_MAX_PACKET, &payload,
-				      &len, &seq)) != 0) {
+	while (!c->closing && c->state != ADMIN_BUSY && c->state != ADMIN_REFUSED &&
+	       (rc = pktio_take(bufferevent_get_input(bev),
+				ADMIN_PREAUTH(c->state) ? ADMIN_PREAUTH_MAX_PACKET : ADMIN_MAX_PACKET,
+				&payload, &len, &seq)) != 0) {
 		if (rc < 0) {
 			admin_log(c, LOG_WARN, "packet too large or malformed; closing");
-			send_err(c, ER_NET_PACKET_TOO_LARGE, "08S01", "Got a packet bigger than 1 MiB");
+			send_err(c, ER_NET_PACKET_TOO_LARGE, "08S01", ADMIN_PREAUTH(c->state) ?
+				 "Got a login packet bigger than 4 KiB" : "Got a packet bigger than 1 MiB");
 			c->closing = 1;
 			break;
 		}
@@ -500,11 +570,30 @@ static void admin_event_cb(struct bufferevent *bev, short what, void *arg)
 	struct admin_conn *c = arg;
 	(void)bev;
 
-	if (what & BEV_EVENT_TIMEOUT)
-		admin_log(c, LOG_INFO, "login timeout; closing");
-	else
-		admin_log(c, LOG_DEBUG, "client %s", (what & BEV_EVENT_EOF) ? "closed" : "failed");
+	admin_log(c, LOG_DEBUG, "client %s", (what & BEV_EVENT_EOF) ? "closed" : "failed");
 	conn_free(c);
+}
+
+/* The login deadline passed, or a refusal's delay is over. */
+static void admin_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct admin_conn *c = arg;
+	(void)fd;
+	(void)what;
+
+	if (c->state == ADMIN_REFUSED) {
+		send_refusal(c);
+		return;
+	}
+	admin_log(c, LOG_INFO, "login not done in %d s; closing", ADMIN_AUTH_TIMEOUT_S);
+	conn_free(c);
+}
+
+static void admin_listen_error_cb(struct evconnlistener *evl, void *arg)
+{
+	(void)evl;
+	(void)arg;
+	listen_guard_on_error(&adm.guard, EVUTIL_SOCKET_ERROR());
 }
 
 static void admin_accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa,
@@ -517,16 +606,32 @@ static void admin_accept_cb(struct evconnlistener *evl, evutil_socket_t fd, stru
 	(void)evl;
 	(void)salen;
 
-	if (!c) {
+	if (!c || adm.n_conns >= ADMIN_MAX_CONNS || adm.n_preauth >= ADMIN_MAX_PREAUTH) {
+		char peer[64];
+		uint64_t now = clock_mono_us();
+		addr_format(sa, peer, sizeof(peer));
+		if (c && (!adm.refused_log_us || now - adm.refused_log_us > 10 * 1000000ull)) {
+			pr_warn("admin port: connection from %s refused: %u open, %u logging in "
+				"(at most %d and %d)", peer, adm.n_conns, adm.n_preauth, ADMIN_MAX_CONNS,
+				ADMIN_MAX_PREAUTH);
+			adm.refused_log_us = now;
+		}
+		free(c);
 		evutil_closesocket(fd);
 		return;
 	}
 	c->id = ++adm.next_id;
+	adm.n_conns++;
+	adm.n_preauth++;
+	proto_buf_init(&c->refusal);
 	addr_format(sa, c->peer, sizeof(c->peer));
 	LIST_INSERT_HEAD(&adm.conns, c, link);
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (!c->bev || auth_random_scramble(c->scramble, sizeof(c->scramble)) < 0) {
+	c->deadline = evtimer_new(base, admin_deadline_cb, c);
+	struct timeval tv = { ADMIN_AUTH_TIMEOUT_S, 0 };
+	if (!c->bev || !c->deadline || evtimer_add(c->deadline, &tv) < 0 ||
+	    auth_random_scramble(c->scramble, sizeof(c->scramble)) < 0) {
 		if (!c->bev)
 			evutil_closesocket(fd);
 		conn_free(c);
@@ -534,8 +639,6 @@ static void admin_accept_cb(struct evconnlistener *evl, evutil_socket_t fd, stru
 	}
 	admin_log(c, LOG_DEBUG, "connected");
 	bufferevent_setcb(c->bev, admin_read_cb, admin_write_cb, admin_event_cb, c);
-	struct timeval tv = { ADMIN_AUTH_TIMEOUT_S, 0 };
-	bufferevent_set_timeouts(c->bev, &tv, NULL);
 	bufferevent_enable(c->bev, EV_READ);
 
 	proto_buf_init(&b);
@@ -576,6 +679,12 @@ int admin_start(struct shunt *sh, struct event_base *base)
 		close(fd);
 		return -ENOMEM;
 	}
+	if (listen_guard_init(&adm.guard, base, adm.evl, "admin port") < 0) {
+		evconnlistener_free(adm.evl);
+		adm.evl = NULL;
+		return -ENOMEM;
+	}
+	evconnlistener_set_error_cb(adm.evl, admin_listen_error_cb);
 	pr_info("admin port listening on %s (user %s)", cfg->admin.text, cfg->admin_user.name);
 	return 0;
 }
@@ -586,6 +695,7 @@ void admin_stop(void)
 
 	while ((c = LIST_FIRST(&adm.conns)) != NULL)
 		conn_free(c);
+	listen_guard_free(&adm.guard);
 	if (adm.evl)
 		evconnlistener_free(adm.evl);
 	adm.evl = NULL;

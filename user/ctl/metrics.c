@@ -207,6 +207,10 @@ void metrics_render(struct shunt *sh, struct evbuffer *o)
 		sample(o, "shunt_sessions_total", (double)atomic_load(&sh->lstats[i].sessions_total),
 		       "listener", cfg->listeners[i].name, NULL);
 
+	family(o, "shunt_accept_pauses_total", "counter",
+	       "Times a listening port stopped accepting for a moment: out of descriptors or memory.");
+	sample(o, "shunt_accept_pauses_total", (double)listen_guard_pauses(), NULL);
+
 	family(o, "shunt_logins_ok_total", "counter", "Client logins that reached a backend.");
 	sample(o, "shunt_logins_ok_total", (double)STAT_GET(sh, logins_ok), NULL);
 	family(o, "shunt_logins_failed_total", "counter", "Client logins that failed, by reason.");

@@ -341,9 +341,22 @@ void backend_start(struct session *s)
 	bufferevent_enable(s->bbev, EV_READ);
 	sess_arm_timer(s, shunt_cfg(s->sh)->connect_timeout_ms, backend_timeout);
 	sess_log(s, LOG_DEBUG, "connecting (try %u)", s->tries);
+	errno = 0;
 	if (bufferevent_socket_connect(s->bbev, (struct sockaddr *)&b->addr.sa,
 				       (int)b->addr.salen) < 0) {
-		/* Immediate failure: the event callback is not invoked. */
+		/* Immediate failure: the event callback is not invoked. Out of
+		 * descriptors or memory here is shunt's own trouble, not the
+		 * backend's: the client is told, and the backend not blamed. */
+		int err = errno;
+		if (err == EMFILE || err == ENFILE || err == ENOMEM || err == ENOBUFS) {
+			sess_log(s, LOG_WARN, "cannot open a backend connection: %s", strerror(err));
+			pool_release(s->backend);
+			s->backend = NULL;
+			sess_login_failed(s, LOGIN_FAIL_LOCAL_RESOURCES);
+			sess_fail(s, ER_CON_COUNT_ERROR, "08004",
+				  "shunt: out of local resources (%s); try again later", strerror(err));
+			return;
+		}
 		backend_retry(s, "connect failed immediately");
 	}
 }
