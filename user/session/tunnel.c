@@ -661,8 +661,10 @@ static int walk_held(struct session *s)
 		ts->cmds_walked++;
 		off += wire;
 	}
-	memmove(ts->hold.data, ts->hold.data + off, ts->hold.len - off);
-	ts->hold.len -= off;
+	if (off) {              /* (hold.data is NULL while nothing was ever held) */
+		memmove(ts->hold.data, ts->hold.data + off, ts->hold.len - off);
+		ts->hold.len -= off;
+	}
 	if (out.len && rc >= 0 && rc != HW_CLOSING) {
 		size_t wlen = out.len;
 		proto_buf_init(&xo);
