@@ -9,6 +9,11 @@
  * client command to user space (SK_PASS: the bytes land in the client
  * socket's own receive queue) — a "punt" — and then passes every client
  * byte until user space re-arms the tunnel through tunnel_ctl.
+ * Backpressure: when the peer socket has more than tunnel_ctl.queue_max
+ * bytes it has not delivered, the program passes instead of redirecting,
+ * on either socket (the backend entry is held only for this), so the
+ * bytes stay charged to the receiving socket and TCP flow control pushes
+ * back on the sender; user space carries them when the peer drains.
  *
  * Modes: attached as BPF_SK_SKB_VERDICT (no stream parser, preferred), or
  * as BPF_SK_SKB_STREAM_VERDICT together with shunt_parser as the stream
@@ -23,8 +28,13 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* Enough steps for a 64 KiB skb of minimal 4-byte packets, with margin. */
-#define WALK_MAX_STEPS (1 << 16)
+/* bpf_loop's own limit (BPF_MAX_LOOPS): two steps per 4-byte packet
+ * cover a 16 MiB skb of empty packets. An skb that TCP coalesced can be
+ * well past 64 KiB (the limit was 1 << 16 steps, about 128 KiB of empty
+ * packets, which a client could choose to send), and bpf_loop's count
+ * costs the verifier nothing. A walk that still ends short is not
+ * trusted (walk_short). */
+#define WALK_MAX_STEPS (1 << 23)
 #define NO_START 0xffffffffu
 
 /* tunnel.walk_marks */
@@ -230,6 +240,33 @@ static __always_inline int walk_frame(struct walk *w, int *pkt)
 	return 0;
 }
 
+/* Called by a walk step that returns "go on": when it is the last step
+ * bpf_loop will make, the walk ends short of the skb's end, and the
+ * framing cannot be trusted from here on. Counted in punt_missed (user
+ * space ends the session), and the skb is passed, not forwarded: a
+ * client skb is held (WALK_LATE), a backend one held for the session's
+ * end (its entry's state). Done here, in the step the verifier checks
+ * once, rather than by a branch after the loop, which made it go through
+ * everything after the walk twice (-E2BIG). */
+static __always_inline long walk_short(struct walk *w)
+{
+	w->ct->punt_missed++;
+	if (w->client)
+		w->t->walk_marks |= WALK_LATE;
+	else
+		w->t->state = TUN_ST_HELD;
+	return 1;
+}
+
+static __always_inline long walk_go_on(struct walk *w, __u32 i)
+{
+	if (w->off >= w->len)
+		return 1;
+	if (i >= WALK_MAX_STEPS - 1)
+		return walk_short(w);
+	return 0;
+}
+
 /* bpf_loop step for client -> server bytes. */
 static long walk_client(__u32 i, void *data)
 {
@@ -239,9 +276,9 @@ static long walk_client(__u32 i, void *data)
 	__u32 ev;
 
 	if (walk_frame(w, &pkt) < 0)
-		return 1;
+		return walk_short(w);
 	if (!pkt)
-		return w->off >= w->len;
+		return walk_go_on(w, i);
 	was_idle = mt_idle(&ct->conv);
 	was_movable = mt_movable(&ct->conv);
 	ev = mt_client_packet(&ct->conv, &w->t->frame);
@@ -268,7 +305,7 @@ static long walk_client(__u32 i, void *data)
 	}
 	if (w->t->frame.hdr_have == 0)
 		w->pkt_start = NO_START;
-	return w->off >= w->len;
+	return walk_go_on(w, i);
 }
 
 /* bpf_loop step for server -> client bytes. */
@@ -280,9 +317,9 @@ static long walk_server(__u32 i, void *data)
 	__u32 ev;
 
 	if (walk_frame(w, &pkt) < 0)
-		return 1;
+		return walk_short(w);
 	if (!pkt)
-		return w->off >= w->len;
+		return walk_go_on(w, i);
 	ev = mt_server_packet(&ct->conv, &w->t->frame);
 	if ((ev & MT_EV_RESP_END) && mt_idle(&ct->conv) && ct->cmd_start_ns) {
 		__u64 lat = w->now - ct->cmd_start_ns;
@@ -297,7 +334,7 @@ static long walk_server(__u32 i, void *data)
 			w->st->lat_sum_ns += lat;
 		}
 	}
-	return w->off >= w->len;
+	return walk_go_on(w, i);
 }
 
 /* bpf_loop step of the rewrite walk: frames as walk_client did and puts
@@ -386,6 +423,36 @@ static __always_inline void note_hold_start(struct tunnel *ct, const struct mt_f
 	ct->hold_cmds = cmds_before;
 }
 
+/* What the socket `cookie` has queued and not delivered: ext (what others
+ * wrote into it, from user space's base; tunnel_ctl) plus redirected (the
+ * program's redirects to it) less what its peer acknowledged. 0 when the
+ * socket cannot be looked at, or the sum is negative (a base not written
+ * yet). */
+static __always_inline __u64 peer_undelivered(__u64 cookie, __u64 ext, __u64 redirected)
+{
+	struct bpf_sock *sk = bpf_map_lookup_elem(&sock_map, &cookie);
+	struct tcp_sock *tp;
+	__u64 acked;
+
+	if (!sk)
+		return 0;
+	tp = bpf_skc_to_tcp_sock(sk);
+	if (!tp) {
+		bpf_sk_release(sk);
+		return 0;
+	}
+	acked = tp->bytes_acked;
+	bpf_sk_release(sk);
+	__s64 q = (__s64)(ext + redirected - acked);
+	return q > 0 ? (__u64)q : 0;
+}
+
+/* The bound on peer_undelivered() (tunnel_ctl.queue_max). */
+static __always_inline __u64 queue_max(const struct tunnel_ctl *ctl)
+{
+	return ctl->queue_max ? ctl->queue_max : TUN_QUEUE_MAX_DEFAULT;
+}
+
 SEC("sk_skb")
 int shunt_verdict(struct __sk_buff *skb)
 {
@@ -417,6 +484,21 @@ int shunt_verdict(struct __sk_buff *skb)
 	 * passed after its last read keeps the tunnel held, so later bytes
 	 * cannot overtake it). */
 	tun_apply_rearm(ct, ctl);
+	if (t->dir == TUN_DIR_BACKEND)
+		tun_apply_rearm_backend(t, ctl);
+
+	/* Client bytes go to the session's current backend, which a
+	 * migration may have changed (tunnel_ctl.backend_cookie). */
+	__u64 to = t->peer_cookie;
+	if (t->dir == TUN_DIR_CLIENT && ctl && ctl->backend_cookie)
+		to = ctl->backend_cookie;
+	/* Backpressure: the peer has more than queue_max bytes it has not
+	 * delivered. Redirected bytes wait in the peer's psock queue, outside
+	 * any socket's memory accounting; passed ones stay charged to this
+	 * socket's receive buffer, and TCP's window closes. */
+	int peer_full = ctl && peer_undelivered(to, t->dir == TUN_DIR_CLIENT ?
+						ctl->backend_ext_written : ctl->client_ext_written,
+						t->bytes) > queue_max(ctl);
 
 	__u32 zero = 0;
 	__u64 cmds_before = ct->conv.cmds_started;
@@ -437,10 +519,42 @@ int shunt_verdict(struct __sk_buff *skb)
 	w.pkt_start = NO_START;
 	w.client = t->dir == TUN_DIR_CLIENT;
 	w.now = bpf_ktime_get_ns();
-	if (w.client)
-		bpf_loop(WALK_MAX_STEPS, walk_client, &w, 0);
-	else
+	if (!w.client) {
+		/* Backend bytes: held only for backpressure, and counted before
+		 * the walk, so user space never sees a response end (conv) whose
+		 * bytes it cannot account for yet. */
+		if (t->state != TUN_ST_HELD && peer_full) {
+			t->state = TUN_ST_HELD;
+			t->held_gen++;
+			t->punt_reason = TUN_PUNT_BACKPRESSURE;
+			t->punts++;
+			if (w.st)
+				w.st->punts[TUN_PUNT_BACKPRESSURE]++;
+		}
+		if (t->state == TUN_ST_HELD) {
+			t->passed_bytes += skb->len;
+			if (w.st)
+				w.st->passed_bytes_s2c += skb->len;
+		} else {
+			t->bytes += skb->len;
+			if (w.st)
+				w.st->bytes_s2c += skb->len;
+		}
 		bpf_loop(WALK_MAX_STEPS, walk_server, &w, 0);
+		t->packets = t->frame.packets;
+
+		if (t->state == TUN_ST_HELD)
+			return SK_PASS;
+		rc = bpf_sk_redirect_hash(skb, &sock_map, &to, 0);
+		if (rc != SK_PASS) {
+			t->bytes -= skb->len;
+			t->drops++;
+			if (w.st)
+				w.st->drops++;
+		}
+		return rc;
+	}
+	bpf_loop(WALK_MAX_STEPS, walk_client, &w, 0);
 
 	t->packets = t->frame.packets;
 	/* The walk does not change the tunnel's state: as the skb arrived. */
@@ -470,6 +584,8 @@ int shunt_verdict(struct __sk_buff *skb)
 			why = TUN_PUNT_XLATE;
 		if (why == TUN_PUNT_NONE && forwarding && inside_command_start(&t->frame))
 			why = TUN_PUNT_SPLIT;
+		if (why == TUN_PUNT_NONE && forwarding && peer_full)
+			why = TUN_PUNT_BACKPRESSURE;
 		if (why != TUN_PUNT_NONE) {
 			ct->state = TUN_ST_HELD;
 			ct->held_gen++;
@@ -505,12 +621,7 @@ int shunt_verdict(struct __sk_buff *skb)
 	}
 	t->bytes += skb->len;
 	if (w.st)
-		*(w.client ? &w.st->bytes_c2s : &w.st->bytes_s2c) += skb->len;
-	/* Client bytes go to the session's current backend, which a
-	 * migration may have changed (tunnel_ctl.backend_cookie). */
-	__u64 to = t->peer_cookie;
-	if (w.client && ctl && ctl->backend_cookie)
-		to = ctl->backend_cookie;
+		w.st->bytes_c2s += skb->len;
 	rc = bpf_sk_redirect_hash(skb, &sock_map, &to, 0);
 	if (rc != SK_PASS) {
 		t->drops++;

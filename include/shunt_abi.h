@@ -73,8 +73,9 @@
 
 /* struct tunnel.state (program-owned) */
 #define TUN_ST_FORWARD  0                /* the kernel forwards */
-#define TUN_ST_HELD     1                /* a command was punted: every client byte is
-					    passed to user space until it re-arms */
+#define TUN_ST_HELD     1                /* a command was punted (or the peer is full):
+					    every byte on this socket is passed to user
+					    space until it re-arms */
 
 /* Why a command was punted (struct tunnel.punt_reason): the classifier's
  * MT_SEE_* values (mysql_tracker.h), which the relay uses too. */
@@ -102,7 +103,17 @@
 				     nothing about the rest): user space frames them */
 #define TUN_PUNT_SPLIT        11  /* the skb ended inside a command's header or
 				     prefix: what it is cannot be told yet */
-#define TUN_PUNT__COUNT       12
+#define TUN_PUNT_BACKPRESSURE 12  /* the peer has more than tunnel_ctl.queue_max
+				     bytes it has not delivered (its send queue and
+				     the kernel's redirect queue): the bytes stay in
+				     this socket, charged to its receive buffer, so
+				     TCP flow control holds the sender back until
+				     user space has carried them (either entry) */
+#define TUN_PUNT__COUNT       13
+
+/* Default bound on what one socket of a tunnel may have queued and not
+ * delivered before the program stops redirecting to it. */
+#define TUN_QUEUE_MAX_DEFAULT (1u << 20)
 
 #ifndef __bpf__
 /* The words the daemon's log, shuntctl and the docs use for them. */
@@ -119,6 +130,7 @@ static const char *const tun_punt_names[TUN_PUNT__COUNT] __attribute__((unused))
 	[TUN_PUNT_OPAQUE] = "opaque",
 	[TUN_PUNT_PIPELINED] = "pipelined",
 	[TUN_PUNT_SPLIT] = "split",
+	[TUN_PUNT_BACKPRESSURE] = "backpressure",
 };
 #endif
 
@@ -135,8 +147,10 @@ struct tunnel {
 				    in tunnel_ctl.rearm_gen to re-arm */
 	__u32 punt_missed;       /* commands that may need user space and were
 				    forwarded (their header went out in an skb the
-				    program forwarded). Never happens by design:
-				    user space ends a session whose count moves */
+				    program forwarded), or skbs the walk did not
+				    frame to their end (then passed, not forwarded).
+				    Never happens by design: user space ends a
+				    session whose count moves */
 	__u32 mode;              /* TUN_MODE_*: how the program is attached */
 	__u8 addr[16];           /* this socket's peer: the client (client entry) or
 				    the backend (backend entry); IPv4 in the first 4 */
@@ -216,6 +230,18 @@ struct tunnel_ctl {
 	__u64 exec_watch;        /* bit (stmt_id % 64): punt a COM_STMT_EXECUTE of
 				    that statement, so user space learns (or puts
 				    back, after a migration) its parameter types */
+	/* Backpressure. What a socket has queued and not delivered is what
+	 * was written into it less what its peer acknowledged
+	 * (tcp_sock.bytes_acked): the program's redirects to it (the other
+	 * entry's `bytes`) plus these, which user space keeps: the socket's
+	 * total at hand-over, plus what user space wrote into it since, less
+	 * the redirect count at hand-over (u64 arithmetic, may wrap). */
+	__u64 client_ext_written;
+	__u64 backend_ext_written;   /* of the current backend socket */
+	__u32 queue_max;         /* bound on it (0: TUN_QUEUE_MAX_DEFAULT) */
+	__u32 b_rearm_gen;       /* the backend entry's re-arm (its held_gen), as
+				    rearm_gen and passed_seen for the client's */
+	__u64 b_passed_seen;
 };
 
 /* Applies what user space told the program in the control entry to a
@@ -264,6 +290,20 @@ MT_INLINE int tun_apply_rearm(struct tunnel *ct, const struct tunnel_ctl *ctl)
 	}
 	return changed;
 }
+
+/* The same for the backend entry bt, which is held only for backpressure:
+ * it forwards again once user space names its held generation and has
+ * read every byte passed on the backend socket. Returns 1 when it
+ * changed *bt. */
+MT_INLINE int tun_apply_rearm_backend(struct tunnel *bt, const struct tunnel_ctl *ctl)
+{
+	if (ctl && bt->state == TUN_ST_HELD && ctl->b_rearm_gen == bt->held_gen &&
+	    ctl->b_passed_seen == bt->passed_bytes) {
+		bt->state = TUN_ST_FORWARD;
+		return 1;
+	}
+	return 0;
+}
 #endif
 
 /* Process-wide fast-path counters (value of `fp_stats`, per CPU). */
@@ -277,13 +317,14 @@ struct fp_stats {
 	__u64 lat_sum_ns;
 	__u64 lat_hist[TUN_LAT_BUCKETS];
 	__u64 stmt_id_rewrites;  /* statement ids rewritten in forwarded client bytes */
+	__u64 passed_bytes_s2c;  /* backend bytes handed to user space (backpressure) */
 };
 
 #ifndef __bpf__
 _Static_assert(sizeof(struct tunnel) == 600, "struct tunnel is map ABI");
 _Static_assert(TUN_PUNT_PIPELINED == MT_SEE_OPAQUE + 1,
 	       "the punt reasons are the classifier's MT_SEE_* values, then the program's own");
-_Static_assert(sizeof(struct tunnel_ctl) == 40, "struct tunnel_ctl is map ABI");
+_Static_assert(sizeof(struct tunnel_ctl) == 72, "struct tunnel_ctl is map ABI");
 #endif
 
 #endif

@@ -864,6 +864,8 @@ static void table_row(const struct session *s, char (*row)[CELL])
 	snprintf(row[COL_MODE], CELL, "%s", mode_name(ct->mode));
 	if (ct->state == TUN_ST_HELD)
 		snprintf(row[COL_STATE], CELL, "held:%s", punt_name(ct->punt_reason));
+	else if (bt && bt->state == TUN_ST_HELD)
+		snprintf(row[COL_STATE], CELL, "held:%s<", punt_name(bt->punt_reason));
 	else
 		snprintf(row[COL_STATE], CELL, "%s", state_name(ct->state));
 	/* Once tracking stopped (binlog dump) the status is stale. */
@@ -1046,6 +1048,10 @@ static int do_tunnel(int argc, char **argv)
 		       s->c->rearm_pending ? "; re-armed, the kernel applies it at the next byte" : "");
 	else
 		printf("  state         forward\n");
+	if (bt && bt->state == TUN_ST_HELD)
+		printf("  backend side  held: %s, the client is slow to read (held_gen %u, %llu bytes "
+		       "passed)\n", punt_name(bt->punt_reason), bt->held_gen,
+		       (unsigned long long)bt->passed_bytes);
 	fmt_addr(ct, b1, sizeof(b1));
 	printf("  client        %-24s cookie %llu\n", b1, (unsigned long long)s->c->cookie);
 	if (bt) {

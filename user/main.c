@@ -211,7 +211,7 @@ out_workers:
 	control_free(&sh);
 	/* After the workers: closing sessions adds their kernel counters. */
 	pr_info("sessions: %llu accepted, %llu logins ok, %llu failed, %llu established, %llu kernel, %llu fallbacks; "
-		"relay bytes c2s=%llu s2c=%llu; kernel bytes c2s=%llu s2c=%llu; punts %llu (%llu bytes)",
+		"relay bytes c2s=%llu s2c=%llu; kernel bytes c2s=%llu s2c=%llu; punts %llu (%llu bytes); held s2c=%llu",
 		(unsigned long long)shunt_sessions(&sh, 1),
 		(unsigned long long)STAT_GET(&sh, logins_ok),
 		(unsigned long long)LOGINS_FAILED(&sh),
@@ -223,7 +223,8 @@ out_workers:
 		(unsigned long long)STAT_GET(&sh, kernel_bytes_c2s),
 		(unsigned long long)STAT_GET(&sh, kernel_bytes_s2c),
 		(unsigned long long)WSTAT_GET(&sh, punts),
-		(unsigned long long)WSTAT_GET(&sh, punted_bytes));
+		(unsigned long long)WSTAT_GET(&sh, punted_bytes),
+		(unsigned long long)WSTAT_GET(&sh, held_bytes_s2c));
 	pool_log_stats(sh.pools, sh.n_pools);
 	if (sigint)
 		event_free(sigint);

@@ -375,6 +375,7 @@ struct tun {
 	int c, p1, p2, s;
 	uint64_t cc, bc;            /* cookies of P1 and P2 */
 	uint64_t p2_base;           /* tcp_bytes_written(P2) at insertion (the SYN) */
+	uint64_t p1_base;           /* the same for P1 */
 };
 
 static void tun_close(struct tun *t)
@@ -408,6 +409,11 @@ static int tun_connect(struct tun *t)
 	return 0;
 }
 
+/* The backpressure bound the next tun_insert() gives its tunnel: out of
+ * reach, except in the backpressure test (no test here carries passed
+ * bytes the way the daemon does unless it means to). */
+static uint32_t t_queue_max = UINT32_MAX;
+
 /* Hands P1/P2 to the kernel (fp_tunnel_open). 0 or fp_tunnel_open's
  * -errno; the sockets stay open either way. */
 static int tun_insert(struct tun *t, uint32_t caps, uint16_t status)
@@ -425,6 +431,7 @@ static int tun_insert(struct tun *t, uint32_t caps, uint16_t status)
 	spec.backend_id = 0;
 	spec.caps = caps;
 	spec.status = status;
+	spec.queue_max = t_queue_max;
 	if (getpeername(t->p1, (struct sockaddr *)&csa, &l1) == 0)
 		spec.client_sa = (struct sockaddr *)&csa;
 	if (getpeername(t->p2, (struct sockaddr *)&bsa, &l2) == 0)
@@ -441,6 +448,7 @@ static int tun_insert(struct tun *t, uint32_t caps, uint16_t status)
 	t->cc = spec.ccookie;
 	t->bc = spec.bcookie;
 	t->p2_base = tcp_bytes_written(t->p2);
+	t->p1_base = tcp_bytes_written(t->p1);
 	return 0;
 }
 
@@ -784,6 +792,198 @@ static void test_big_packets(void)
 {
 	big_packets(CAPS_DEPRECATE);
 	big_packets(CAPS_CLASSIC);
+}
+
+/* ------------------------------------------------------ 5. backpressure */
+
+#define BP_QUEUE_MAX  (256u * 1024)
+#define BP_ROW        16000
+#define BP_ROWS       4096          /* about 64 MiB of rows */
+
+/* The test's stand-in for the daemon's carrier: what the program passed
+ * on one proxy socket (P2 when backend, else P1) goes to the other one,
+ * once the program's own redirects to it are all in its send queue, and
+ * the entry is re-armed once every passed byte has moved. *moved counts
+ * what the stand-in wrote, and goes into tunnel_ctl's ext count as the
+ * daemon does. 1 when it moved something, 0 when not, -1 on error. */
+static int carry_passed(struct tun *t, int backend, uint64_t *read_total, uint64_t *moved)
+{
+	static uint8_t buf[256 * 1024];
+	int from = backend ? t->p2 : t->p1, to = backend ? t->p1 : t->p2;
+	uint64_t to_base = backend ? t->p1_base : t->p2_base;
+	struct tunnel ct, bt, *held;
+	struct tunnel_ctl ctl;
+	int did = 0;
+
+	if (tun_get(t, &ct, &bt) < 0 || fp_ctl_get(t->cc, &ctl) < 0)
+		return -1;
+	held = backend ? &bt : &ct;
+	/* The redirects into `to` come from the other entry. */
+	uint64_t redirected = backend ? bt.bytes : ct.bytes;
+	if (tcp_bytes_written(to) - to_base < redirected + *moved)
+		return 0;
+	ssize_t n = recv(from, buf, sizeof(buf), MSG_DONTWAIT);
+	if (n > 0) {
+		*read_total += (uint64_t)n;
+		if (send_all(to, buf, (size_t)n) < 0)
+			return -1;
+		*moved += (uint64_t)n;
+		did = 1;
+	} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+		return -1;
+	}
+	if (backend)
+		ctl.client_ext_written += did ? (uint64_t)n : 0;
+	else
+		ctl.backend_ext_written += did ? (uint64_t)n : 0;
+	if (held->state == TUN_ST_HELD && held->passed_bytes == *read_total) {
+		if (backend) {
+			ctl.b_rearm_gen = bt.held_gen;
+			ctl.b_passed_seen = *read_total;
+		} else {
+			ctl.rearm_gen = ct.held_gen;
+			ctl.passed_seen = *read_total;
+		}
+	}
+	if (fp_ctl_set(t->cc, &ctl) < 0)
+		return -1;
+	return did;
+}
+
+/* Writes as much of buf[*off..len) as fd takes until it has taken nothing
+ * for quiet_ms. */
+static void send_until_stuck(int fd, const uint8_t *buf, size_t len, size_t *off, int quiet_ms)
+{
+	long last = now_ms();
+
+	while (*off < len && now_ms() - last < quiet_ms) {
+		ssize_t k = send(fd, buf + *off, len - *off > (1u << 20) ? (1u << 20) : len - *off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (k > 0) {
+			*off += (size_t)k;
+			last = now_ms();
+		} else {
+			usleep(2000);
+		}
+	}
+}
+
+/* A reader that stops reading must stop the writer on the other leg: the
+ * program holds (passes) instead of queueing redirects without bound.
+ * backend: the server writes a result the client does not read; else the
+ * client writes a query the server does not read. Then the stand-in
+ * carrier drains it and every byte arrives, in order. */
+static void backpressure(int backend)
+{
+	size_t rl = 0, woff = 0, roff = 0;
+	size_t cap = (size_t)BP_ROWS * (BP_ROW + 8) + 4096;
+	uint8_t *out = malloc(cap), *in = malloc(cap), *row = malloc(BP_ROW);
+	uint8_t q[64], seq;
+	uint64_t read_total = 0, moved = 0;
+	struct tun t;
+	struct tunnel ct, bt;
+
+	if (!out || !in || !row) {
+		CHECK(!"malloc");
+		goto out;
+	}
+	t_queue_max = BP_QUEUE_MAX;
+	int rc = tun_open(&t, CAPS_DEPRECATE, SERVER_STATUS_AUTOCOMMIT);
+	t_queue_max = UINT32_MAX;
+	if (rc < 0) {
+		CHECK(!"tun_open");
+		goto out;
+	}
+	int wfd = backend ? t.s : t.c, rfd = backend ? t.c : t.s;
+	if (backend) {
+		size_t ql = put_query(q, "SELECT a big result");
+		CHECK(send_all(t.c, q, ql) == 0);
+		CHECK(expect_bytes(t.s, q, ql, "S <- query"));
+		seq = 1;
+		rl = put_rs_head(out, &seq, CAPS_DEPRECATE, SERVER_STATUS_AUTOCOMMIT);
+		row[0] = 0xfc;
+		row[1] = (uint8_t)((BP_ROW - 3) & 0xff);
+		row[2] = (uint8_t)((BP_ROW - 3) >> 8);
+		for (size_t r = 0; r < BP_ROWS; r++) {
+			for (size_t i = 3; i < BP_ROW; i++)
+				row[i] = (uint8_t)('a' + (r * 31 + i) % 26);
+			rl += put_pkt(out + rl, seq++, row, BP_ROW);
+		}
+		rl += put_term(out + rl, seq++, CAPS_DEPRECATE, SERVER_STATUS_AUTOCOMMIT);
+	} else {
+		/* One query of about 64 MiB in 16 MiB packets. */
+		size_t qlen = (size_t)BP_ROWS * BP_ROW;
+		uint8_t *payload = malloc(qlen);
+		if (!payload) {
+			CHECK(!"malloc");
+			tun_close(&t);
+			goto out;
+		}
+		payload[0] = COM_QUERY;
+		for (size_t i = 1; i < qlen; i++)
+			payload[i] = (uint8_t)('a' + (i * 7) % 26);
+		seq = 0;
+		rl = put_big(out, &seq, payload, qlen);
+		free(payload);
+	}
+	/* Nobody reads: the writer must get stuck well short of the whole. */
+	send_until_stuck(wfd, out, rl, &woff, 500);
+	CHECK(tun_get(&t, &ct, &bt) == 0);
+	struct tunnel *held = backend ? &bt : &ct;
+	printf("  NOTE: %s: the writer got %zu of %zu bytes in while nobody read; "
+	       "%llu passed\n", backend ? "server->client" : "client->server", woff, rl,
+	       (unsigned long long)held->passed_bytes);
+	CHECK(woff < rl / 2);
+	CHECK_EQ(held->state, TUN_ST_HELD);
+	CHECK_EQ(held->punt_reason, TUN_PUNT_BACKPRESSURE);
+	CHECK(held->passed_bytes > 0);
+	/* Now the reader reads and the stand-in carries what was passed. */
+	long last = now_ms();
+	while (roff < rl && now_ms() - last < IDLE_MS) {
+		size_t w0 = woff;
+		send_until_stuck(wfd, out, rl, &woff, 1);
+		ssize_t k = recv(rfd, in + roff, rl - roff, MSG_DONTWAIT);
+		int c = carry_passed(&t, backend, &read_total, &moved);
+		if (c < 0) {
+			CHECK(!"carry_passed");
+			break;
+		}
+		if (k > 0)
+			roff += (size_t)k;
+		if (k > 0 || c > 0 || woff > w0)
+			last = now_ms();
+		else
+			usleep(1000);
+	}
+	CHECK_EQ(roff, rl);
+	CHECK(memcmp(in, out, rl) == 0);
+	CHECK(tun_get(&t, &ct, &bt) == 0);
+	held = backend ? &bt : &ct;
+	CHECK_EQ(held->bytes + held->passed_bytes, rl);
+	CHECK_EQ(held->passed_bytes, read_total);
+	if (backend) {
+		CHECK_EQ(ct.conv.resps_done, 1);
+		CHECK_EQ(ct.conv.rstate, MT_R_IDLE);
+	}
+	CHECK_EQ(ct.conv.unexpected, 0);
+	printf("  NOTE: %s: %llu bytes redirected, %llu carried by the stand-in in %llu holds\n",
+	       backend ? "server->client" : "client->server", (unsigned long long)held->bytes,
+	       (unsigned long long)held->passed_bytes, (unsigned long long)held->held_gen);
+	tun_close(&t);
+out:
+	free(out);
+	free(in);
+	free(row);
+}
+
+static void test_backpressure_server_to_client(void)
+{
+	backpressure(1);
+}
+
+static void test_backpressure_client_to_server(void)
+{
+	backpressure(0);
 }
 
 /* ------------------------------------------------------------ 4. punts */
@@ -1606,6 +1806,14 @@ static void run_suite(void)
 	RUN_M(test_split_command_held);
 	RUN_M(test_many_packets_per_segment);
 	RUN_M(test_big_packets);
+	if (strcmp(mode_name, "verdict") == 0) {
+		RUN_M(test_backpressure_server_to_client);
+		RUN_M(test_backpressure_client_to_server);
+	} else {
+		printf("SKIP: %s/test_backpressure: the daemon does not hold for backpressure in "
+		       "stream-parser mode (passed bytes stop reaching the socket once its receive "
+		       "buffer is full; docs/fastpath.md)\n", mode_name);
+	}
 	RUN_M(test_punt_at_boundary);
 	RUN_M(test_punt_pipelined_is_held);
 	RUN_M(test_punt_behind_in_one_skb);

@@ -387,7 +387,7 @@ shunt_stop_one() {
 # A test whose sessions must fall back to the relay (bytes read in user
 # space before the hand-over) sets E2E_EXPECT_FALLBACKS to their number.
 check_kernel_carried() {
-	local log=$1 line ok kern fb rc2s rs2c kc2s ks2c punts
+	local log=$1 line ok kern fb rc2s rs2c kc2s ks2c punts held
 	line=$(grep -m1 'sessions: .* accepted' "$log")
 	if [ -z "$line" ]; then
 		fail "kernel_carried" "no final stats line in the shunt log (did it exit cleanly?)"
@@ -401,6 +401,8 @@ check_kernel_carried() {
 	kc2s=$(sed -n 's/.*kernel bytes c2s=\([0-9]*\) .*/\1/p' <<<"$line")
 	ks2c=$(sed -n 's/.*kernel bytes c2s=[0-9]* s2c=\([0-9]*\).*/\1/p' <<<"$line")
 	punts=$(sed -n 's/.*; \(punts [0-9]* ([0-9]* bytes)\).*/\1/p' <<<"$line")
+	held=$(sed -n 's/.*; held s2c=\([0-9]*\).*/\1/p' <<<"$line")
+	[ "${held:-0}" != 0 ] && punts="$punts; held for backpressure s2c=$held bytes"
 	if [ -z "$ok" ] || [ -z "$kern" ] || [ -z "$rc2s" ] || [ -z "$ks2c" ]; then
 		fail "kernel_carried" "cannot read the stats line: $line"
 	elif [ "$ok" = 0 ]; then

@@ -10,11 +10,14 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <linux/magic.h>
+#include <linux/sockios.h>
+#include <linux/tcp.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "core/fastpath.h"
@@ -403,6 +406,19 @@ static void tunnel_entry(struct tunnel *t, const struct fp_tunnel_spec *spec, __
 	set_addr(t, sa);
 }
 
+int fp_sock_written(int fd, uint64_t *out)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+	int outq = 0;
+
+	memset(&ti, 0, sizeof(ti));
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0 || ioctl(fd, SIOCOUTQ, &outq) < 0)
+		return -errno;
+	*out = ti.tcpi_bytes_acked + (uint64_t)outq;
+	return 0;
+}
+
 int fp_tunnel_open(const struct fp_tunnel_spec *spec, char *why, size_t whylen)
 {
 	struct tunnel ct;
@@ -413,6 +429,18 @@ int fp_tunnel_open(const struct fp_tunnel_spec *spec, char *why, size_t whylen)
 	tunnel_entry(&ct, spec, TUN_DIR_CLIENT, spec->bcookie, spec->client_sa);
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.backend_cookie = spec->bcookie;
+	ctl.queue_max = spec->queue_max;
+	/* Nothing redirected yet: what each socket holds now is the base. */
+	uint64_t cbase, bbase;
+	rc = fp_sock_written(spec->cfd, &cbase);
+	if (rc == 0)
+		rc = fp_sock_written(spec->bfd, &bbase);
+	if (rc < 0) {
+		snprintf(why, whylen, "cannot read the sockets' TCP counters: %s", strerror(-rc));
+		return rc;
+	}
+	ctl.client_ext_written = cbase;
+	ctl.backend_ext_written = bbase;
 	if (bpf_map_update_elem(fp.tunnels_fd, &spec->ccookie, &ct, BPF_NOEXIST) < 0 ||
 	    bpf_map_update_elem(fp.ctl_fd, &spec->ccookie, &ctl, BPF_NOEXIST) < 0) {
 		rc = -errno;

@@ -52,7 +52,15 @@ struct fp_tunnel_spec {
 	uint16_t status;             /* the login OK's status flags */
 	const struct sockaddr *client_sa;   /* for the views (shuntctl, bpftool) */
 	const struct sockaddr *backend_sa;
+	uint32_t queue_max;          /* backpressure bound (tunnel_ctl.queue_max;
+					0: the default) */
 };
+
+/* Bytes a TCP socket has taken into its send queue since it was made:
+ * acknowledged by the peer plus still queued (SIOCOUTQ). The base of the
+ * backpressure accounting (tunnel_ctl) and of user space's ordering
+ * checks. 0 or -errno. */
+int fp_sock_written(int fd, uint64_t *out);
 
 /* Creates both tunnel entries and the control entry, then inserts the
  * backend socket and the client socket into the sockhash (in that order).

@@ -50,6 +50,8 @@ struct worker_stats {
 	_Atomic uint64_t relay_bytes_s2c;
 	_Atomic uint64_t punts;              /* commands punted to user space */
 	_Atomic uint64_t punted_bytes;       /* bytes user space forwarded for punts */
+	_Atomic uint64_t held_bytes_s2c;     /* backend bytes user space carried while the
+						program held them (backpressure) */
 } __attribute__((aligned(64)));
 
 struct worker {

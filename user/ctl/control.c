@@ -536,6 +536,7 @@ struct table *ctl_stats(struct shunt *sh, struct ctl_err *err)
 	stat_row(t, "relay_commands", WSTAT_GET(sh, relay_commands));
 	stat_row(t, "punts", WSTAT_GET(sh, punts));
 	stat_row(t, "punted_bytes", WSTAT_GET(sh, punted_bytes));
+	stat_row(t, "held_bytes_s2c", WSTAT_GET(sh, held_bytes_s2c));
 	ROW(kills_ok);
 	ROW(kills_failed);
 	ROW(reloads_ok);

@@ -240,7 +240,9 @@ void metrics_render(struct shunt *sh, struct evbuffer *o)
 	sample(o, "shunt_commands_total", (double)fs.commands, "path", "kernel", NULL);
 	sample(o, "shunt_commands_total", (double)WSTAT_GET(sh, relay_commands), "path", "user", NULL);
 	family(o, "shunt_bytes_total", "counter",
-	       "Bytes carried, by direction and path (punted: client bytes user space forwarded for a punt).");
+	       "Bytes carried, by direction and path (punted: client bytes user space forwarded for a punt "
+	       "or a hold; held: backend bytes user space carried while the program held them for "
+	       "backpressure).");
 	sample(o, "shunt_bytes_total", (double)fs.bytes_c2s, "direction", "client_to_backend",
 	       "path", "kernel", NULL);
 	sample(o, "shunt_bytes_total", (double)fs.bytes_s2c, "direction", "backend_to_client",
@@ -251,6 +253,8 @@ void metrics_render(struct shunt *sh, struct evbuffer *o)
 	       "direction", "backend_to_client", "path", "user", NULL);
 	sample(o, "shunt_bytes_total", (double)WSTAT_GET(sh, punted_bytes),
 	       "direction", "client_to_backend", "path", "punted", NULL);
+	sample(o, "shunt_bytes_total", (double)WSTAT_GET(sh, held_bytes_s2c),
+	       "direction", "backend_to_client", "path", "held", NULL);
 	family(o, "shunt_punts_total", "counter",
 	       "Client commands the BPF program handed to user space, by reason.");
 	for (int i = 1; i < TUN_PUNT__COUNT; i++)
