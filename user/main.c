@@ -86,6 +86,7 @@ static void free_configs(struct shunt *sh, struct shunt_config *startup)
 	}
 	for (; c; c = next) {
 		next = c->retired_next;
+		free(c->retire_epochs);
 		if (c != startup) {
 			config_free(c);
 			free(c);
@@ -166,6 +167,7 @@ int main(int argc, char **argv)
 
 	if (start_fastpath(&cfg) < 0)
 		goto out_cfg;
+	cfg.startup = 1;
 	sh.cfg = &cfg;
 	sh.argc = argc;
 	sh.argv = argv;

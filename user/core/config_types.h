@@ -97,6 +97,10 @@ struct shunt_config {
 
 	char *path;                        /* config file, or NULL */
 	struct shunt_config *retired_next; /* the daemon's list of replaced configs */
+	uint64_t *retire_epochs;           /* each worker's epoch when it was replaced
+					      (control.c frees it once all moved on) */
+	int startup;                       /* start-up's (on main's stack): never freed
+					      by a reload */
 	int check_only;                    /* --check-config */
 };
 

@@ -40,6 +40,9 @@ struct listener_ctx {
 struct session;
 TAILQ_HEAD(session_list, session);
 
+/* How often a worker's epoch moves on. */
+#define WORKER_EPOCH_MS 100
+
 /* Counters updated per recv or per command. Each worker owns its copy and
  * is its only writer (WSTAT_ADD: a plain load and store, no locked add and
  * no cache line shared between workers); readers sum the workers'
@@ -56,6 +59,12 @@ struct worker_stats {
 
 struct worker {
 	struct worker_stats stats;      /* first: its own cache line */
+	_Atomic uint64_t epoch;         /* moves on between two of its callbacks
+					   (WORKER_EPOCH_MS): once it has moved past a
+					   value read after a configuration was
+					   replaced, no callback of this worker can
+					   still use the old one */
+	struct event *epoch_timer;
 	struct shunt *sh;
 	struct session_list sessions;   /* every live session of this worker */
 	struct event_base *base;
@@ -80,6 +89,8 @@ struct shunt_stats {
 	atomic_uint_fast64_t kills_failed;       /* refused or failed */
 	atomic_uint_fast64_t reloads_ok;
 	atomic_uint_fast64_t reloads_failed;
+	atomic_uint_fast64_t reloads_throttled;  /* refused: too soon after the last */
+	atomic_uint_fast64_t configs_retained;   /* replaced configurations not freed yet */
 	atomic_uint_fast64_t backend_failures;   /* connect/greeting failures and timeouts */
 	atomic_uint_fast64_t established;        /* sessions logged in to a backend */
 	atomic_uint_fast64_t sessions_kernel;    /* sessions handed to the kernel */
@@ -96,9 +107,11 @@ struct control;
 
 struct shunt {
 	struct shunt_config *cfg;        /* the running configuration: read it with
-					    shunt_cfg(); replaced by a reload, and the
-					    old one kept until exit (sessions may hold
-					    pointers into it) */
+					    shunt_cfg() and keep no pointer into it past
+					    the callback; replaced by a reload, and the
+					    old one freed once every worker moved on
+					    (control.c; start-up's is kept: listeners
+					    point into it) */
 	struct shunt_config *retired;    /* configurations replaced by reloads */
 	struct pool *pools;
 	size_t n_pools;

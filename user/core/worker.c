@@ -244,10 +244,26 @@ int worker_call_sync(struct worker *w, void (*fn)(struct worker *w, void *arg), 
 	return rc;
 }
 
+static void epoch_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	(void)fd;
+	(void)what;
+	atomic_fetch_add_explicit(&w->epoch, 1, memory_order_release);
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
+	struct timeval tv = { 0, WORKER_EPOCH_MS * 1000 };
+
+	w->epoch_timer = event_new(w->base, -1, EV_PERSIST, epoch_tick, w);
+	if (!w->epoch_timer || event_add(w->epoch_timer, &tv) < 0)
+		pr_warn("worker %u: no epoch timer: replaced configurations are kept", w->idx);
 	event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
+	if (w->epoch_timer)
+		event_free(w->epoch_timer);
+	w->epoch_timer = NULL;
 	return NULL;
 }
 

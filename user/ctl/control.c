@@ -22,6 +22,10 @@
 struct control {
 	struct shunt *sh;
 	struct event_base *base;
+	struct event *sweep_timer;       /* frees replaced configurations */
+	uint64_t last_reload_us;         /* when the last reload was tried */
+	int reload_deferred;             /* a SIGHUP's reload waits for the bucket */
+	double reload_tokens;            /* reloads allowed now (reload_take) */
 	pthread_t tid;
 	int started;
 	struct ctl_service services[CTL_MAX_SERVICES];   /* started, in order */
@@ -541,6 +545,8 @@ struct table *ctl_stats(struct shunt *sh, struct ctl_err *err)
 	ROW(kills_failed);
 	ROW(reloads_ok);
 	ROW(reloads_failed);
+	ROW(reloads_throttled);
+	ROW(configs_retained);
 #undef ROW
 	for (int o = 0; o < MIG_OUTCOME__COUNT; o++) {
 		uint64_t sum = 0;
@@ -679,14 +685,86 @@ static void restart_only_changes(const struct shunt_config *a, const struct shun
 #undef DIFF
 }
 
+/* Frees the replaced configurations no worker can still be using: every
+ * worker's epoch moved past the one read when it was replaced (a callback
+ * that loaded the old pointer has ended since), and this thread, which
+ * runs this, is past its own callbacks. Start-up's stays (listeners point
+ * into it). Control thread. */
+static void sweep_retired(struct shunt *sh)
+{
+	struct shunt_config **pp = &sh->retired;
+
+	while (*pp) {
+		struct shunt_config *c = *pp;
+		int done = !c->startup && c->retire_epochs != NULL;
+		for (unsigned i = 0; done && i < sh->n_workers; i++)
+			done = atomic_load_explicit(&sh->workers[i].epoch, memory_order_acquire) >
+			       c->retire_epochs[i];
+		if (!done) {
+			pp = &c->retired_next;
+			continue;
+		}
+		*pp = c->retired_next;
+		free(c->retire_epochs);
+		config_free(c);
+		free(c);
+		STAT_SUB(sh, configs_retained, 1);
+	}
+}
+
+static void sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	sweep_retired(arg);
+}
+
+/* Reloads are rate-limited by a bucket of RELOAD_BURST, refilled at
+ * RELOAD_PER_S per second: a script's few reloads in a row go through,
+ * a flood of SIGHUPs or API calls cannot make shunt parse files back to
+ * back. */
+#define RELOAD_BURST 10
+#define RELOAD_PER_S 10
+
+/* Takes one reload from the bucket: 0, or the µs until one is there. */
+static uint64_t reload_take(struct control *c)
+{
+	uint64_t now = clock_mono_us();
+
+	if (!c->last_reload_us) {
+		c->reload_tokens = RELOAD_BURST;
+	} else {
+		c->reload_tokens += (double)(now - c->last_reload_us) * RELOAD_PER_S / 1e6;
+		if (c->reload_tokens > RELOAD_BURST)
+			c->reload_tokens = RELOAD_BURST;
+	}
+	c->last_reload_us = now;
+	if (c->reload_tokens < 1)
+		return (uint64_t)((1 - c->reload_tokens) * 1e6 / RELOAD_PER_S) + 1;
+	c->reload_tokens -= 1;
+	return 0;
+}
+
 int ctl_reload(struct shunt *sh, struct ctl_err *err)
 {
-	struct shunt_config *next = calloc(1, sizeof(*next)), *cur = shunt_cfg(sh);
+	struct shunt_config *next, *cur = shunt_cfg(sh);
 	char *msgs = NULL;
 	size_t msgs_len = 0;
 	char what[64];
 	int rc;
 
+	uint64_t wait = sh->ctl ? reload_take(sh->ctl) : 0;
+	if (wait) {
+		ctl_set_err(err, 429, ER_UNKNOWN_ERROR, "HY000",
+			    "reload refused, the running configuration stays: too many reloads "
+			    "(at most %d in a row, then %d per second); try again in %llu ms",
+			    RELOAD_BURST, RELOAD_PER_S, (unsigned long long)(wait / 1000 + 1));
+		STAT_ADD(sh, reloads_throttled, 1);
+		pr_warn("%s", err->msg);
+		return -EAGAIN;
+	}
+	sweep_retired(sh);
+	next = calloc(1, sizeof(*next));
 	if (!next) {
 		ctl_set_err(err, 500, ER_OUT_OF_RESOURCES, "HY000", "out of memory");
 		return -ENOMEM;
@@ -726,11 +804,16 @@ int ctl_reload(struct shunt *sh, struct ctl_err *err)
 		changes += pool_sync(p, &next->pools[i]);
 	}
 	log_set_level(next->log_level);
-	/* Sessions and workers may hold pointers into the old configuration
-	 * (listener, user entries): it is kept until exit. */
+	/* Workers may be in a callback that read the old configuration: it
+	 * is freed once each has moved on (sweep_retired). */
+	__atomic_store_n(&sh->cfg, next, __ATOMIC_SEQ_CST);
+	cur->retire_epochs = calloc(sh->n_workers ? sh->n_workers : 1, sizeof(uint64_t));
+	for (unsigned i = 0; cur->retire_epochs && i < sh->n_workers; i++)
+		cur->retire_epochs[i] = atomic_load_explicit(&sh->workers[i].epoch, memory_order_seq_cst);
 	cur->retired_next = sh->retired;
 	sh->retired = cur;
-	__atomic_store_n(&sh->cfg, next, __ATOMIC_RELEASE);
+	if (!cur->startup)
+		STAT_ADD(sh, configs_retained, 1);
 	STAT_ADD(sh, reloads_ok, 1);
 	pr_info("configuration reloaded from %s: %zu user(s), %d backend change(s)",
 		next->path ? next->path : "the command line", next->n_users, changes);
@@ -773,6 +856,10 @@ int control_start(struct shunt *sh, const struct ctl_service *services, size_t n
 		if ((rc = services[i].start(sh, c->base)) < 0)
 			return rc;
 	}
+	struct timeval tv = { 0, 250000 };
+	c->sweep_timer = event_new(c->base, -1, EV_PERSIST, sweep_cb, sh);
+	if (!c->sweep_timer || event_add(c->sweep_timer, &tv) < 0)
+		return -ENOMEM;
 	rc = pthread_create(&c->tid, NULL, control_main, c);
 	if (rc)
 		return -rc;
@@ -800,6 +887,8 @@ void control_free(struct shunt *sh)
 	control_stop(sh);
 	for (size_t i = c->n_services; i-- > 0;)
 		c->services[i].stop();
+	if (c->sweep_timer)
+		event_free(c->sweep_timer);
 	if (c->base)
 		event_base_free(c->base);
 	free(c);
@@ -811,16 +900,43 @@ struct event_base *control_base(struct shunt *sh)
 	return sh->ctl ? sh->ctl->base : NULL;
 }
 
+/* A SIGHUP's reload (control thread). One that comes too soon after the
+ * last reload is not refused but deferred to the end of the interval,
+ * and SIGHUPs meanwhile join it. */
 static void reload_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct shunt *sh = arg;
+	struct control *c = sh->ctl;
 	struct ctl_err err;
 	(void)fd;
 	(void)what;
-	ctl_reload(arg, &err);
+
+	c->reload_deferred = 0;
+	uint64_t wait = reload_take(c);
+	if (wait) {
+		struct timeval tv = { (time_t)(wait / 1000000), (suseconds_t)(wait % 1000000) };
+		c->reload_deferred = 1;
+		if (event_base_once(c->base, -1, EV_TIMEOUT, reload_cb, sh, &tv) < 0) {
+			c->reload_deferred = 0;
+			pr_warn("SIGHUP: cannot schedule a reload");
+		}
+		return;
+	}
+	c->reload_tokens += 1;  /* ctl_reload() takes it again */
+	ctl_reload(sh, &err);
+}
+
+static void reload_request_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct shunt *sh = arg;
+
+	if (sh->ctl->reload_deferred)
+		return;         /* the deferred one will read the file */
+	reload_cb(fd, what, arg);
 }
 
 void control_request_reload(struct shunt *sh)
 {
-	if (!sh->ctl || event_base_once(sh->ctl->base, -1, EV_TIMEOUT, reload_cb, sh, NULL) < 0)
+	if (!sh->ctl || event_base_once(sh->ctl->base, -1, EV_TIMEOUT, reload_request_cb, sh, NULL) < 0)
 		pr_warn("SIGHUP: cannot schedule a reload");
 }

@@ -274,6 +274,11 @@ void metrics_render(struct shunt *sh, struct evbuffer *o)
 	sample(o, "shunt_config_reloads_total", (double)STAT_GET(sh, reloads_ok), "outcome", "ok", NULL);
 	sample(o, "shunt_config_reloads_total", (double)STAT_GET(sh, reloads_failed),
 	       "outcome", "refused", NULL);
+	sample(o, "shunt_config_reloads_total", (double)STAT_GET(sh, reloads_throttled),
+	       "outcome", "throttled", NULL);
+	family(o, "shunt_config_retained", "gauge",
+	       "Configurations replaced by reloads and not freed yet (a worker may still use them).");
+	sample(o, "shunt_config_retained", (double)STAT_GET(sh, configs_retained), NULL);
 
 	migration_metrics(sh, o);
 	backend_metrics(sh, o);
