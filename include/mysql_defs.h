@@ -130,6 +130,8 @@
 #define ER_NOT_SUPPORTED_AUTH_MODE   1251
 #define ER_UNKNOWN_COM_ERROR         1047
 #define ER_CON_COUNT_ERROR           1040
+#define ER_HOST_IS_BLOCKED           1129
+#define ER_TOO_MANY_USER_CONNECTIONS 1203
 #define ER_OUT_OF_RESOURCES          1041
 #define ER_NO_SUCH_THREAD            1094
 #define ER_KILL_DENIED_ERROR         1095

@@ -244,6 +244,7 @@ out_pools:
 	fp_fini();
 out_cfg:
 	free_configs(&sh, &cfg);
+	climit_free_all();
 	config_free(&cfg);
 	libevent_global_shutdown();
 	return status;

@@ -16,10 +16,11 @@ if is_direct; then
 fi
 mariadb_ensure
 ADMIN_PORT=$(free_port) || die "no free port for the admin port"
+HTTP_PORT=$(free_port) || die "no free port for the HTTP API"
 # Start with a soft descriptor limit below the hard one, as most
 # distributions do, so that raising it shows.
 [ "$(ulimit -Hn)" = unlimited ] || [ "$(ulimit -Hn)" -le 1024 ] || ulimit -Sn 1024
-shunt_start --admin "127.0.0.1:$ADMIN_PORT" --admin-user admin:adminpw
+shunt_start --admin "127.0.0.1:$ADMIN_PORT" --admin-user admin:adminpw --http "127.0.0.1:$HTTP_PORT"
 wait_port "$ADMIN_PORT" 10 "$SHUNT_PID" || die "the admin port did not open"
 
 # ---------------------------------------------------------------- descriptor limit
@@ -65,6 +66,33 @@ check emfile_log_limited "$lines 'accept failed' lines (at most one per 10 s per
 sleep 0.5
 got=$(mariadb --no-defaults -h127.0.0.1 -P"$SHUNT_PORT" -u"$E2E_USER" -p"$E2E_PASS" -N -B -e "SELECT 'back'" 2>&1)
 check emfile_recovers "a login after the idle connections left -> $got" [ "$got" = back ]
+
+# The same on the HTTP API's listener (evhttp's own, which had no error
+# callback: the daemon before spun there).
+prlimit --pid "$SHUNT_PID" --nofile=48:48 || die "prlimit failed"
+"$PY" - "$HTTP_PORT" <<'PY' &
+import socket, sys, time
+conns = []
+for _ in range(80):
+    s = socket.socket()
+    s.settimeout(2)
+    s.connect(("127.0.0.1", int(sys.argv[1])))
+    conns.append(s)
+time.sleep(3)
+PY
+OPEN_PID=$!
+sleep 1
+t0=$(ticks)
+sleep 2
+t1=$(ticks)
+wait "$OPEN_PID"
+cpu=$(( (t1 - t0) * 100 / (2 * hz) ))
+lines=$(grep -c "HTTP API.*accept failed: Too many open files\|accept failed: Too many open files.*HTTP API" "$SHUNT_LOG")
+check http_emfile_no_spin "HTTP API: shunt used ${cpu}% of a CPU over 2 s with 80 idle connections past 48 descriptors; $lines 'accept failed' line(s) for it" \
+	[ "$cpu" -lt 30 -a "$lines" -ge 1 -a "$lines" -le 2 ]
+sleep 0.5
+code=$(curl -s -o /dev/null -w '%{http_code}' -m 5 "http://127.0.0.1:$HTTP_PORT/healthz")
+check http_emfile_recovers "GET /healthz after they left -> $code" [ "$code" = 200 ]
 
 # ---------------------------------------------------------------- admin pre-login limits
 out=$("$PY" - "$ADMIN_PORT" <<'PY'

@@ -84,7 +84,7 @@ struct parse_ctx {
 	enum sect_kind kind;
 	char name[CFG_NAME_MAX];
 	unsigned sect_line;
-	unsigned seen;             /* bit per key of the section's table */
+	uint64_t seen;             /* bit per key of the section's table (at most 64 keys) */
 	bool pool_fresh;           /* pool backends replaced by this section yet */
 };
 
@@ -272,7 +272,7 @@ static bool seen_key(const struct parse_ctx *c, const char *name)
 {
 	const struct cfg_key *k = cfg_key_find(cfg_sect_of(c->kind), name);
 
-	return k && (c->seen & (1u << cfg_key_slot(k)));
+	return k && (c->seen & (1ull << cfg_key_slot(k)));
 }
 
 /* Checks what a finished section must contain (the table's required
@@ -471,7 +471,7 @@ static int ini_on_key(void *user, const char *section, const char *name, const c
 			 sect_names[c->kind], c->name[0] ? " " : "", c->name);
 		return 1;
 	}
-	unsigned bit = 1u << cfg_key_slot(k);
+	uint64_t bit = 1ull << cfg_key_slot(k);
 	if (!k->repeat && (c->seen & bit)) {
 		file_err(c, c->lineno, "duplicate key '%s' in [%s%s%s]", name,
 			 sect_names[c->kind], c->name[0] ? " " : "", c->name);

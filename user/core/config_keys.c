@@ -198,6 +198,25 @@ const struct cfg_key cfg_keys[] = {
 		 "Capped at 256 KiB by the relay's read buffer." },
 	{ G(max_connections), .name = "max_connections", .type = CK_UINT, .min = 1, .max = 1000000,
 	  .def = "10000", .doc = "Concurrent client sessions." },
+	{ G(max_unauthenticated), .name = "max_unauthenticated", .type = CK_UINT, .min = 0,
+	  .max = 1000000, .def = "1000",
+	  .doc = "Clients that have connected and not logged in yet, over all addresses; past it "
+		 "a new connection gets 1040. `0` = no limit." },
+	{ G(max_unauthenticated_per_source), .name = "max_unauthenticated_per_source",
+	  .type = CK_UINT, .min = 0, .max = 1000000, .def = "32",
+	  .doc = "The same from one client address. `0` = no limit." },
+	{ G(max_connections_per_source), .name = "max_connections_per_source", .type = CK_UINT,
+	  .min = 0, .max = 1000000, .def = "0",
+	  .doc = "Client connections from one address, logged in or not; past it 1040. "
+		 "`0` = no limit." },
+	{ G(login_failures_per_source), .name = "login_failures_per_source", .type = CK_UINT,
+	  .min = 0, .max = 1000000, .def = "10",
+	  .doc = "Failed logins from one address within `login_failure_window_ms` after which "
+		 "the address is refused with 1129 for `login_block_ms`. `0` = never." },
+	{ G(login_failure_window_ms), .name = "login_failure_window_ms", MS(1), .def = "60000",
+	  .doc = "How long failed logins count towards `login_failures_per_source`." },
+	{ G(login_block_ms), .name = "login_block_ms", MS(1), .def = "60000",
+	  .doc = "How long a blocked address is refused." },
 	{ G(server_version), .name = "server_version", .type = CK_TEXT, .check = check_server_version,
 	  .syntax = "TEXT", .def = "5.5.5-10.11.0-shunt",
 	  .doc = "Version shunt announces in its greeting before it has seen a backend's. "
@@ -294,6 +313,10 @@ const struct cfg_key cfg_keys[] = {
 		 "default 1. A reload makes the running pool's backends match the file." },
 
 	/* [user NAME] */
+	{ .sect = CFG_SECT_USER, .name = "max_connections", .type = CK_UINT, .min = 0, .max = 1000000,
+	  .offset = offsetof(struct cfg_user, max_connections),
+	  .size = sizeof(((struct cfg_user *)0)->max_connections), .def = "0",
+	  .doc = "Sessions this user may have logged in at once; past it 1203. `0` = no limit." },
 	{ .sect = CFG_SECT_USER, .name = "password", .type = CK_CUSTOM, .set = set_user_password,
 	  .syntax = "PASSWORD",
 	  .doc = "The plain password. An empty value (`password =`) declares an account without a "

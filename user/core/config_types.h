@@ -36,6 +36,7 @@ struct cfg_user {
 	char name[CFG_NAME_MAX];
 	uint8_t stage2[20];                /* SHA1(SHA1(password)), as in mysql.user's "*HEX" */
 	int empty_password;                /* the account has no password */
+	unsigned max_connections;          /* logged-in sessions of this user; 0 = no limit */
 };
 
 enum fastpath_mode { FASTPATH_AUTO = 0, FASTPATH_ON, FASTPATH_OFF };
@@ -60,6 +61,13 @@ struct shunt_config {
 	unsigned auth_timeout_ms;          /* client greeting..login reply; default 10000 */
 	size_t relay_buffer;               /* bytes queued per direction before backpressure; default 1 MiB */
 	unsigned max_connections;          /* client sessions; default 10000 */
+	unsigned max_unauthenticated;      /* clients not logged in yet, in all; default 1000 */
+	unsigned max_unauthenticated_per_source; /* the same from one address; default 32 */
+	unsigned max_connections_per_source; /* client sessions from one address; 0 = no limit */
+	unsigned login_failures_per_source; /* failed logins before the address is
+					       blocked; default 10, 0 = never */
+	unsigned login_failure_window_ms;  /* ... counted over this long; default 60000 */
+	unsigned login_block_ms;           /* ... blocked this long; default 60000 */
 	char server_version[64];           /* greeting version when no backend was seen yet;
 					      default "5.5.5-10.11.0-shunt" */
 	enum fastpath_mode fastpath;       /* default auto */

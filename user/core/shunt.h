@@ -13,6 +13,7 @@
 #include <sys/queue.h>
 #include <event2/event.h>
 #include <event2/listener.h>
+#include "core/client_limits.h"
 #include "core/config.h"
 #include "core/labels.h"
 #include "core/pool.h"
@@ -90,6 +91,8 @@ struct shunt_stats {
 	atomic_uint_fast64_t reloads_ok;
 	atomic_uint_fast64_t reloads_failed;
 	atomic_uint_fast64_t reloads_throttled;  /* refused: too soon after the last */
+	atomic_uint_fast64_t limit_refused[CLIMIT__COUNT]; /* connections and logins
+							       refused by client_limits */
 	atomic_uint_fast64_t configs_retained;   /* replaced configurations not freed yet */
 	atomic_uint_fast64_t backend_failures;   /* connect/greeting failures and timeouts */
 	atomic_uint_fast64_t established;        /* sessions logged in to a backend */

@@ -34,6 +34,7 @@
 #include "ctl/http_access.h"
 #include "ctl/metrics.h"
 #include "ctl/control.h"
+#include "util/listen_guard.h"
 #include "util/log.h"
 #include "mysql_defs.h"
 
@@ -42,6 +43,8 @@
 static struct {
 	struct shunt *sh;
 	struct evhttp *http;
+	struct listen_guard guard;         /* pauses accept when out of descriptors */
+	int guarded;
 	char file_token[HTTP_TOKEN_MAX];   /* from http_token_file ("" when
 					      http_token was set at start) */
 } api;
@@ -321,10 +324,14 @@ struct http_kill {
 	int query;
 };
 
+/* The HTTP client left before the KILL was done: the kill is cancelled,
+ * and libevent frees the request with its connection (nothing here may
+ * touch hk->req after this). */
 static void kill_conn_closed(struct evhttp_connection *conn, void *arg)
 {
 	struct http_kill *hk = arg;
 	(void)conn;
+	pr_info("HTTP: the client left before KILL %u was done; cancelled", hk->id);
 	kill_cancel(hk->kr);
 	free(hk);
 }
@@ -393,10 +400,12 @@ struct http_migrate {
 	struct mig_req *mr;
 };
 
+/* The same for a migration in flight. */
 static void migrate_conn_closed(struct evhttp_connection *conn, void *arg)
 {
 	struct http_migrate *hm = arg;
 	(void)conn;
+	pr_info("HTTP: the client left before a migration was done; cancelled");
 	migrate_cancel(hm->mr);
 	free(hm);
 }
@@ -666,6 +675,13 @@ static void route(struct evhttp_request *req, void *arg)
 	reply_error(req, 404, "no such endpoint: %s (see docs/admin.md)", path);
 }
 
+static void http_listen_error_cb(struct evconnlistener *evl, void *arg)
+{
+	(void)evl;
+	(void)arg;
+	listen_guard_on_error(&api.guard, EVUTIL_SOCKET_ERROR());
+}
+
 int http_start(struct shunt *sh, struct event_base *base)
 {
 	const struct shunt_config *cfg = shunt_cfg(sh);
@@ -713,6 +729,16 @@ int http_start(struct shunt *sh, struct event_base *base)
 		api.http = NULL;
 		return -EADDRINUSE;
 	}
+	/* evhttp's listener has no error callback: an accept() that fails for
+	 * want of descriptors would leave it readable and the loop spinning. */
+	struct evconnlistener *evl = evhttp_bound_socket_get_listener(bs);
+	if (evl && listen_guard_init(&api.guard, base, evl, "HTTP API") == 0) {
+		api.guarded = 1;
+		evconnlistener_set_error_cb(evl, http_listen_error_cb);
+	} else {
+		pr_warn("HTTP API: no accept guard (out of memory): accept may spin when out of "
+			"descriptors");
+	}
 	pr_info("HTTP API listening on %s (/api/ needs the token; writes %s)", cfg->http.text,
 		cfg->http_write ? "on" : "off");
 	return 0;
@@ -720,6 +746,9 @@ int http_start(struct shunt *sh, struct event_base *base)
 
 void http_stop(void)
 {
+	if (api.guarded)
+		listen_guard_free(&api.guard);
+	api.guarded = 0;
 	if (api.http)
 		evhttp_free(api.http);
 	api.http = NULL;

@@ -276,6 +276,18 @@ void metrics_render(struct shunt *sh, struct evbuffer *o)
 	       "outcome", "refused", NULL);
 	sample(o, "shunt_config_reloads_total", (double)STAT_GET(sh, reloads_throttled),
 	       "outcome", "throttled", NULL);
+	family(o, "shunt_limit_refusals_total", "counter",
+	       "Connections and logins refused by a client limit, by limit (docs/security.md).");
+	for (int i = 1; i < CLIMIT__COUNT; i++)
+		sample(o, "shunt_limit_refusals_total", (double)STAT_GET(sh, limit_refused[i]),
+		       "limit", climit_name(i), NULL);
+	uint64_t unauth = 0, nsrc = 0;
+	climit_counts(&unauth, &nsrc);
+	family(o, "shunt_clients_unauthenticated", "gauge", "Client connections not logged in yet.");
+	sample(o, "shunt_clients_unauthenticated", (double)unauth, NULL);
+	family(o, "shunt_client_sources_tracked", "gauge",
+	       "Client addresses the limits keep state for (open connections or recent failed logins).");
+	sample(o, "shunt_client_sources_tracked", (double)nsrc, NULL);
 	family(o, "shunt_config_retained", "gauge",
 	       "Configurations replaced by reloads and not freed yet (a worker may still use them).");
 	sample(o, "shunt_config_retained", (double)STAT_GET(sh, configs_retained), NULL);

@@ -2,12 +2,14 @@
  * mysql_native_password against shunt's user table (which recovers
  * SHA1(password) for the backend login), then backend_start(). */
 #include <errno.h>
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include "mysql/pktio.h"
+#include "util/clock.h"
 #include "session/backend.h"
 #include "session/client_login.h"
 #include "session/session.h"
@@ -83,6 +85,7 @@ static void fail_access(struct session *s, int used_password)
 	char msg[256];
 
 	sess_login_failed(s, LOGIN_FAIL_ACCESS_DENIED);
+	climit_login_failed(shunt_cfg(s->sh), &s->src, clock_mono_us() / 1000);
 	sess_access_denied_msg(s, s->user, strlen(s->user), used_password, msg, sizeof(msg));
 	sess_fail(s, ER_ACCESS_DENIED_ERROR, "28000", "%s", msg);
 }
@@ -99,6 +102,20 @@ static void verify_and_route(struct session *s, const uint8_t *token, size_t tok
 		return;
 	}
 	s->empty_password = u->empty_password;
+	if (s->climit_admitted) {
+		const struct shunt_config *cfg = shunt_cfg(s->sh);
+		if (climit_login_ok(cfg, &s->src, s->user) == CLIMIT_USER) {
+			STAT_ADD(s->sh, limit_refused[CLIMIT_USER], 1);
+			sess_login_failed(s, LOGIN_FAIL_TOO_MANY);
+			sess_log(s, LOG_WARN, "login as '%s' refused: the user has %u sessions "
+				 "(max_connections)", s->user, u->max_connections);
+			sess_fail(s, ER_TOO_MANY_USER_CONNECTIONS, "42000",
+				  "User %s already has more than 'max_user_connections' active connections",
+				  s->user);
+			return;
+		}
+		snprintf(s->climit_user, sizeof(s->climit_user), "%s", s->user);
+	}
 	sess_arm_timer(s, 0, NULL);
 	STAT_ADD(s->sh, logins_ok, 1);
 	sess_log(s, LOG_DEBUG, "client authenticated as '%s'%s%s", s->user,
@@ -222,6 +239,40 @@ static void client_login_event_cb(struct bufferevent *bev, short what, void *arg
 	sess_free(s);
 }
 
+/* Per-source limits at accept (client_limits.h): 0 when admitted, else
+ * -1 after answering the client (1040, or 1129 for a blocked address)
+ * and ending the session. */
+static int admit_source(struct session *s)
+{
+	const struct shunt_config *cfg = shunt_cfg(s->sh);
+	enum climit_verdict v;
+
+	climit_source_of((const struct sockaddr *)&s->client_sa, &s->src);
+	v = climit_admit(cfg, &s->src, clock_mono_us() / 1000);
+	if (v == CLIMIT_OK) {
+		s->climit_admitted = 1;
+		return 0;
+	}
+	STAT_ADD(s->sh, limit_refused[v], 1);
+	sess_login_failed(s, LOGIN_FAIL_TOO_MANY);
+	s->client_seq = 0;
+	sess_log(s, LOG_WARN, "connection refused: %s limit", climit_name(v));
+	if (v == CLIMIT_BLOCKED) {
+		char host[INET6_ADDRSTRLEN] = "?";
+		inet_ntop(s->src.family, s->src.addr, host, sizeof(host));
+		sess_fail(s, ER_HOST_IS_BLOCKED, "HY000",
+			  "Host '%s' is blocked because of many failed logins; it may try again in "
+			  "%u s", host, cfg->login_block_ms / 1000);
+	}
+	else
+		sess_fail(s, ER_CON_COUNT_ERROR, "08004", "Too many connections (shunt: %s)",
+			  v == CLIMIT_UNAUTH_TOTAL ? "too many logins in progress" :
+			  v == CLIMIT_UNAUTH_SOURCE ? "too many logins in progress from this address" :
+			  v == CLIMIT_SOURCE ? "too many connections from this address" :
+			  "too many client addresses");
+	return -1;
+}
+
 void sess_accept(struct listener_ctx *lc, int fd, const struct sockaddr *sa, int salen)
 {
 	struct shunt *sh = lc->w->sh;
@@ -242,6 +293,8 @@ void sess_accept(struct listener_ctx *lc, int fd, const struct sockaddr *sa, int
 		sess_fail(s, ER_CON_COUNT_ERROR, "08004", "Too many connections");
 		return;
 	}
+	if (admit_source(s) < 0)
+		return;
 	bufferevent_setcb(s->cbev, client_login_read_cb, NULL, client_login_event_cb, s);
 	bufferevent_enable(s->cbev, EV_READ);
 	send_greeting(s);

@@ -143,6 +143,10 @@ void sess_free(struct session *s)
 	if (s->bfd >= 0)
 		close(s->bfd);
 	sess_log(s, LOG_DEBUG, "closed in state %s", state_names[s->state]);
+	if (s->climit_admitted)
+		climit_close(shunt_cfg(s->sh), &s->src, s->climit_user[0] ? s->climit_user : NULL,
+			     clock_mono_us() / 1000);
+	s->climit_admitted = 0;
 	if (s->timer)
 		event_free(s->timer);
 	if (s->cbev)

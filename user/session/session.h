@@ -77,6 +77,9 @@ struct session {
 	enum sess_state state;
 	char client_addr[64];            /* "ip:port" */
 	struct sockaddr_storage client_sa;
+	struct climit_source src;        /* its address, for client_limits */
+	int climit_admitted;             /* counted there (climit_close at free) */
+	char climit_user[CFG_NAME_MAX];  /* the user it counts for, "" before login */
 	int64_t started_ms;              /* CLOCK_REALTIME at accept (views) */
 	struct event *timer;             /* the current phase's deadline */
 	void (*on_timeout)(struct session *s);   /* the phase's handler for it */
