@@ -80,7 +80,8 @@ out=$(q "SELECT 1")
 check unauth_released "once they closed, a login works: $out" [ "$out" = 1 ]
 
 # Six sessions logged in and sleeping, then one more connection.
-for i in 1 2 3 4 5 6; do q "SELECT SLEEP(3)" >/dev/null & bg_track $!; done
+# One after the other: six logins at once would meet max_unauthenticated_per_source.
+for i in 1 2 3 4 5 6; do q "SELECT SLEEP(3)" >/dev/null & bg_track $!; sleep 0.2; done
 wait_until 5 eval '[ "$(curl -s "http://127.0.0.1:$HTTP_PORT/metrics" | awk "/^shunt_sessions[{ ]/ { s += \$2 } END { print s + 0 }")" -ge 6 ]'
 out=$(q "SELECT 1")
 check per_source "7th connection from one address, limit 6: $out" \
@@ -110,4 +111,34 @@ check refusals_counted "shunt_limit_refusals_total: $m" \
 	eval '[ "$(refusals unauthenticated_per_source)" = 1 ] && [ "$(refusals per_source)" = 1 ] && [ "$(refusals per_user)" = 1 ] && [ "$(refusals blocked_source)" = 1 ]'
 n=$(grep -cE 'conn=[0-9]+ .*(connection refused: [a-z_]+ limit|refused: the user has)' "$SHUNT_LOG")
 check refusals_logged "log lines with a connection id for the refusals: $n" [ "$n" -ge 4 ]
+
+# Malformed handshakes count as failed logins too, and a blocked address
+# that keeps connecting costs one log line per 10 s, not one per try.
+garbage=$("$PY" - "$SHUNT_PORT" <<'PY'
+import socket, sys
+port, got = int(sys.argv[1]), []
+for i in range(3):
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    h = s.recv(4); s.recv(h[0] | h[1] << 8 | h[2] << 16)
+    s.sendall(b"\x05\x00\x00\x01junk!")
+    p = s.recv(200)
+    got.append("ERR %d" % (p[5] | p[6] << 8) if p[4:5] == b"\xff" else repr(p[:8]))
+    s.close()
+print(" ".join(got))
+PY
+)
+out=$(q "SELECT 1")
+check blocked_after_bad_handshakes "3 malformed handshakes ($garbage), then the right password: $out" \
+	eval 'grep -qE "(ERROR 1129|1129 - )" <<<"$out"'
+l0=$(grep -c "connection refused: blocked_source limit" "$SHUNT_LOG")
+"$PY" - "$SHUNT_PORT" <<'PY'
+import socket, sys
+for i in range(50):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+    s.recv(200)
+    s.close()
+PY
+l1=$(grep -c "connection refused: blocked_source limit" "$SHUNT_LOG")
+check refusal_log_limited "50 more connections while blocked: $((l1 - l0)) more refusal lines in the log (at most one per 10 s per address)" \
+	[ $((l1 - l0)) -le 1 ]
 e2e_finish

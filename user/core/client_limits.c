@@ -17,6 +17,8 @@ struct src_entry {
 	uint32_t failures;        /* failed logins in the current window */
 	uint64_t window_start_ms;
 	uint64_t blocked_until_ms;
+	uint64_t logged_ms;       /* last refusal line; 0: none */
+	uint32_t unlogged;        /* refusals since */
 };
 
 struct user_entry {
@@ -257,6 +259,28 @@ void climit_close(const struct shunt_config *cfg, const struct climit_source *sr
 		src_maybe_drop(src, cfg, now_ms);
 	}
 	pthread_mutex_unlock(&lock);
+}
+
+int climit_may_log(const struct climit_source *src, uint64_t now_ms, uint32_t *suppressed)
+{
+	static uint64_t other_logged_ms;
+	static uint32_t other_unlogged;
+	int ok;
+
+	pthread_mutex_lock(&lock);
+	struct src_entry *e = src->family ? src_get(src, 0) : NULL;
+	uint64_t *at = e ? &e->logged_ms : &other_logged_ms;
+	uint32_t *n = e ? &e->unlogged : &other_unlogged;
+	ok = !*at || now_ms >= *at + CLIMIT_LOG_S * 1000ull;
+	if (ok) {
+		*suppressed = *n;
+		*n = 0;
+		*at = now_ms ? now_ms : 1;
+	} else {
+		(*n)++;
+	}
+	pthread_mutex_unlock(&lock);
+	return ok;
 }
 
 void climit_counts(uint64_t *unauth, uint64_t *n)

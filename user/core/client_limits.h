@@ -59,7 +59,8 @@ enum climit_verdict climit_admit(const struct shunt_config *cfg, const struct cl
 enum climit_verdict climit_login_ok(const struct shunt_config *cfg, const struct climit_source *src,
 				    const char *user);
 
-/* A login from src failed (bad password, unknown user). */
+/* A login from src failed (bad password, unknown user, a malformed or
+ * unfinished handshake). */
 void climit_login_failed(const struct shunt_config *cfg, const struct climit_source *src,
 			 uint64_t now_ms);
 
@@ -68,6 +69,13 @@ void climit_login_failed(const struct shunt_config *cfg, const struct climit_sou
  * in. */
 void climit_close(const struct shunt_config *cfg, const struct climit_source *src,
 		  const char *logged_in_as, uint64_t now_ms);
+
+/* Whether a refusal of src may be logged now: at most one line per
+ * CLIMIT_LOG_S seconds per source (one for all sources the table has no
+ * room for). *suppressed gets the refusals not logged since the last
+ * line. A flood from one address costs one log line per CLIMIT_LOG_S. */
+#define CLIMIT_LOG_S 10
+int climit_may_log(const struct climit_source *src, uint64_t now_ms, uint32_t *suppressed);
 
 /* Open, unauthenticated connections in all; sources tracked (metrics). */
 void climit_counts(uint64_t *unauth, uint64_t *sources);

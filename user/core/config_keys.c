@@ -203,16 +203,19 @@ const struct cfg_key cfg_keys[] = {
 	  .doc = "Clients that have connected and not logged in yet, over all addresses; past it "
 		 "a new connection gets 1040. `0` = no limit." },
 	{ G(max_unauthenticated_per_source), .name = "max_unauthenticated_per_source",
-	  .type = CK_UINT, .min = 0, .max = 1000000, .def = "32",
-	  .doc = "The same from one client address. `0` = no limit." },
+	  .type = CK_UINT, .min = 0, .max = 1000000, .def = "256",
+	  .doc = "The same from one client address (an application server opening its pool "
+		 "opens many at once). `0` = no limit." },
 	{ G(max_connections_per_source), .name = "max_connections_per_source", .type = CK_UINT,
 	  .min = 0, .max = 1000000, .def = "0",
 	  .doc = "Client connections from one address, logged in or not; past it 1040. "
 		 "`0` = no limit." },
 	{ G(login_failures_per_source), .name = "login_failures_per_source", .type = CK_UINT,
-	  .min = 0, .max = 1000000, .def = "10",
-	  .doc = "Failed logins from one address within `login_failure_window_ms` after which "
-		 "the address is refused with 1129 for `login_block_ms`. `0` = never." },
+	  .min = 0, .max = 1000000, .def = "100",
+	  .doc = "Failed logins (wrong password, unknown user, a malformed or unfinished "
+		 "handshake) from one address within `login_failure_window_ms` after which the "
+		 "address is refused with 1129 for `login_block_ms`, as MariaDB's "
+		 "`max_connect_errors` (100) blocks a host. `0` = never." },
 	{ G(login_failure_window_ms), .name = "login_failure_window_ms", MS(1), .def = "60000",
 	  .doc = "How long failed logins count towards `login_failures_per_source`." },
 	{ G(login_block_ms), .name = "login_block_ms", MS(1), .def = "60000",

@@ -62,10 +62,10 @@ struct shunt_config {
 	size_t relay_buffer;               /* bytes queued per direction before backpressure; default 1 MiB */
 	unsigned max_connections;          /* client sessions; default 10000 */
 	unsigned max_unauthenticated;      /* clients not logged in yet, in all; default 1000 */
-	unsigned max_unauthenticated_per_source; /* the same from one address; default 32 */
+	unsigned max_unauthenticated_per_source; /* the same from one address; default 256 */
 	unsigned max_connections_per_source; /* client sessions from one address; 0 = no limit */
 	unsigned login_failures_per_source; /* failed logins before the address is
-					       blocked; default 10, 0 = never */
+					       blocked; default 100, 0 = never */
 	unsigned login_failure_window_ms;  /* ... counted over this long; default 60000 */
 	unsigned login_block_ms;           /* ... blocked this long; default 60000 */
 	char server_version[64];           /* greeting version when no backend was seen yet;

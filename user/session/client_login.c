@@ -85,7 +85,6 @@ static void fail_access(struct session *s, int used_password)
 	char msg[256];
 
 	sess_login_failed(s, LOGIN_FAIL_ACCESS_DENIED);
-	climit_login_failed(shunt_cfg(s->sh), &s->src, clock_mono_us() / 1000);
 	sess_access_denied_msg(s, s->user, strlen(s->user), used_password, msg, sizeof(msg));
 	sess_fail(s, ER_ACCESS_DENIED_ERROR, "28000", "%s", msg);
 }
@@ -256,7 +255,10 @@ static int admit_source(struct session *s)
 	STAT_ADD(s->sh, limit_refused[v], 1);
 	sess_login_failed(s, LOGIN_FAIL_TOO_MANY);
 	s->client_seq = 0;
-	sess_log(s, LOG_WARN, "connection refused: %s limit", climit_name(v));
+	uint32_t quiet = 0;
+	if (climit_may_log(&s->src, clock_mono_us() / 1000, &quiet))
+		sess_log(s, LOG_WARN, "connection refused: %s limit%s%.0u%s", climit_name(v),
+			 quiet ? " (" : "", quiet, quiet ? " more from this address not logged)" : "");
 	if (v == CLIMIT_BLOCKED) {
 		char host[INET6_ADDRSTRLEN] = "?";
 		inet_ntop(s->src.family, s->src.addr, host, sizeof(host));

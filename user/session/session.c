@@ -81,6 +81,12 @@ void sess_arm_timer(struct session *s, unsigned ms, void (*on_timeout)(struct se
 void sess_login_failed(struct session *s, enum login_fail why)
 {
 	STAT_ADD(s->sh, login_failed_by[why], 1);
+	/* What the client got wrong counts against its address
+	 * (login_failures_per_source), as MariaDB counts handshake errors
+	 * towards max_connect_errors. */
+	if (why == LOGIN_FAIL_ACCESS_DENIED || why == LOGIN_FAIL_PROTOCOL ||
+	    why == LOGIN_FAIL_TIMEOUT)
+		climit_login_failed(shunt_cfg(s->sh), &s->src, clock_mono_us() / 1000);
 }
 
 struct session *sess_new(struct listener_ctx *lc, int fd, const struct sockaddr *sa, int salen)
