@@ -50,7 +50,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 E2E_CLIENT := $(BUILD)/tests/e2e_client
 
-.PHONY: all clean deps test unit e2e demo bench vmlinux fuzz docs
+.PHONY: all clean deps test unit e2e demo bench vmlinux fuzz fuzz-build docs
 all: $(BUILD)/shunt $(BUILD)/shuntctl
 
 $(BUILD)/%.bpf.o: bpf/%.bpf.c vmlinux.h $(wildcard include/*.h)
@@ -114,7 +114,22 @@ $(BUILD)/fuzz_sqlrow: tests/unit/fuzz_sqlrow.c user/mysql/sql_batch.c user/mysql
 	@mkdir -p $(@D)
 	$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -D_GNU_SOURCE -Iinclude -Iuser -o $@ $^
 
-fuzz: $(BUILD)/fuzz_proto $(BUILD)/fuzz_sqlrow
+# libFuzzer target for the admin port's statement parser.
+$(BUILD)/fuzz_admin_sql: tests/unit/fuzz_admin_sql.c user/ctl/admin_sql.c user/core/pool.c user/util/addr.c user/util/log.c
+	@mkdir -p $(@D)
+	$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -D_GNU_SOURCE -Iinclude -Iuser -o $@ $^ -lpthread -levent -lbpf
+
+# libFuzzer target for the configuration parser (a file given with -c).
+$(BUILD)/fuzz_config: tests/unit/fuzz_config.c user/core/config.c user/core/config_value.c user/core/config_keys.c user/mysql/auth.c user/util/log.c user/util/addr.c
+	@mkdir -p $(@D)
+	$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -D_GNU_SOURCE -Iinclude -Iuser -o $@ $^ -lpthread -levent -lbpf -lcrypto -linih
+
+FUZZ_BIN := $(BUILD)/fuzz_proto $(BUILD)/fuzz_sqlrow $(BUILD)/fuzz_admin_sql $(BUILD)/fuzz_config
+fuzz-build: $(FUZZ_BIN)
+
+# Every target for FUZZ_SECS (default 600) each, seeded with its corpus.
+fuzz: fuzz-build
+	@FUZZ_SECS=$${FUZZ_SECS:-600} BUILD=$(BUILD) tools/fuzz.sh
 
 unit: $(UNIT_BIN) $(BPF_TEST_BIN)
 

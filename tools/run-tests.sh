@@ -27,7 +27,7 @@ JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 LOGDIR=${LOGDIR:-$ROOT/build/test-logs}
 E2E_TIMEOUT=${E2E_TIMEOUT:-300}
 # The sanitized daemon reruns these (sysbench is left out for time).
-SAN_E2E=${SAN_E2E:-"basic client big killmid sessions backend_down auth_timeout pymysql badpass malformed change_user fastpath kill admin http runtime migrate stuck"}
+SAN_E2E=${SAN_E2E:-"basic client big killmid sessions backend_down auth_timeout pymysql badpass malformed change_user fastpath kill admin http runtime migrate stuck client_limits"}
 # The stream-parser attachment runs these.
 STREAM_PARSER_E2E=${STREAM_PARSER_E2E:-"basic client big fastpath pymysql kill"}
 # Run once, with the kernel fast path only (the Galera cluster test takes
@@ -164,17 +164,21 @@ done
 # ---------------------------------------------------------------- fuzz
 
 # Each libFuzzer target (ASan + UBSan) for a bounded time, seeded with its
-# corpus in the tree: the codec (captured packets, tests/unit/fuzz_corpus)
-# and the row parser of shunt's own SQL client (fuzz_corpus_sqlrow). New
-# inputs go to a scratch directory; any crash fails the run and leaves its
-# input in $LOGDIR. `make fuzz` builds them for longer runs by hand.
+# corpus in the tree: the codec (captured packets, tests/unit/fuzz_corpus),
+# the row parser of shunt's own SQL client (fuzz_corpus_sqlrow), the admin
+# port's statements (fuzz_corpus_admin_sql) and the configuration parser
+# (fuzz_corpus_config). New inputs go to a scratch directory; any crash
+# fails the run and leaves its input in $LOGDIR. `make fuzz` runs each
+# for 10 minutes.
 section "fuzz"
 FUZZ_SECS=${FUZZ_SECS:-30}
-if build fuzz make-fuzz.log fuzz; then
-	for target in proto:fuzz_corpus sqlrow:fuzz_corpus_sqlrow; do
-		name=${target%%:*} corpus=tests/unit/${target#*:}
+if build fuzz make-fuzz.log fuzz-build; then
+	for target in proto:fuzz_corpus:$FUZZ_SECS sqlrow:fuzz_corpus_sqlrow:$FUZZ_SECS \
+		admin_sql:fuzz_corpus_admin_sql:15 config:fuzz_corpus_config:15; do
+		IFS=: read -r name corpus secs <<<"$target"
+		corpus=tests/unit/$corpus
 		fz=$(mktemp -d /tmp/shunt-fuzz.XXXXXX)
-		if timeout $((FUZZ_SECS + 60)) "build/fuzz_$name" -max_total_time="$FUZZ_SECS" \
+		if timeout $((secs + 60)) "build/fuzz_$name" -max_total_time="$secs" \
 			-artifact_prefix="$LOGDIR/fuzz-$name-" "$fz" "$corpus" >"$LOGDIR/fuzz-$name.log" 2>&1; then
 			pass "fuzz.$name" "$(grep -o 'Done [0-9]* runs in [0-9]* second(s)' "$LOGDIR/fuzz-$name.log"), no crash"
 		else

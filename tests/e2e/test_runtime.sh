@@ -135,7 +135,13 @@ check reload_counters "SHOW STATS: $stats" eval '[[ "$stats" == *"reloads_ok=1 "
 # Reloads free what they replace: 30 reloads of a file with 3000 users
 # (about 1 MiB of configuration each) leave shunt's RSS where it was and no
 # replaced configuration retained (the daemon before kept every one until
-# exit). More than 10 reloads in a row: refused.
+# exit). Before that, with the small file: more than 10 reloads in a row
+# are refused.
+out=$(mariadb --no-defaults -h127.0.0.1 -P"$ADMIN_PORT" -uadmin -padmin-pw -N -B -f \
+	-e "$(for i in $(seq 1 40); do printf "RELOAD CONFIG;"; done)" 2>&1 | grep ERROR | head -1)
+check reload_throttled "40 reloads in a row: the first 10 go through, then -> '$out'" \
+	eval 'grep -q "ERROR 1105.*too many reloads" <<<"$out"'
+sleep 1.5   # the bucket fills again
 for i in $(seq 1 3000); do printf '[user bulk%04d]\npassword = pw%04d\n' "$i" "$i"; done >>"$E2E_TMP/shunt.ini"
 rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$SHUNT_PID/status"; }
 admin "RELOAD CONFIG" >/dev/null
@@ -150,12 +156,10 @@ done
 sleep 1
 rss1=$(rss)
 kept=$(admin "SHOW STATS" | awk -F'\t' '$1 == "configs_retained" { print $2 }')
-check reload_frees "30 reloads of a 3000-user file: $bad refused, shunt RSS $rss0 -> $rss1 KiB, replaced configurations retained: '$kept'" \
-	eval '[ "$bad" = 0 ] && [ "$kept" = 0 ] && [ $((rss1 - rss0)) -lt 4096 ]'
-out=$(mariadb --no-defaults -h127.0.0.1 -P"$ADMIN_PORT" -uadmin -padmin-pw -N -B -f \
-	-e "$(for i in $(seq 1 40); do printf "RELOAD CONFIG;"; done)" 2>&1 | grep ERROR | head -1)
-check reload_throttled "40 reloads in a row: the first 10 go through, then -> '$out'" \
-	eval 'grep -q "ERROR 1105.*too many reloads" <<<"$out"'
+# Under ASan freed memory waits in its quarantine: RSS says nothing there.
+san=; grep -q asan "/proc/$SHUNT_PID/maps" 2>/dev/null && san=1
+check reload_frees "30 reloads of a 3000-user file: $bad refused, shunt RSS $rss0 -> $rss1 KiB${san:+ (sanitized: RSS not judged)}, replaced configurations retained: '$kept'" \
+	eval '[ "$bad" = 0 ] && [ "$kept" = 0 ] && { [ -n "$san" ] || [ $((rss1 - rss0)) -lt 4096 ]; }'
 
 # Health: a dead backend goes down, and comes back up by itself.
 C_PORT=$(free_port) || die "no free port"
