@@ -8,8 +8,10 @@
 #   - login_failures_per_source: after that many failed logins the address
 #     gets 1129 (even with the right password) for login_block_ms, then may
 #     log in again;
+#   - max_connection_rate_per_source, turned on by a reload: past the burst,
+#     1040 until the bucket refills;
 #   - every refusal is counted in shunt_limit_refusals_total and logged
-#     with the connection id.
+#     with the connection id, at most once per 10 s per address.
 # The daemon before these limits greeted every connection and let any
 # number of logins and wrong passwords through. (MariaDB 10.11's client
 # reports an error before the greeting as 2002 "... cannot be verified:
@@ -141,4 +143,17 @@ PY
 l1=$(grep -c "connection refused: blocked_source limit" "$SHUNT_LOG")
 check refusal_log_limited "50 more connections while blocked: $((l1 - l0)) more refusal lines in the log (at most one per 10 s per address)" \
 	[ $((l1 - l0)) -le 1 ]
+
+# A reload turns on a connection-rate limit: 3 a second (a burst of 3;
+# below the 4 logins in progress the address may have).
+sleep 2.2       # the block ends
+sed -i 's/^login_block_ms = 2000$/login_block_ms = 2000\nmax_connection_rate_per_source = 3/' "$E2E_TMP/limits.ini"
+kill -HUP "$SHUNT_PID"
+wait_until 5 eval '[ "$(grep -c "configuration reloaded" "$SHUNT_LOG")" -ge 1 ]'
+out=$(raw 8 0)
+check rate_per_source "8 connections at once after the reload, 3 a second allowed: $out" \
+	eval '[[ "$out" == *"3: greeting"* && "$out" == *"4: err 1040 Too many connections (shunt: this address connects too often)"* && "$out" == *"8: err 1040"* ]]'
+sleep 1.2
+out=$(q "SELECT 1")
+check rate_refills "a second later: $out" [ "$out" = 1 ]
 e2e_finish

@@ -18,6 +18,10 @@ struct src_entry {
 	uint64_t window_start_ms;
 	uint64_t blocked_until_ms;
 	uint64_t logged_ms;       /* last refusal line; 0: none */
+	uint64_t rate_ms;         /* when rate_tokens was last refilled; 0: full */
+	double rate_tokens;       /* connections it may open now (a bucket of
+				     max_connection_rate_per_source, refilled at
+				     that many per second) */
 	uint32_t unlogged;        /* refusals since */
 };
 
@@ -40,6 +44,7 @@ static const char *const names[CLIMIT__COUNT] = {
 	[CLIMIT_BLOCKED] = "blocked_source",
 	[CLIMIT_TABLE_FULL] = "sources_table_full",
 	[CLIMIT_USER] = "per_user",
+	[CLIMIT_RATE] = "rate_per_source",
 };
 
 const char *climit_name(enum climit_verdict v)
@@ -99,7 +104,11 @@ static struct src_entry *src_get(const struct climit_source *src, int create)
  * no failure inside the window. */
 static int src_stale(const struct src_entry *e, const struct shunt_config *cfg, uint64_t now_ms)
 {
-	return !e->open && e->blocked_until_ms <= now_ms &&
+	/* A bucket that is not full yet still counts (a source that connects
+	 * and leaves at once must not get a fresh one each time). */
+	int bucket_full = !e->rate_ms || !cfg->max_connection_rate_per_source ||
+			  now_ms >= e->rate_ms + 1000;
+	return !e->open && e->blocked_until_ms <= now_ms && bucket_full &&
 	       (!e->failures || now_ms >= e->window_start_ms + cfg->login_failure_window_ms);
 }
 
@@ -114,6 +123,25 @@ static void src_maybe_drop(const struct climit_source *src, const struct shunt_c
 	*pp = e->next;
 	free(e);
 	n_sources--;
+}
+
+/* Takes one connection from e's rate bucket: 1, or 0 when it is empty. */
+static int rate_take(struct src_entry *e, unsigned rate, uint64_t now_ms)
+{
+	if (!rate)
+		return 1;
+	if (!e->rate_ms) {
+		e->rate_tokens = rate;
+	} else {
+		e->rate_tokens += (double)(now_ms - e->rate_ms) * rate / 1000.0;
+		if (e->rate_tokens > rate)
+			e->rate_tokens = rate;
+	}
+	e->rate_ms = now_ms ? now_ms : 1;
+	if (e->rate_tokens < 1)
+		return 0;
+	e->rate_tokens -= 1;
+	return 1;
 }
 
 /* The table is full: drops every stale entry (at most once a second). */
@@ -161,6 +189,8 @@ enum climit_verdict climit_admit(const struct shunt_config *cfg, const struct cl
 		v = CLIMIT_UNAUTH_SOURCE;
 	else if (cfg->max_connections_per_source && e->open >= cfg->max_connections_per_source)
 		v = CLIMIT_SOURCE;
+	else if (!rate_take(e, cfg->max_connection_rate_per_source, now_ms))
+		v = CLIMIT_RATE;
 	if (v == CLIMIT_OK) {
 		e->open++;
 		e->unauth++;

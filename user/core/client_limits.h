@@ -32,6 +32,7 @@ enum climit_verdict {
 	CLIMIT_BLOCKED,           /* too many failed logins from this source */
 	CLIMIT_TABLE_FULL,        /* CLIMIT_MAX_SOURCES sources tracked */
 	CLIMIT_USER,              /* the user's max_connections */
+	CLIMIT_RATE,              /* max_connection_rate_per_source */
 	CLIMIT__COUNT
 };
 

@@ -210,6 +210,10 @@ const struct cfg_key cfg_keys[] = {
 	  .min = 0, .max = 1000000, .def = "0",
 	  .doc = "Client connections from one address, logged in or not; past it 1040. "
 		 "`0` = no limit." },
+	{ G(max_connection_rate_per_source), .name = "max_connection_rate_per_source",
+	  .type = CK_UINT, .min = 0, .max = 1000000, .def = "0",
+	  .doc = "New connections a second from one address, with a burst of as many; past it "
+		 "1040. `0` = no limit." },
 	{ G(login_failures_per_source), .name = "login_failures_per_source", .type = CK_UINT,
 	  .min = 0, .max = 1000000, .def = "100",
 	  .doc = "Failed logins (wrong password, unknown user, a malformed or unfinished "

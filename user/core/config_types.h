@@ -64,6 +64,8 @@ struct shunt_config {
 	unsigned max_unauthenticated;      /* clients not logged in yet, in all; default 1000 */
 	unsigned max_unauthenticated_per_source; /* the same from one address; default 256 */
 	unsigned max_connections_per_source; /* client sessions from one address; 0 = no limit */
+	unsigned max_connection_rate_per_source; /* new connections a second from one
+						    address (a burst of as many); 0 = no limit */
 	unsigned login_failures_per_source; /* failed logins before the address is
 					       blocked; default 100, 0 = never */
 	unsigned login_failure_window_ms;  /* ... counted over this long; default 60000 */

@@ -271,6 +271,7 @@ static int admit_source(struct session *s)
 			  v == CLIMIT_UNAUTH_TOTAL ? "too many logins in progress" :
 			  v == CLIMIT_UNAUTH_SOURCE ? "too many logins in progress from this address" :
 			  v == CLIMIT_SOURCE ? "too many connections from this address" :
+			  v == CLIMIT_RATE ? "this address connects too often" :
 			  "too many client addresses");
 	return -1;
 }
