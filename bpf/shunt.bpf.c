@@ -624,6 +624,7 @@ int shunt_verdict(struct __sk_buff *skb)
 		w.st->bytes_c2s += skb->len;
 	rc = bpf_sk_redirect_hash(skb, &sock_map, &to, 0);
 	if (rc != SK_PASS) {
+		t->bytes -= skb->len;   /* not queued to the peer after all */
 		t->drops++;
 		if (w.st)
 			w.st->drops++;

@@ -268,6 +268,19 @@ static void rearm_if_held(struct session *s)
 		sess_log(s, LOG_ERROR, "cannot re-arm the tunnel: %s", strerror(errno));
 }
 
+/* Whether fd's connection is still established. Once the peer has closed
+ * (or the socket failed), the kernel's redirects to it may never be
+ * counted as sent: the ordering waits below stop asking, and the write
+ * that follows fails or goes out, which ends the session either way. */
+static int sock_established(int fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	memset(&ti, 0, sizeof(ti));
+	return getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 && ti.tcpi_state == 1 /* TCP_ESTABLISHED (netinet/tcp.h clashes with linux/tcp.h) */;
+}
+
 /* The kernel redirects client bytes to the backend socket through a
  * workqueue. Before user space writes held bytes to that socket, every
  * byte the program redirected must have reached its send queue, or the
@@ -279,7 +292,8 @@ static int redirects_queued(struct session *s)
 	struct tunnel t;
 	uint64_t queued;
 
-	if (fp_tunnel_get(ts->ccookie, &t) < 0 || fp_sock_written(s->bfd, &queued) < 0)
+	if (!sock_established(s->bfd) || fp_tunnel_get(ts->ccookie, &t) < 0 ||
+	    fp_sock_written(s->bfd, &queued) < 0)
 		return 1;
 	return queued - ts->bfd_base >= ts->user_written + (t.bytes - ts->redirected_base);
 }
@@ -293,7 +307,8 @@ static int client_redirects_queued(struct session *s)
 	struct tunnel bt;
 	uint64_t queued;
 
-	if (fp_tunnel_get(ts->bcookie, &bt) < 0 || fp_sock_written(s->cfd, &queued) < 0)
+	if (!sock_established(s->cfd) || fp_tunnel_get(ts->bcookie, &bt) < 0 ||
+	    fp_sock_written(s->cfd, &queued) < 0)
 		return 1;
 	return queued - ts->cfd_base >= ts->c_user_written + ts->b_retired + bt.bytes;
 }
