@@ -33,44 +33,14 @@ else
 		[ "$soft" = "$hard" ]
 fi
 
-# Squeeze the running daemon to 48 descriptors and open 80 idle
-# connections: accept() runs out part-way.
-prlimit --pid "$SHUNT_PID" --nofile=48:48 || die "prlimit failed"
+# squeeze PORT: the running daemon squeezed to 48 descriptors while 80
+# idle connections to PORT are open (accept() runs out part-way); sets
+# CPU to the % of a CPU shunt used over 2 s meanwhile.
 ticks() { awk '{print $14 + $15}' "/proc/$SHUNT_PID/stat"; }
-out=$("$PY" - "$SHUNT_PORT" <<'PY'
-import socket, sys, time
-port = int(sys.argv[1])
-conns = []
-for _ in range(80):
-    s = socket.socket()
-    s.settimeout(2)
-    s.connect(("127.0.0.1", port))
-    conns.append(s)
-print("open", len(conns), flush=True)
-time.sleep(3)
-for s in conns:
-    s.close()
-PY
-) &
-OPEN_PID=$!
-sleep 1
-t0=$(ticks)
-sleep 2
-t1=$(ticks)
-wait "$OPEN_PID"
-hz=$(getconf CLK_TCK)
-cpu=$(( (t1 - t0) * 100 / (2 * hz) ))
-lines=$(grep -c "accept failed: Too many open files" "$SHUNT_LOG")
-check emfile_no_spin "shunt used ${cpu}% of a CPU over 2 s with 80 idle connections past its 48-descriptor limit (spinning is 100%)" [ "$cpu" -lt 30 ]
-check emfile_log_limited "$lines 'accept failed' lines (at most one per 10 s per worker thread)" [ "$lines" -ge 1 -a "$lines" -le 2 ]
-sleep 0.5
-got=$(mariadb --no-defaults -h127.0.0.1 -P"$SHUNT_PORT" -u"$E2E_USER" -p"$E2E_PASS" -N -B -e "SELECT 'back'" 2>&1)
-check emfile_recovers "a login after the idle connections left -> $got" [ "$got" = back ]
-
-# The same on the HTTP API's listener (evhttp's own, which had no error
-# callback: the daemon before spun there).
-prlimit --pid "$SHUNT_PID" --nofile=48:48 || die "prlimit failed"
-"$PY" - "$HTTP_PORT" <<'PY' &
+squeeze() {
+	local t0 t1 pid
+	prlimit --pid "$SHUNT_PID" --nofile=48:48 || die "prlimit failed"
+	"$PY" - "$1" <<'PY' &
 import socket, sys, time
 conns = []
 for _ in range(80):
@@ -80,13 +50,27 @@ for _ in range(80):
     conns.append(s)
 time.sleep(3)
 PY
-OPEN_PID=$!
-sleep 1
-t0=$(ticks)
-sleep 2
-t1=$(ticks)
-wait "$OPEN_PID"
-cpu=$(( (t1 - t0) * 100 / (2 * hz) ))
+	pid=$!
+	sleep 1
+	t0=$(ticks)
+	sleep 2
+	t1=$(ticks)
+	wait "$pid"
+	CPU=$(( (t1 - t0) * 100 / (2 * $(getconf CLK_TCK)) ))
+}
+squeeze "$SHUNT_PORT"
+cpu=$CPU
+lines=$(grep -c "accept failed: Too many open files" "$SHUNT_LOG")
+check emfile_no_spin "shunt used ${cpu}% of a CPU over 2 s with 80 idle connections past its 48-descriptor limit (spinning is 100%)" [ "$cpu" -lt 30 ]
+check emfile_log_limited "$lines 'accept failed' lines (at most one per 10 s per worker thread)" [ "$lines" -ge 1 -a "$lines" -le 2 ]
+sleep 0.5
+got=$(mariadb --no-defaults -h127.0.0.1 -P"$SHUNT_PORT" -u"$E2E_USER" -p"$E2E_PASS" -N -B -e "SELECT 'back'" 2>&1)
+check emfile_recovers "a login after the idle connections left -> $got" [ "$got" = back ]
+
+# The same on the HTTP API's listener (evhttp's own, which had no error
+# callback: the daemon before spun there).
+squeeze "$HTTP_PORT"
+cpu=$CPU
 lines=$(grep -c "HTTP API.*accept failed: Too many open files\|accept failed: Too many open files.*HTTP API" "$SHUNT_LOG")
 check http_emfile_no_spin "HTTP API: shunt used ${cpu}% of a CPU over 2 s with 80 idle connections past 48 descriptors; $lines 'accept failed' line(s) for it" \
 	[ "$cpu" -lt 30 -a "$lines" -ge 1 -a "$lines" -le 2 ]

@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include "core/client_limits.h"
 #include "core/config.h"
+#include "util/token_bucket.h"
 
 #define NBUCKETS 4096
 
@@ -18,8 +19,7 @@ struct src_entry {
 	uint64_t window_start_ms;
 	uint64_t blocked_until_ms;
 	uint64_t logged_ms;       /* last refusal line; 0: none */
-	uint64_t rate_ms;         /* when rate_tokens was last refilled; 0: full */
-	double rate_tokens;       /* connections it may open now (a bucket of
+	struct token_bucket rate; /* connections it may open now (a bucket of
 				     max_connection_rate_per_source, refilled at
 				     that many per second) */
 	uint32_t unlogged;        /* refusals since */
@@ -106,8 +106,8 @@ static int src_stale(const struct src_entry *e, const struct shunt_config *cfg, 
 {
 	/* A bucket that is not full yet still counts (a source that connects
 	 * and leaves at once must not get a fresh one each time). */
-	int bucket_full = !e->rate_ms || !cfg->max_connection_rate_per_source ||
-			  now_ms >= e->rate_ms + 1000;
+	int bucket_full = !e->rate.last_us || !cfg->max_connection_rate_per_source ||
+			  now_ms * 1000 >= e->rate.last_us + 1000000;
 	return !e->open && e->blocked_until_ms <= now_ms && bucket_full &&
 	       (!e->failures || now_ms >= e->window_start_ms + cfg->login_failure_window_ms);
 }
@@ -125,24 +125,6 @@ static void src_maybe_drop(const struct climit_source *src, const struct shunt_c
 	n_sources--;
 }
 
-/* Takes one connection from e's rate bucket: 1, or 0 when it is empty. */
-static int rate_take(struct src_entry *e, unsigned rate, uint64_t now_ms)
-{
-	if (!rate)
-		return 1;
-	if (!e->rate_ms) {
-		e->rate_tokens = rate;
-	} else {
-		e->rate_tokens += (double)(now_ms - e->rate_ms) * rate / 1000.0;
-		if (e->rate_tokens > rate)
-			e->rate_tokens = rate;
-	}
-	e->rate_ms = now_ms ? now_ms : 1;
-	if (e->rate_tokens < 1)
-		return 0;
-	e->rate_tokens -= 1;
-	return 1;
-}
 
 /* The table is full: drops every stale entry (at most once a second). */
 static void sweep_stale(const struct shunt_config *cfg, uint64_t now_ms)
@@ -189,7 +171,9 @@ enum climit_verdict climit_admit(const struct shunt_config *cfg, const struct cl
 		v = CLIMIT_UNAUTH_SOURCE;
 	else if (cfg->max_connections_per_source && e->open >= cfg->max_connections_per_source)
 		v = CLIMIT_SOURCE;
-	else if (!rate_take(e, cfg->max_connection_rate_per_source, now_ms))
+	else if (cfg->max_connection_rate_per_source &&
+		 token_take(&e->rate, cfg->max_connection_rate_per_source,
+			    cfg->max_connection_rate_per_source, now_ms * 1000))
 		v = CLIMIT_RATE;
 	if (v == CLIMIT_OK) {
 		e->open++;

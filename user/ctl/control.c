@@ -18,14 +18,14 @@
 #include "session/session.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/token_bucket.h"
 
 struct control {
 	struct shunt *sh;
 	struct event_base *base;
 	struct event *sweep_timer;       /* frees replaced configurations */
-	uint64_t last_reload_us;         /* when the last reload was tried */
 	int reload_deferred;             /* a SIGHUP's reload waits for the bucket */
-	double reload_tokens;            /* reloads allowed now (reload_take) */
+	struct token_bucket reloads;     /* reloads allowed now (reload_take) */
 	pthread_t tid;
 	int started;
 	struct ctl_service services[CTL_MAX_SERVICES];   /* started, in order */
@@ -729,20 +729,7 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
 /* Takes one reload from the bucket: 0, or the µs until one is there. */
 static uint64_t reload_take(struct control *c)
 {
-	uint64_t now = clock_mono_us();
-
-	if (!c->last_reload_us) {
-		c->reload_tokens = RELOAD_BURST;
-	} else {
-		c->reload_tokens += (double)(now - c->last_reload_us) * RELOAD_PER_S / 1e6;
-		if (c->reload_tokens > RELOAD_BURST)
-			c->reload_tokens = RELOAD_BURST;
-	}
-	c->last_reload_us = now;
-	if (c->reload_tokens < 1)
-		return (uint64_t)((1 - c->reload_tokens) * 1e6 / RELOAD_PER_S) + 1;
-	c->reload_tokens -= 1;
-	return 0;
+	return token_take(&c->reloads, RELOAD_BURST, RELOAD_PER_S, clock_mono_us());
 }
 
 int ctl_reload(struct shunt *sh, struct ctl_err *err)
@@ -922,7 +909,7 @@ static void reload_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		return;
 	}
-	c->reload_tokens += 1;  /* ctl_reload() takes it again */
+	token_give_back(&c->reloads, RELOAD_BURST);  /* ctl_reload() takes it again */
 	ctl_reload(sh, &err);
 }
 
